@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import postgres from "postgres";
+import { type RunningCluster, startCluster } from "./mod.ts";
+
+// Everything started here is stopped in `after`, even when an assertion fails mid-test.
+const started: RunningCluster[] = [];
+const tempDirs: string[] = [];
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "electric-embedded-test-"));
+  tempDirs.push(dir);
+  return dir;
+}
+
+const FAST = { fsync: "off", synchronous_commit: "off", full_page_writes: "off" };
+
+async function start(
+  options: Parameters<typeof startCluster>[0],
+): Promise<RunningCluster> {
+  const result = await startCluster(options);
+  if (!result.ok) assert.fail(`${result.error.code}: ${result.error.message}`);
+  started.push(result.cluster);
+  return result.cluster;
+}
+
+async function withSql<T>(url: string, body: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    return await body(sql);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+async function walLevel(url: string): Promise<string> {
+  return await withSql(url, async (sql) => (await sql`show wal_level`)[0].wal_level);
+}
+
+describe("startCluster", () => {
+  after(async () => {
+    for (const cluster of started) await cluster.stop();
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("creates a logical cluster, then reuses the data dir after a restart", async () => {
+    const dataDir = join(tempDir(), "pgdata");
+    const first = await start({ dataDir, extraSettings: FAST });
+    assert.equal(first.createdNow, true);
+    assert.equal(
+      first.url,
+      `postgresql://postgres@127.0.0.1:${first.port}/postgres?sslmode=disable`,
+    );
+    assert.equal(await walLevel(first.url), "logical");
+    await withSql(first.url, async (sql) => {
+      await sql`create table kept (id int primary key)`;
+      await sql`insert into kept values (42)`;
+    });
+    await first.stop();
+    await first.stop(); // idempotent
+
+    const second = await start({ dataDir, extraSettings: FAST });
+    assert.equal(second.createdNow, false);
+    assert.equal(second.port, first.port, "the saved port is preferred while free");
+    const rows = await withSql(second.url, (sql) => sql`select id from kept`);
+    assert.deepEqual(rows.map((row) => row.id), [42]);
+    await second.stop();
+  });
+
+  test("reuses a postmaster that is already running and leaves it running", async () => {
+    const dataDir = join(tempDir(), "pgdata");
+    const owner = await start({ dataDir, extraSettings: FAST });
+    const guest = await start({ dataDir, port: owner.port + 1 });
+    assert.equal(guest.port, owner.port, "the running server's port wins");
+    assert.equal(guest.createdNow, false);
+    await guest.stop();
+    assert.equal(await walLevel(owner.url), "logical", "still running after the guest stopped");
+    await owner.stop();
+  });
+
+  test("starts a replica-level cluster when asked", async () => {
+    const cluster = await start({
+      dataDir: join(tempDir(), "pgdata"),
+      walLevel: "replica",
+      extraSettings: FAST,
+    });
+    assert.equal(await walLevel(cluster.url), "replica");
+    await cluster.stop();
+  });
+
+  test("reports missing binaries with an install hint", async () => {
+    const result = await startCluster({ dataDir: join(tempDir(), "pgdata"), binDir: tempDir() });
+    assert.equal(result.ok, false);
+    if (result.ok) return;
+    assert.equal(result.error.code, "POSTGRES_BINARIES_MISSING");
+    assert.match(result.error.hint ?? "", /apt-get install postgresql-15/);
+    assert.match(result.error.hint ?? "", /POSTGRES_BIN_DIR/);
+  });
+
+  test("reports initdb failures with the log tail", async () => {
+    const dataDir = join(tempDir(), "pgdata");
+    mkdirSync(dataDir);
+    writeFileSync(join(dataDir, "not-a-cluster.txt"), "occupied\n");
+    const result = await startCluster({ dataDir });
+    assert.equal(result.ok, false);
+    if (result.ok) return;
+    assert.equal(result.error.code, "INITDB_FAILED");
+    assert.match(result.error.message, /exists but is not empty/);
+  });
+
+  test("reports start failures with the log tail", async () => {
+    const result = await startCluster({
+      dataDir: join(tempDir(), "pgdata"),
+      extraSettings: { ...FAST, no_such_setting: "1" },
+    });
+    if (result.ok) started.push(result.cluster);
+    assert.equal(result.ok, false);
+    if (result.ok) return;
+    assert.equal(result.error.code, "START_FAILED");
+    assert.match(result.error.message, /no_such_setting/);
+  });
+});

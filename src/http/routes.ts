@@ -1,0 +1,31 @@
+/**
+ * Routing the way the reference does it: a request belongs to a route when its path, with
+ * empty segments ignored, starts with the route's segments. `//proxy` (which the real CLI
+ * sends) and `/ws/` thus reach the same handlers as `/proxy` and `/ws`.
+ */
+
+export type RouteName = "status" | "migrations" | "ws" | "proxy";
+
+const PREFIXES: ReadonlyArray<readonly [RouteName, readonly string[]]> = [
+  ["status", ["api", "status"]],
+  ["migrations", ["api", "migrations"]],
+  ["ws", ["ws"]],
+  ["proxy", ["proxy"]],
+];
+
+export interface RouteMatch {
+  route: RouteName;
+  /** Segments after the prefix; `/api/status/x` leaves ["x"]. */
+  rest: string[];
+}
+
+/** Pure: which route a path belongs to, if any. */
+export function matchRoute(pathname: string): RouteMatch | undefined {
+  const segments = pathname.split("/").filter((segment) => segment !== "");
+  for (const [route, prefix] of PREFIXES) {
+    if (prefix.every((part, i) => segments[i] === part)) {
+      return { route, rest: segments.slice(prefix.length) };
+    }
+  }
+  return undefined;
+}

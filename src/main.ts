@@ -1,0 +1,196 @@
+/**
+ * The composition root: reads the configuration, builds every part by passing dependencies
+ * in, starts them, and stops them in order on SIGINT/SIGTERM. Nothing else in the service
+ * creates long-lived parts or reads the process environment.
+ *
+ * Exit status: 0 after an orderly shutdown; 1 for bad configuration, a port already in use,
+ * or a database the service cannot work with (each explained in a banner on stdout).
+ */
+import { type Config, type ConfigProblem, loadConfig } from "./config/mod.ts";
+import { prepareDevEnvironment } from "./dev_mode.ts";
+import type { RunningCluster } from "./embedded/mod.ts";
+import { createApp } from "./http/mod.ts";
+import { type Service, withTimeout } from "./lifecycle/mod.ts";
+import { loadRuntime, type Runtime } from "./runtime/mod.ts";
+import { type ConnectorFatal, ORIGIN, PostgresConnector } from "./storage/mod.ts";
+import {
+  configurationErrorBody,
+  createLogger,
+  formatBanner,
+  type Logger,
+  TelemetryReporter,
+} from "./telemetry/mod.ts";
+import { ELECTRIC_VERSION } from "./version.ts";
+
+const SHUTDOWN_GRACE_MS = 5_000;
+
+function printBanner(title: string, body: string[]): void {
+  console.log(formatBanner(title, body));
+}
+
+function reportConfigProblems(problems: ConfigProblem[]): void {
+  const required = problems.filter((p) => p.group === "required").map((p) => p.message);
+  const sizes = problems.filter((p) => p.group === "size").map((p) => p.message);
+  const fatal = problems.filter((p) => p.group === "fatal").map((p) => p.message);
+  const intro = (kind: string) => `The following ${kind} have invalid or missing values:`;
+  if (required.length > 0) {
+    printBanner(
+      "CONFIGURATION ERROR",
+      configurationErrorBody(intro("required configuration options"), required),
+    );
+  }
+  const rest = [...sizes, ...fatal];
+  if (rest.length > 0) {
+    printBanner("CONFIGURATION ERROR", configurationErrorBody(intro("configuration options"), rest));
+  }
+  console.log("••• Shutting down •••\n");
+}
+
+function reportConnectorFatal(fatal: ConnectorFatal): void {
+  if (fatal.code === "HOST_NOT_RESOLVED") {
+    printBanner("CONNECTION ERROR", [fatal.message, "", fatal.hint]);
+    return;
+  }
+  const body: string[] = [];
+  for (const problem of fatal.problems) body.push(problem.message, "", problem.hint, "");
+  printBanner("DATABASE CONFIGURATION ERROR", body);
+}
+
+async function main(runtime: Runtime): Promise<number> {
+  const devMode = runtime.args().includes("--dev");
+  let env = runtime.env();
+  let cluster: RunningCluster | undefined;
+  if (devMode) {
+    const prepared = await prepareDevEnvironment(env);
+    if (!prepared.ok) {
+      printBanner("INITIALISATION ERROR", [prepared.error.message, "", prepared.error.hint ?? ""]);
+      return 1;
+    }
+    env = prepared.env;
+    cluster = prepared.cluster;
+  }
+  try {
+    const loaded = loadConfig(env);
+    if (!loaded.ok) {
+      reportConfigProblems(loaded.problems);
+      return 1;
+    }
+    return await serve(runtime, loaded.config, { devMode, cluster });
+  } finally {
+    await cluster?.stop();
+  }
+}
+
+async function serve(
+  runtime: Runtime,
+  config: Readonly<Config>,
+  dev: { devMode: boolean; cluster?: RunningCluster },
+): Promise<number> {
+  const logger = createLogger({ level: config.logLevel });
+  logger.info(
+    `Starting ElectricSQL ${ELECTRIC_VERSION} in ${config.writeMode} mode on ${runtime.name} (instance ${config.instanceId}).`,
+  );
+  const shutdown = new AbortController();
+  let exitCode = 0;
+  const fail = () => {
+    exitCode = 1;
+    shutdown.abort();
+  };
+
+  const connector = new PostgresConnector({
+    database: config.database,
+    writeMode: config.writeMode,
+    logger: logger.child({ component: "postgres", origin: ORIGIN }),
+    onFatal: (fatal) => {
+      reportConnectorFatal(fatal);
+      fail();
+    },
+    onConnectionError: (failure) =>
+      printBanner("CONNECTION ERROR", [
+        `Failed to connect to Postgres: ${failure.message}`,
+        ...(failure.hint ? ["", failure.hint] : []),
+        "",
+        "Electric keeps retrying; /api/status answers 503 until the connection is up.",
+      ]),
+  });
+
+  const app = createApp({
+    logger: logger.child({ component: "http" }),
+    connectorState: () => connector.status().state,
+    proxyTunnelEnabled: config.proxy.httpTunnel,
+  });
+  const served = runtime.serve({
+    port: config.httpPort,
+    hostname: config.listenIpv6 ? "::" : "0.0.0.0",
+    fetch: app.fetch,
+  });
+  if (!served.ok) {
+    printBanner("INITIALISATION ERROR", [
+      `Failed to open a socket to listen for HTTP/WebSocket connections on port ${config.httpPort}.`,
+      "",
+      served.error.code === "ADDRESS_IN_USE"
+        ? "Another process is using this port. Stop it, or set HTTP_PORT to a free port."
+        : served.error.message,
+    ]);
+    return 1;
+  }
+  const http = served.server;
+  logger.info(`HTTP API and WebSocket listening on port ${http.port}.`);
+
+  const services: Service[] = [connector];
+  if (config.telemetry.enabled && config.telemetry.endpoint) {
+    services.push(
+      new TelemetryReporter({
+        endpoint: config.telemetry.endpoint,
+        instanceId: config.instanceId,
+        version: ELECTRIC_VERSION,
+        logger: logger.child({ component: "telemetry" }),
+      }),
+    );
+  }
+  const running = services.map((service) =>
+    service.run(shutdown.signal).catch((error) => {
+      logger.error(`The ${service.name} stopped unexpectedly: ${(error as Error).message}`);
+      fail();
+    })
+  );
+
+  const removeSignalHandlers = runtime.onShutdownSignal((signal) => {
+    if (shutdown.signal.aborted) return;
+    logger.info(`Received ${signal}, shutting down.`);
+    shutdown.abort();
+  });
+  if (dev.devMode) void announceDevUrls(connector, config, logger, dev.cluster);
+
+  await new Promise<void>((resolve) =>
+    shutdown.signal.addEventListener("abort", () => resolve(), { once: true })
+  );
+  removeSignalHandlers();
+  await withTimeout(http.close(), SHUTDOWN_GRACE_MS, undefined);
+  const stopped = await withTimeout(Promise.all(running), SHUTDOWN_GRACE_MS, "timeout" as const);
+  if (stopped === "timeout") logger.warning("Some parts did not stop in time; exiting anyway.");
+  logger.info("Stopped.");
+  return exitCode;
+}
+
+async function announceDevUrls(
+  connector: PostgresConnector,
+  config: Readonly<Config>,
+  logger: Logger,
+  cluster?: RunningCluster,
+): Promise<void> {
+  if (!(await connector.whenReady(60_000))) return;
+  const lines = [
+    `Electric is ready (dev mode, auth ${config.auth.mode}).`,
+    `  Status:      http://localhost:${config.httpPort}/api/status`,
+    `  Satellite:   ws://localhost:${config.httpPort}/ws`,
+    `  Migrations proxy: postgresql://postgres@localhost:${config.proxy.port}/postgres (password: PG_PROXY_PASSWORD)`,
+  ];
+  if (cluster) {
+    lines.push(`  Local Postgres: ${cluster.url} (data in ${cluster.dataDir})`);
+  }
+  for (const line of lines) logger.info(line);
+}
+
+const runtime = await loadRuntime();
+runtime.exit(await main(runtime));

@@ -1,0 +1,48 @@
+/** Deno implementation of the runtime contract. Loaded only when running under Deno. */
+import { upgradeWebSocket } from "hono/deno";
+import type { Runtime, ServeOptions, ServeResult, ShutdownSignal } from "./types.ts";
+
+export function createDenoRuntime(): Runtime {
+  return {
+    name: "deno",
+    env: () => Deno.env.toObject(),
+    args: () => [...Deno.args],
+    upgradeWebSocket,
+    serve,
+    onShutdownSignal(handler) {
+      const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+        const listener = () => handler(signal as ShutdownSignal);
+        Deno.addSignalListener(signal, listener);
+        return () => Deno.removeSignalListener(signal, listener);
+      });
+      return () => listeners.forEach((remove) => remove());
+    },
+    exit: (code) => Deno.exit(code),
+  };
+}
+
+function serve(options: ServeOptions): ServeResult {
+  try {
+    const server = Deno.serve({
+      port: options.port,
+      hostname: options.hostname,
+      onListen: () => {},
+      // Errors escaping a handler are bugs; answer 500 rather than Deno's default page.
+      onError: () => new Response("Internal server error", { status: 500 }),
+    }, options.fetch);
+    return {
+      ok: true,
+      server: {
+        port: server.addr.port,
+        close: async () => {
+          await server.shutdown();
+        },
+      },
+    };
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      return { ok: false, error: { code: "ADDRESS_IN_USE", message: String(error) } };
+    }
+    return { ok: false, error: { code: "LISTEN_FAILED", message: String(error) } };
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The service's internal migrations: ordered, versioned steps that install the `electric`
+ * schema. Each step runs once per database and is recorded in `electric.schema_migrations`.
+ *
+ * The first step installs in one go the final state that the reference service reaches
+ * through its twenty installation steps, and records all twenty version numbers, so a
+ * database installed by either service is recognised by the other. Later capabilities add
+ * their own steps at the end, with new versions; a step is never edited once released.
+ *
+ * What is here is the storage the later capabilities need (see postgres-side.md §2.3–2.4):
+ * migration bookkeeping, the electrified registry, tags and their ordering, client
+ * acknowledgements, DDLX storage and the per-client resume state.
+ */
+
+export interface InstallStep {
+  /** The version recorded in the ledger (the first of `records` when it records several). */
+  readonly version: bigint;
+  /** Every ledger version this step stands for. */
+  readonly records: readonly bigint[];
+  readonly description: string;
+  readonly sql: string;
+}
+
+/** The reference's installation steps, all covered by the base step below. */
+const REFERENCE_STEP_VERSIONS = [
+  20230328113927n,
+  20230424154425n,
+  20230512000000n,
+  20230605141256n,
+  20230715000000n,
+  20230814170123n,
+  20230814170745n,
+  20230829000000n,
+  20230918115714n,
+  20230921161045n,
+  20230921161418n,
+  20231009121515n,
+  20231010123118n,
+  20231016141000n,
+  20231206130400n,
+  20240110110200n,
+  20240205141200n,
+  20240213160300n,
+  20240417131000n,
+  20240501000000n,
+];
+
+/** Microseconds since the Unix epoch of the current transaction's start. */
+const TXTS_DEFAULT = "(extract(epoch FROM transaction_timestamp()) * 1000000)::int8";
+
+const BASE_SCHEMA_SQL = /* sql */ `
+CREATE TABLE IF NOT EXISTS electric.migration_versions (
+  txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  txts int8 NOT NULL DEFAULT ${TXTS_DEFAULT},
+  version varchar(255) NOT NULL,
+  priority int2 NOT NULL DEFAULT 0,
+  inserted_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (txid, txts),
+  CONSTRAINT migration_unique_version UNIQUE (version)
+);
+
+-- convert_to() is only STABLE (it depends on the database encoding, which never changes for
+-- a database), so this wrapper may be declared IMMUTABLE for use in a generated column.
+CREATE OR REPLACE FUNCTION electric.sha256_hex(input text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN encode(sha256(convert_to(input, 'UTF8')), 'hex');
+
+CREATE TABLE IF NOT EXISTS electric.ddl_commands (
+  id int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  txts int8 NOT NULL DEFAULT ${TXTS_DEFAULT},
+  query text NOT NULL,
+  query_hash text GENERATED ALWAYS AS (electric.sha256_hex(query)) STORED,
+  CONSTRAINT ddl_table_unique_migrations UNIQUE (txid, txts, query_hash)
+);
+
+CREATE TABLE IF NOT EXISTS electric.schema (
+  id int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  version varchar(255) NOT NULL,
+  schema jsonb NOT NULL,
+  migration_ddl text[] NOT NULL DEFAULT '{}',
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX IF NOT EXISTS electric_schema_version_idx ON electric.schema (version);
+
+CREATE TABLE IF NOT EXISTS electric.electrified (
+  id int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  schema_name text NOT NULL,
+  table_name text NOT NULL,
+  oid oid NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT unique_table_name UNIQUE (schema_name, table_name)
+);
+
+CREATE TABLE IF NOT EXISTS electric.transaction_marker (
+  id varchar(64) PRIMARY KEY,
+  content jsonb
+);
+INSERT INTO electric.transaction_marker (id, content)
+  VALUES ('magic write', '{}'::jsonb), ('cluster_id', to_jsonb(gen_random_uuid()::text))
+  ON CONFLICT (id) DO NOTHING;
+
+CREATE TABLE IF NOT EXISTS electric.acknowledged_client_lsns (
+  client_id text PRIMARY KEY,
+  lsn bytea NOT NULL
+);
+
+-- In logical_replication mode the service can only send inserts; this turns them into
+-- upserts. It fires for replicated rows only (ENABLE REPLICA) and not inside other triggers.
+CREATE OR REPLACE FUNCTION electric.upsert_acknowledged_client_lsn() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  INSERT INTO electric.acknowledged_client_lsns AS t (client_id, lsn)
+    VALUES (NEW.client_id, NEW.lsn)
+    ON CONFLICT (client_id) DO UPDATE SET lsn = excluded.lsn;
+  RETURN NULL;
+END;
+$$;
+DROP TRIGGER IF EXISTS upsert_acknowledged_client_lsn ON electric.acknowledged_client_lsns;
+CREATE TRIGGER upsert_acknowledged_client_lsn
+  BEFORE INSERT ON electric.acknowledged_client_lsns
+  FOR EACH ROW WHEN (pg_trigger_depth() < 1)
+  EXECUTE FUNCTION electric.upsert_acknowledged_client_lsn();
+ALTER TABLE electric.acknowledged_client_lsns ENABLE REPLICA TRIGGER upsert_acknowledged_client_lsn;
+
+-- DDLX permission storage: written by the DDLX procedures, not enforced by sync.
+CREATE TABLE IF NOT EXISTS electric.roles (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  role text NOT NULL,
+  user_id text NOT NULL,
+  scope_table text,
+  scope_id text,
+  assignment_id uuid
+);
+CREATE TABLE IF NOT EXISTS electric.assignments (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  table_name text NOT NULL,
+  scope_table text NOT NULL DEFAULT '__none__',
+  user_column text NOT NULL,
+  role_name text NOT NULL DEFAULT '__none__',
+  role_column text NOT NULL DEFAULT '__none__',
+  if_fn text,
+  CONSTRAINT unique_assign UNIQUE (table_name, scope_table, user_column, role_name, role_column)
+);
+CREATE TABLE IF NOT EXISTS electric.grants (
+  privilege text NOT NULL,
+  on_table text NOT NULL,
+  role text NOT NULL,
+  column_name text NOT NULL,
+  scope text NOT NULL,
+  using_path text,
+  check_fn text,
+  PRIMARY KEY (privilege, on_table, role, scope, column_name)
+);
+
+-- Merge metadata: a tag is (timestamp, source); NULL source means Postgres wrote the value.
+DO $$ BEGIN
+  CREATE TYPE electric.unbounded_tag AS (timestamp timestamptz, source_id varchar(255));
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+DO $$ BEGIN
+  CREATE DOMAIN electric.tag AS electric.unbounded_tag
+    CHECK (VALUE IS NULL OR (VALUE).timestamp IS NOT NULL);
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+DO $$ BEGIN
+  CREATE TYPE electric.client_additional_data_subject AS ENUM ('transaction', 'subscription');
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+
+-- Per-client resume state (private to the service; our own encodings in the bytea columns).
+CREATE TABLE IF NOT EXISTS electric.client_checkpoints (
+  client_id varchar(64) PRIMARY KEY,
+  pg_wal_pos bigint NOT NULL,
+  sent_rows_graph bytea NOT NULL
+);
+CREATE TABLE IF NOT EXISTS electric.client_shape_subscriptions (
+  client_id varchar(64) NOT NULL,
+  subscription_id uuid NOT NULL,
+  min_txid xid8 NOT NULL,
+  ord bigint NOT NULL,
+  shape_requests bytea NOT NULL,
+  PRIMARY KEY (client_id, subscription_id)
+);
+CREATE TABLE IF NOT EXISTS electric.client_actions (
+  client_id varchar(64) NOT NULL,
+  txid xid8 NOT NULL,
+  subquery_actions bytea NOT NULL,
+  PRIMARY KEY (client_id, txid)
+);
+CREATE TABLE IF NOT EXISTS electric.client_additional_data (
+  client_id varchar(64) NOT NULL,
+  min_txid xid8 NOT NULL,
+  ord bigint NOT NULL,
+  subject electric.client_additional_data_subject NOT NULL,
+  subscription_id uuid,
+  graph_diff bytea NOT NULL,
+  included_txns bigint[] NOT NULL DEFAULT '{}',
+  PRIMARY KEY (client_id, min_txid, ord)
+);
+CREATE TABLE IF NOT EXISTS electric.client_unsub_points (
+  client_id varchar(64) NOT NULL,
+  subscription_id uuid NOT NULL,
+  wal_pos bigint NOT NULL,
+  PRIMARY KEY (client_id, subscription_id)
+);
+`;
+
+/**
+ * Tag ordering: by timestamp; at equal timestamps a NULL source (Postgres) is greater than any
+ * client source, so Postgres wins ties; two client sources compare as strings (byte order).
+ * Routines are create-or-replace and run on every start, so a newer service upgrades them.
+ */
+const TAG_ROUTINES_SQL = /* sql */ `
+CREATE OR REPLACE FUNCTION electric.tag_compare(a electric.tag, b electric.tag) RETURNS int4
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE
+  WHEN (a).timestamp < (b).timestamp THEN -1
+  WHEN (a).timestamp > (b).timestamp THEN 1
+  WHEN (a).source_id IS NULL AND (b).source_id IS NULL THEN 0
+  WHEN (a).source_id IS NULL THEN 1
+  WHEN (b).source_id IS NULL THEN -1
+  WHEN (a).source_id COLLATE "C" < (b).source_id COLLATE "C" THEN -1
+  WHEN (a).source_id COLLATE "C" > (b).source_id COLLATE "C" THEN 1
+  ELSE 0
+END;
+${
+  [
+    ["eq", "=", "= 0"],
+    ["ne", "<>", "<> 0"],
+    ["lt", "<", "< 0"],
+    ["gt", ">", "> 0"],
+    ["le", "<=", "<= 0"],
+    ["ge", ">=", ">= 0"],
+  ].map(([name, , test]) =>
+    `CREATE OR REPLACE FUNCTION electric.tag_${name}(a electric.tag, b electric.tag) RETURNS bool
+LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN electric.tag_compare(a, b) ${test};`
+  ).join("\n")
+}
+`;
+
+/** Operators cannot be created "or replace"; they are created once, inside the base step. */
+const TAG_OPERATORS_SQL = [
+  ["eq", "=", "<>", "="],
+  ["ne", "<>", "=", "<>"],
+  ["lt", "<", ">=", ">"],
+  ["gt", ">", "<=", "<"],
+  ["le", "<=", ">", ">="],
+  ["ge", ">=", "<", "<="],
+].map(([name, op, negator, commutator]) =>
+  `CREATE OPERATOR electric.${op} (LEFTARG = electric.tag, RIGHTARG = electric.tag, ` +
+  `FUNCTION = electric.tag_${name}, COMMUTATOR = OPERATOR(electric.${commutator}), ` +
+  `NEGATOR = OPERATOR(electric.${negator}));`
+).join("\n");
+
+export const INSTALL_STEPS: readonly InstallStep[] = [
+  {
+    version: REFERENCE_STEP_VERSIONS[0],
+    records: REFERENCE_STEP_VERSIONS,
+    description: "electric schema: migration bookkeeping, registry, tags, client state",
+    sql: BASE_SCHEMA_SQL + TAG_ROUTINES_SQL + TAG_OPERATORS_SQL,
+  },
+];
+
+/** Routines (re)defined on every start, after the steps, so upgrades replace them. */
+export const ROUTINES_SQL = TAG_ROUTINES_SQL;

@@ -1,0 +1,257 @@
+/**
+ * The Postgres connector: owns the service's own connection pool, brings Postgres to a usable
+ * state (server checks, `electric` schema, publication, then whatever later capabilities plug
+ * in as steps) and keeps it there, reconnecting with backoff when Postgres goes away.
+ *
+ * States, as `/api/status` and the WebSocket upgrade report them:
+ *   initialization → establishing_repl_conn → subscribing → ready
+ * A problem only the user can fix (wal_level, role attributes, server version) stops the
+ * connector with a fatal result instead of retrying forever.
+ */
+import type { DatabaseConfig, WriteMode } from "../config/mod.ts";
+import { delay, type Service, withTimeout } from "../lifecycle/mod.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { backoffDelayMs } from "./backoff.ts";
+import { bootstrapElectricSchema, ensurePublication } from "./bootstrap/mod.ts";
+import { resolveDatabaseHost } from "./host.ts";
+import { createSqlClient, type Sql } from "./pg_client.ts";
+import { classifyPgError, type PgFailure } from "./pg_errors.ts";
+import { checkServer, type PreflightProblem, readServerFacts, type ServerFacts } from "./preflight.ts";
+
+export type ConnectorState = "initialization" | "establishing_repl_conn" | "subscribing" | "ready";
+
+export interface ConnectorStatus {
+  readonly state: ConnectorState;
+  /** True while the connector is ready and its last health check succeeded. */
+  readonly connected: boolean;
+  readonly since: Date;
+  readonly lastFailure?: PgFailure;
+}
+
+/** Something a later capability starts once Postgres is prepared (e.g. the replication stream). */
+export interface ConnectorStep {
+  readonly name: string;
+  /** The state reported while this step runs. */
+  readonly state: ConnectorState;
+  run(context: StepContext): Promise<StepResource | void>;
+}
+
+export interface StepContext {
+  readonly sql: Sql;
+  readonly facts: ServerFacts;
+  readonly signal: AbortSignal;
+}
+
+/** A resource a step keeps open; `lost` settles if it dies, which triggers a reconnect. */
+export interface StepResource {
+  readonly lost?: Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export type ConnectorFatal =
+  | { code: "DATABASE_MISCONFIGURED"; problems: PreflightProblem[] }
+  | { code: "HOST_NOT_RESOLVED"; message: string; hint: string };
+
+export interface ConnectorOptions {
+  database: DatabaseConfig;
+  writeMode: WriteMode;
+  logger: Logger;
+  steps?: readonly ConnectorStep[];
+  /** Called once when the connector gives up for good; the caller decides to exit. */
+  onFatal: (fatal: ConnectorFatal) => void;
+  /** Called on the first failure of a series (later retries only log a warning). */
+  onConnectionError?: (failure: PgFailure) => void;
+  healthCheckIntervalMs?: number;
+  healthCheckTimeoutMs?: number;
+  backoff?: (attempt: number) => number;
+}
+
+const READY_WAITERS_TIMEOUT = Symbol("timeout");
+
+export class PostgresConnector implements Service {
+  readonly name = "postgres connector";
+  #options: ConnectorOptions;
+  #state: ConnectorState = "initialization";
+  #since = new Date();
+  #connected = false;
+  #lastFailure: PgFailure | undefined;
+  #sql: Sql | undefined;
+  #readyWaiters = new Set<() => void>();
+
+  constructor(options: ConnectorOptions) {
+    this.#options = options;
+  }
+
+  status(): ConnectorStatus {
+    return {
+      state: this.#state,
+      connected: this.#connected,
+      since: this.#since,
+      lastFailure: this.#lastFailure,
+    };
+  }
+
+  /** The pool, while the connector is ready. Consumers must not keep it across reconnects. */
+  get sql(): Sql | undefined {
+    return this.#state === "ready" ? this.#sql : undefined;
+  }
+
+  /** Resolves true once ready, false if `timeoutMs` passes first. */
+  async whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.#state === "ready") return true;
+    let waiter!: () => void;
+    const ready = new Promise<true>((resolve) => {
+      waiter = () => resolve(true);
+      this.#readyWaiters.add(waiter);
+    });
+    const result = await withTimeout(ready, timeoutMs, READY_WAITERS_TIMEOUT);
+    this.#readyWaiters.delete(waiter);
+    return result === true;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const { logger, database } = this.#options;
+    const backoff = this.#options.backoff ?? backoffDelayMs;
+    const resolved = await resolveDatabaseHost(database.host, database.useIpv6);
+    if (!resolved.ok) {
+      this.#options.onFatal(resolved.error);
+      return;
+    }
+    let attempt = 0;
+    while (!signal.aborted) {
+      this.#setState("initialization");
+      const sql = createSqlClient(database, {
+        address: resolved.address,
+        onNotice: (notice) => logger.debug(`Postgres notice: ${notice.message}`),
+      });
+      const resources: StepResource[] = [];
+      const outcome = await this.#initialise(sql, resources, signal);
+      if (outcome.kind === "fatal") {
+        await closeAll(resources, sql);
+        this.#options.onFatal(outcome.fatal);
+        return;
+      }
+      if (outcome.kind === "failed") {
+        await closeAll(resources, sql);
+        if (signal.aborted) break;
+        this.#reportFailure(outcome.failure, attempt);
+        await delay(backoff(attempt++), signal);
+        continue;
+      }
+      attempt = 0;
+      this.#lastFailure = undefined;
+      this.#sql = sql;
+      this.#connected = true;
+      this.#setState("ready");
+      logger.info(`Successfully initialized Postgres connector "postgres_1".`);
+      const lost = await this.#monitor(sql, resources, signal);
+      this.#connected = false;
+      this.#sql = undefined;
+      await closeAll(resources, sql);
+      if (lost) {
+        this.#lastFailure = lost;
+        logger.warning(`Lost the connection to Postgres: ${lost.message}. Reconnecting.`);
+      }
+    }
+    this.#setState("initialization");
+  }
+
+  async #initialise(
+    sql: Sql,
+    resources: StepResource[],
+    signal: AbortSignal,
+  ): Promise<
+    | { kind: "ready" }
+    | { kind: "failed"; failure: PgFailure }
+    | { kind: "fatal"; fatal: ConnectorFatal }
+  > {
+    try {
+      const facts = await readServerFacts(sql);
+      const problems = checkServer(facts, this.#options.writeMode);
+      if (problems.length > 0) {
+        return { kind: "fatal", fatal: { code: "DATABASE_MISCONFIGURED", problems } };
+      }
+      const { applied } = await bootstrapElectricSchema(sql);
+      if (applied.length > 0) {
+        this.#options.logger.info(`Installed the electric schema (steps ${applied.join(", ")}).`);
+      }
+      const publication = await ensurePublication(sql);
+      if (publication.created) this.#options.logger.info("Created publication electric_publication.");
+      for (const step of this.#options.steps ?? []) {
+        if (signal.aborted) break;
+        this.#setState(step.state);
+        const resource = await step.run({ sql, facts, signal });
+        if (resource) resources.push(resource);
+      }
+      return { kind: "ready" };
+    } catch (error) {
+      return { kind: "failed", failure: this.#classify(error) };
+    }
+  }
+
+  /** Waits until stopped (returns undefined) or until Postgres or a step resource is lost. */
+  async #monitor(
+    sql: Sql,
+    resources: StepResource[],
+    signal: AbortSignal,
+  ): Promise<PgFailure | undefined> {
+    const interval = this.#options.healthCheckIntervalMs ?? 2_000;
+    const timeout = this.#options.healthCheckTimeoutMs ?? 5_000;
+    let resourceLost: PgFailure | undefined;
+    for (const resource of resources) {
+      resource.lost?.then(
+        () => resourceLost ??= { code: "UNKNOWN", message: "a replication resource closed", transient: true },
+        (error) => resourceLost ??= this.#classify(error),
+      );
+    }
+    while (!signal.aborted && !resourceLost) {
+      await delay(interval, signal);
+      if (signal.aborted || resourceLost) break;
+      const check = await withTimeout(
+        sql`SELECT 1`.then(() => undefined, (error) => this.#classify(error)),
+        timeout,
+        { code: "TIMEOUT", message: "health check timed out", transient: true } as PgFailure,
+      );
+      if (check) return check;
+    }
+    return resourceLost;
+  }
+
+  #classify(error: unknown): PgFailure {
+    const failure = classifyPgError(error);
+    if (this.#options.database.requireSsl && !failure.hint) {
+      return {
+        ...failure,
+        hint: "SSL is required (DATABASE_REQUIRE_SSL, or no sslmode in DATABASE_URL). " +
+          "If the database does not accept SSL connections, set DATABASE_REQUIRE_SSL=false " +
+          "or add ?sslmode=disable to DATABASE_URL.",
+      };
+    }
+    return failure;
+  }
+
+  #reportFailure(failure: PgFailure, attempt: number) {
+    this.#lastFailure = failure;
+    if (attempt === 0) this.#options.onConnectionError?.(failure);
+    this.#options.logger.warning(
+      `Failed to initialise the Postgres connection (${failure.code}): ${failure.message}. Retrying.`,
+    );
+  }
+
+  #setState(state: ConnectorState) {
+    if (state === this.#state) return;
+    this.#state = state;
+    this.#since = new Date();
+    if (state === "ready") {
+      for (const waiter of this.#readyWaiters) waiter();
+      this.#readyWaiters.clear();
+    }
+  }
+}
+
+async function closeAll(resources: StepResource[], sql: Sql): Promise<void> {
+  for (const resource of resources.reverse()) {
+    await resource.close().catch(() => {});
+  }
+  await sql.end({ timeout: 2 }).catch(() => {});
+}

@@ -1,0 +1,59 @@
+/**
+ * Builds postgres.js clients for the service's own connections from the database settings.
+ *
+ * Every such connection sets the session parameters the service relies on when it parses
+ * Postgres's text output (bytea as hex, ISO dates, UTC, round-trippable floats). The proxy's
+ * upstream connections do not come from here: they stay transparent to the user's session.
+ */
+import postgres from "postgres";
+import type { DatabaseConfig } from "../config/mod.ts";
+
+export type Sql = postgres.Sql;
+
+export interface SqlClientOptions {
+  /** The address to dial (resolved per DATABASE_USE_IPV6); the configured host names TLS. */
+  address: string;
+  /** Pool size. */
+  max?: number;
+  applicationName?: string;
+  /** Receives server notices instead of postgres.js printing them to the console. */
+  onNotice?: (notice: postgres.Notice) => void;
+}
+
+export const SESSION_PARAMETERS = {
+  bytea_output: "hex",
+  DateStyle: "ISO, DMY",
+  TimeZone: "UTC",
+  extra_float_digits: "1",
+} as const;
+
+export function createSqlClient(database: DatabaseConfig, options: SqlClientOptions): Sql {
+  return postgres({
+    host: options.address,
+    port: database.port,
+    user: database.user,
+    password: database.password,
+    database: database.database,
+    ssl: sslOption(database),
+    max: options.max ?? 4,
+    connect_timeout: Math.ceil(database.connectTimeoutMs / 1000),
+    idle_timeout: 60,
+    // The service reconnects itself with backoff; keep postgres.js from retrying silently.
+    max_lifetime: null,
+    onnotice: options.onNotice ?? (() => {}),
+    connection: {
+      application_name: options.applicationName ?? "electric",
+      ...SESSION_PARAMETERS,
+    },
+  });
+}
+
+/**
+ * Required SSL verifies the server certificate (the name checked is the configured host, not
+ * the resolved address). Otherwise SSL is tried first and plain TCP is used when the server
+ * declines, which is what postgres.js calls "prefer".
+ */
+function sslOption(database: DatabaseConfig): postgres.Options<never>["ssl"] {
+  if (!database.requireSsl) return "prefer";
+  return { rejectUnauthorized: true, servername: database.host };
+}

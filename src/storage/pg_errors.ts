@@ -1,0 +1,95 @@
+/**
+ * Turns failures to reach or use Postgres into coded values with a hint for the user.
+ * Postgres errors are matched by SQLSTATE and socket errors by their error code, never by
+ * message text.
+ */
+
+export type PgFailureCode =
+  | "CONNECTION_REFUSED"
+  | "HOST_NOT_FOUND"
+  | "TIMEOUT"
+  | "AUTHENTICATION_FAILED"
+  | "DATABASE_NOT_FOUND"
+  | "SSL_NOT_SUPPORTED"
+  | "SSL_REQUIRED_BY_SERVER"
+  | "TOO_MANY_CONNECTIONS"
+  | "SERVER_SHUTTING_DOWN"
+  | "INSUFFICIENT_PRIVILEGE"
+  | "UNKNOWN";
+
+export interface PgFailure {
+  code: PgFailureCode;
+  message: string;
+  hint?: string;
+  /** Whether retrying can help without the user changing anything. */
+  transient: boolean;
+}
+
+interface ErrorLike {
+  code?: unknown;
+  errno?: unknown;
+  message?: unknown;
+}
+
+export function classifyPgError(error: unknown): PgFailure {
+  const e = (error ?? {}) as ErrorLike;
+  const code = typeof e.code === "string" ? e.code : "";
+  const message = typeof e.message === "string" ? e.message : String(error);
+  switch (code) {
+    case "ECONNREFUSED":
+    case "ECONNRESET":
+    case "EPIPE":
+    case "CONNECTION_CLOSED":
+    case "CONNECTION_ENDED":
+    case "CONNECTION_DESTROYED":
+      return {
+        code: "CONNECTION_REFUSED",
+        message,
+        hint: "Check that Postgres is running and that DATABASE_URL points at it.",
+        transient: true,
+      };
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return {
+        code: "HOST_NOT_FOUND",
+        message,
+        hint: "Check the host name in DATABASE_URL; for an IPv6-only host set DATABASE_USE_IPV6=true.",
+        transient: true,
+      };
+    case "CONNECT_TIMEOUT":
+    case "ETIMEDOUT":
+      return { code: "TIMEOUT", message, transient: true };
+    case "28P01":
+    case "28000":
+      return {
+        code: "AUTHENTICATION_FAILED",
+        message,
+        hint: "Check the user name and password in DATABASE_URL.",
+        transient: true,
+      };
+    case "3D000":
+      return {
+        code: "DATABASE_NOT_FOUND",
+        message,
+        hint: "Create the database, or fix the database name in DATABASE_URL.",
+        transient: true,
+      };
+    case "SERVER_DOES_NOT_SUPPORT_SSL":
+      return {
+        code: "SSL_NOT_SUPPORTED",
+        message,
+        hint: "The database does not accept SSL connections. " +
+          "Restart Electric with DATABASE_REQUIRE_SSL=false to allow unencrypted connections.",
+        transient: true,
+      };
+    case "53300":
+      return { code: "TOO_MANY_CONNECTIONS", message, transient: true };
+    case "57P01":
+    case "57P02":
+    case "57P03":
+      return { code: "SERVER_SHUTTING_DOWN", message, transient: true };
+    case "42501":
+      return { code: "INSUFFICIENT_PRIVILEGE", message, transient: false };
+  }
+  return { code: "UNKNOWN", message, transient: true };
+}

@@ -1,0 +1,31 @@
+/**
+ * Polling for tests: wait on an observable condition with a short interval and a deadline,
+ * never on a fixed sleep. Errors thrown by the probe are not retried; they reject at once so a
+ * broken probe fails loudly instead of looking like a timeout.
+ */
+
+export interface WaitOptions {
+  /** Default 5000. */
+  timeoutMs?: number;
+  /** Default 20. */
+  intervalMs?: number;
+  /** Named in the timeout error, e.g. "replication slot to become inactive". */
+  what?: string;
+}
+
+/** Resolves with the first truthy value `probe` returns; rejects naming `what` on timeout. */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  options: WaitOptions = {},
+): Promise<T> {
+  const { timeoutMs = 5000, intervalMs = 20, what = "condition" } = options;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() >= deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
