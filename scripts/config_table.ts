@@ -20,14 +20,21 @@ const README = new URL("../README.md", import.meta.url);
 // A literal "|" would split the cell.
 const cell = (text: string): string => text.replaceAll("|", "\\|");
 
-/** The markdown table, one row per option in declaration order, ending with a newline. */
+/**
+ * The markdown table, one row per option in declaration order, ending with a newline. Columns
+ * are padded the way `deno fmt` lays tables out, so formatting the README leaves it unchanged.
+ */
 export function renderConfigTable(): string {
-  const rows = OPTIONS.map((option) => {
-    const def = option.default === "" ? "—" : `\`${option.default}\``;
-    const doc = option.secret ? `${option.doc} Treated as a secret.` : option.doc;
-    return `| \`${option.env}\` | ${cell(def)} | ${cell(doc)} |`;
-  });
-  return ["| Variable | Default | Description |", "|---|---|---|", ...rows].join("\n") + "\n";
+  const rows = OPTIONS.map((option) => [
+    `\`${option.env}\``,
+    option.default === "" ? "—" : `\`${option.default}\``,
+    cell(option.secret ? `${option.doc} Treated as a secret.` : option.doc),
+  ]);
+  const header = ["Variable", "Default", "Description"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+  const rule = line(widths.map((w) => "-".repeat(w)));
+  return [line(header), rule, ...rows.map(line)].join("\n") + "\n";
 }
 
 /** `readme` with the text between the markers replaced by the generated table. */
@@ -38,7 +45,8 @@ export function replaceConfigTable(readme: string): string {
     throw new Error(`README.md must contain ${START_MARKER} followed by ${END_MARKER}`);
   }
   const before = readme.slice(0, start + START_MARKER.length);
-  return `${before}\n${renderConfigTable()}${readme.slice(end)}`;
+  // Blank lines around the table, as `deno fmt` wants them.
+  return `${before}\n\n${renderConfigTable()}\n${readme.slice(end)}`;
 }
 
 if (import.meta.main) {

@@ -149,6 +149,10 @@ test("RS and ES keys must match the algorithm", async () => {
   }
 });
 
+// Flips one base64 character of the key material near the end (the EC point's Y coordinate).
+const tamper = (pem: string): string =>
+  pem.replace(/[A-Za-z](?=[A-Za-z0-9+/]{4,}=*\n-----END)/, (c) => (c === "A" ? "B" : "A"));
+
 test("the synchronous SPKI check agrees with jose importSPKI", async () => {
   for (const keyAlg of ["RS256", "ES256", "ES384", "ES512"]) {
     const pem = await pemFor(keyAlg);
@@ -163,6 +167,14 @@ test("the synchronous SPKI check agrees with jose importSPKI", async () => {
   }
 });
 
+test("EC points off the curve are rejected (stricter than Deno's WebCrypto import)", async () => {
+  for (const alg of ["ES256", "ES384", "ES512"]) {
+    const pem = await pemFor(alg);
+    assert.ok(resolveAuth({ alg, key: pem }).ok);
+    assert.equal(resolveAuth({ alg, key: tamper(pem) }).ok, false, alg);
+  }
+});
+
 test("malformed PEM text is rejected", async () => {
   const pem = await pemFor("ES256");
   const body = pem.split("\n").slice(1, -2).join("\n");
@@ -170,13 +182,14 @@ test("malformed PEM text is rejected", async () => {
     "not a key",
     body,
     pem.replace("PUBLIC KEY", "RSA PUBLIC KEY"),
-    // A point that is no longer on the curve.
-    pem.replace(/[A-Za-z](?=[A-Za-z0-9+/]{4,}=*\n-----END)/, (c) => (c === "A" ? "B" : "A")),
+    tamper(pem), // a point that is no longer on the curve
     pem.replace(body, body.slice(0, 40)),
     SECRET_32,
   ];
   assert.equal(new Set(broken).size, broken.length);
   for (const key of broken) assert.equal(resolveAuth({ alg: "ES256", key }).ok, false, key);
+  // The base64 flag only concerns HS* keys.
+  assert.ok(resolveAuth({ alg: "ES256", key: pem, keyIsBase64: true }).ok);
   // Surrounding whitespace and CRLF line ends are fine.
   assert.ok(resolveAuth({ alg: "ES256", key: `\n${pem.replaceAll("\n", "\r\n")}  ` }).ok);
 });

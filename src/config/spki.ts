@@ -90,9 +90,9 @@ function rsaKeyIsWellFormed(der: Uint8Array, start: number, end: number): boolea
 const toBigInt = (bytes: Uint8Array): bigint => BigInt(`0x${hex(bytes, 0, bytes.length) || "0"}`);
 
 /**
- * An uncompressed point (0x04 || X || Y) that lies on the curve. The on-curve test is what
- * WebCrypto checks at import, so a key that passes here also imports later in src/auth.
- * Compressed points are refused: WebCrypto does not take them in SPKI form either.
+ * An uncompressed point (0x04 || X || Y) that lies on the curve. Bun's WebCrypto checks the
+ * curve equation at import, Deno's only when verifying; checking here turns a corrupted key
+ * into a start-up error on both. Compressed points are refused, as WebCrypto refuses them.
  */
 function ecPointIsValid(der: Uint8Array, start: number, end: number, curve: Curve): boolean {
   if (der[start] !== 0x04 || end - start !== 1 + 2 * curve.size) return false;

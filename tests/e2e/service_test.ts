@@ -1,0 +1,166 @@
+/**
+ * The service as a process: configuration errors, status, shutdown on signals, refusal of an
+ * unusable Postgres, a busy port, an unreachable Postgres, and LOG_LEVEL.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { findFreePort } from "../../src/embedded/mod.ts";
+import { databaseUrl, freshDatabase, startScratchCluster } from "../helpers/pg_cluster.ts";
+import { exitWithin, isListening, startService } from "../helpers/service_process.ts";
+import { serviceEnv } from "../helpers/service_config.ts";
+
+const BASE_ENV = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" };
+
+test("bad configuration: every problem at once, secrets masked, exit 1, no port opened", async () => {
+  const port = await findFreePort();
+  const service = startService({
+    ...BASE_ENV,
+    HTTP_PORT: String(port),
+    DATABASE_URL: "postgrex://user:hunter2secret@localhost/db",
+    PG_PROXY_PASSWORD: "",
+    AUTH_MODE: "secure",
+    AUTH_JWT_ALG: "HS256",
+    AUTH_JWT_KEY: "short-secret-key",
+    ELECTRIC_TXN_CACHE_SIZE: "1GB",
+    LOG_LEVEL: "verbose",
+  });
+  try {
+    assert.equal(await exitWithin(service, 15_000), 1);
+    const out = service.output();
+    assert.match(out, /CONFIGURATION ERROR/);
+    assert.match(out, /\* DATABASE_URL has invalid URL scheme: "postgrex"/);
+    assert.match(out, /\* PG_PROXY_PASSWORD not set/);
+    assert.match(out, /\* AUTH_JWT_KEY has to be at least 32 bytes long for HS256/);
+    assert.match(out, /\* LOG_LEVEL has invalid value: "verbose"/);
+    assert.match(out, /\* ELECTRIC_TXN_CACHE_SIZE has invalid value: "1GB"/);
+    assert.doesNotMatch(out, /hunter2secret/);
+    assert.doesNotMatch(out, /short-secret-key/);
+    assert.doesNotMatch(out, /^\s+at /m, "no stack trace");
+    assert.equal(await isListening(port), false);
+  } finally {
+    service.kill();
+  }
+});
+
+test("missing DATABASE_URL outside dev mode is a configuration error", async () => {
+  const service = startService({ ...BASE_ENV, AUTH_MODE: "insecure", PG_PROXY_PASSWORD: "x" });
+  try {
+    assert.equal(await exitWithin(service, 15_000), 1);
+    assert.match(service.output(), /\* DATABASE_URL not set/);
+  } finally {
+    service.kill();
+  }
+});
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  test(`serves /api/status once Postgres is ready and exits 0 on ${signal}`, async () => {
+    const db = await freshDatabase();
+    const port = await findFreePort();
+    const service = startService(serviceEnv(db.url, port));
+    try {
+      await service.waitForStatus(port, 200);
+      const res = await fetch(`http://127.0.0.1:${port}/api/status`);
+      assert.equal(await res.text(), "Connection to Postgres is up!");
+      const missing = await fetch(`http://127.0.0.1:${port}/nope`);
+      assert.deepEqual([missing.status, await missing.text()], [404, "Not found"]);
+      service.signal(signal);
+      assert.equal(await exitWithin(service, 5_000), 0);
+      assert.equal(await isListening(port), false);
+      assert.doesNotMatch(service.output(), /error/i, "a clean run prints no error");
+    } finally {
+      service.kill();
+      await db.drop();
+    }
+  });
+}
+
+test("a server without wal_level=logical is refused with what to change", async () => {
+  const cluster = await startScratchCluster({ walLevel: "replica" });
+  const port = await findFreePort();
+  const service = startService(serviceEnv(databaseUrl(cluster.url, "postgres"), port));
+  try {
+    assert.equal(await exitWithin(service, 20_000), 1);
+    const out = service.output();
+    assert.match(out, /DATABASE CONFIGURATION ERROR/);
+    assert.match(out, /Your Postgres database is not configured with wal_level=logical\./);
+    assert.match(out, /ALTER SYSTEM SET wal_level = 'logical'/);
+    assert.doesNotMatch(out, /^\s+at /m);
+  } finally {
+    service.kill();
+    await cluster.stop();
+  }
+});
+
+test("logical_replication mode refuses a role that is not a superuser", async () => {
+  const db = await freshDatabase();
+  const admin = (await import("postgres")).default(db.url, { onnotice: () => {} });
+  await admin`CREATE ROLE plain_user LOGIN REPLICATION`.catch(() => {});
+  await admin.end();
+  const port = await findFreePort();
+  const url = db.url.replace("postgresql://postgres@", "postgresql://plain_user@");
+  const service = startService(
+    serviceEnv(url, port, {
+      ELECTRIC_WRITE_TO_PG_MODE: "logical_replication",
+      LOGICAL_PUBLISHER_HOST: "localhost",
+    }),
+  );
+  try {
+    assert.equal(await exitWithin(service, 20_000), 1);
+    assert.match(service.output(), /ALTER ROLE plain_user SUPERUSER/);
+  } finally {
+    service.kill();
+    await db.drop();
+  }
+});
+
+test("a busy HTTP port is a clear startup error", async () => {
+  const blocker = createServer();
+  const port = await new Promise<number>((resolve) =>
+    blocker.listen(0, "0.0.0.0", () => resolve((blocker.address() as { port: number }).port))
+  );
+  const db = await freshDatabase();
+  const service = startService(serviceEnv(db.url, port, { ELECTRIC_USE_IPV6: "false" }));
+  try {
+    assert.equal(await exitWithin(service, 15_000), 1);
+    assert.match(
+      service.output(),
+      new RegExp(`Failed to open a socket to listen for HTTP/WebSocket connections on port ${port}\\.`),
+    );
+  } finally {
+    service.kill();
+    blocker.close();
+    await db.drop();
+  }
+});
+
+test("an unreachable Postgres: CONNECTION ERROR, status 503, still stops cleanly", async () => {
+  const deadPort = await findFreePort();
+  const port = await findFreePort();
+  const url = `postgresql://postgres@127.0.0.1:${deadPort}/postgres?sslmode=disable`;
+  const service = startService(serviceEnv(url, port));
+  try {
+    await service.waitForOutput(/CONNECTION ERROR/);
+    const res = await fetch(`http://127.0.0.1:${port}/api/status`);
+    assert.deepEqual([res.status, await res.text()], [503, "Initializing connection to Posgres..."]);
+    service.signal("SIGTERM");
+    assert.equal(await exitWithin(service, 5_000), 0);
+  } finally {
+    service.kill();
+  }
+});
+
+test("LOG_LEVEL=warning drops the per-request info lines", async () => {
+  const db = await freshDatabase();
+  const port = await findFreePort();
+  const service = startService(serviceEnv(db.url, port, { LOG_LEVEL: "warning" }));
+  try {
+    await service.waitForStatus(port, 200);
+    service.signal("SIGTERM");
+    assert.equal(await exitWithin(service, 5_000), 0);
+    assert.doesNotMatch(service.output(), /\[info\]/);
+  } finally {
+    service.kill();
+    await db.drop();
+  }
+});

@@ -1,0 +1,40 @@
+/**
+ * Builds a valid service configuration for tests from a database URL, through the real
+ * configuration loader, so tests exercise the same parsing the service does.
+ */
+import { type Config, loadConfig } from "../../src/config/mod.ts";
+
+export function testConfig(
+  databaseUrl: string,
+  overrides: Record<string, string> = {},
+): Readonly<Config> {
+  const loaded = loadConfig({
+    DATABASE_URL: databaseUrl,
+    AUTH_MODE: "insecure",
+    PG_PROXY_PASSWORD: "proxy_password",
+    ELECTRIC_WRITE_TO_PG_MODE: "direct_writes",
+    ...overrides,
+  });
+  if (!loaded.ok) {
+    throw new Error(`Invalid test configuration: ${loaded.problems.map((p) => p.message).join("; ")}`);
+  }
+  return loaded.config;
+}
+
+/** The environment a spawned service needs to start against `databaseUrl`. */
+export function serviceEnv(
+  databaseUrl: string,
+  httpPort: number,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? "/tmp",
+    DATABASE_URL: databaseUrl,
+    AUTH_MODE: "insecure",
+    PG_PROXY_PASSWORD: "proxy_password",
+    ELECTRIC_WRITE_TO_PG_MODE: "direct_writes",
+    HTTP_PORT: String(httpPort),
+    ...overrides,
+  };
+}
