@@ -32,5 +32,9 @@ export async function prepareDevEnvironment(
   }
   const started = await startCluster({ dataDir });
   if (!started.ok) return started;
-  return { ok: true, env: { ...merged, DATABASE_URL: started.cluster.url }, cluster: started.cluster };
+  return {
+    ok: true,
+    env: { ...merged, DATABASE_URL: started.cluster.url },
+    cluster: started.cluster,
+  };
 }

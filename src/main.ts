@@ -41,7 +41,10 @@ function reportConfigProblems(problems: ConfigProblem[]): void {
   }
   const rest = [...sizes, ...fatal];
   if (rest.length > 0) {
-    printBanner("CONFIGURATION ERROR", configurationErrorBody(intro("configuration options"), rest));
+    printBanner(
+      "CONFIGURATION ERROR",
+      configurationErrorBody(intro("configuration options"), rest),
+    );
   }
   console.log("••• Shutting down •••\n");
 }

@@ -7,7 +7,7 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import type { Logger } from "../telemetry/logger.ts";
+import type { Logger } from "../telemetry/mod.ts";
 import type { ConnectorState } from "../storage/mod.ts";
 import { matchRoute } from "./routes.ts";
 
@@ -73,7 +73,9 @@ export function createApp(options: AppOptions): Hono {
       }
       case "proxy":
         if (!options.proxyTunnelEnabled) {
-          logger.warning("Rejected a migrations proxy tunnel request: PG_PROXY_PORT does not enable it.");
+          logger.warning(
+            "Rejected a migrations proxy tunnel request: PG_PROXY_PORT does not enable it.",
+          );
           return plain(404, "Migrations proxy is not configured to accept WebSocket connections");
         }
         return mounts.proxy ? mounts.proxy(c, match.rest) : notAvailable("proxy tunnel");

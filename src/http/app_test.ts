@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createLogger } from "../telemetry/logger.ts";
+import { createLogger } from "../telemetry/mod.ts";
 import type { ConnectorState } from "../storage/mod.ts";
 import { createApp } from "./app.ts";
 
@@ -20,7 +20,10 @@ test("status says whether Postgres is connected", async () => {
     body: "Connection to Postgres is up!",
     type: null,
   });
-  assert.deepEqual((await call(app("initialization"), "/api/status/")).body, "Initializing connection to Posgres...");
+  assert.deepEqual(
+    (await call(app("initialization"), "/api/status/")).body,
+    "Initializing connection to Posgres...",
+  );
   assert.equal((await call(app("subscribing"), "/api/status")).status, 503);
   assert.deepEqual(await call(app(undefined), "/api/status"), {
     status: 503,
@@ -31,7 +34,12 @@ test("status says whether Postgres is connected", async () => {
 
 test("unknown routes, other methods and deeper paths are 404 Not found", async () => {
   const a = app("ready");
-  for (const [path, method] of [["/nope", "GET"], ["/api/status", "POST"], ["/api/status", "HEAD"], ["/api/status/x", "GET"], ["/", "GET"]]) {
+  for (
+    const [path, method] of [["/nope", "GET"], ["/api/status", "POST"], ["/api/status", "HEAD"], [
+      "/api/status/x",
+      "GET",
+    ], ["/", "GET"]]
+  ) {
     const res = await call(a, path, { method });
     assert.equal(res.status, 404, `${method} ${path}`);
     if (method !== "HEAD") assert.equal(res.body, "Not found");
@@ -47,12 +55,18 @@ test("every request is logged with its outcome", async () => {
 
 test("the WebSocket route waits for Postgres", async () => {
   const res = await call(app("establishing_repl_conn"), "/ws");
-  assert.deepEqual([res.status, res.body], [503, "Postgres connection is not ready: establishing_repl_conn..."]);
+  assert.deepEqual([res.status, res.body], [
+    503,
+    "Postgres connection is not ready: establishing_repl_conn...",
+  ]);
 });
 
 test("the proxy tunnel answers 404 with a reason when it is off", async () => {
   const res = await call(app("ready", false), "//proxy");
-  assert.deepEqual([res.status, res.body], [404, "Migrations proxy is not configured to accept WebSocket connections"]);
+  assert.deepEqual([res.status, res.body], [
+    404,
+    "Migrations proxy is not configured to accept WebSocket connections",
+  ]);
 });
 
 test("mounted handlers receive their requests", async () => {

@@ -10,13 +10,18 @@
  */
 import type { DatabaseConfig, WriteMode } from "../config/mod.ts";
 import { delay, type Service, withTimeout } from "../lifecycle/mod.ts";
-import type { Logger } from "../telemetry/logger.ts";
+import type { Logger } from "../telemetry/mod.ts";
 import { backoffDelayMs } from "./backoff.ts";
 import { bootstrapElectricSchema, ensurePublication } from "./bootstrap/mod.ts";
 import { resolveDatabaseHost } from "./host.ts";
 import { createSqlClient, type Sql } from "./pg_client.ts";
 import { classifyPgError, type PgFailure } from "./pg_errors.ts";
-import { checkServer, type PreflightProblem, readServerFacts, type ServerFacts } from "./preflight.ts";
+import {
+  checkServer,
+  type PreflightProblem,
+  readServerFacts,
+  type ServerFacts,
+} from "./preflight.ts";
 
 export type ConnectorState = "initialization" | "establishing_repl_conn" | "subscribing" | "ready";
 
@@ -176,7 +181,9 @@ export class PostgresConnector implements Service {
         this.#options.logger.info(`Installed the electric schema (steps ${applied.join(", ")}).`);
       }
       const publication = await ensurePublication(sql);
-      if (publication.created) this.#options.logger.info("Created publication electric_publication.");
+      if (publication.created) {
+        this.#options.logger.info("Created publication electric_publication.");
+      }
       for (const step of this.#options.steps ?? []) {
         if (signal.aborted) break;
         this.#setState(step.state);
@@ -200,7 +207,12 @@ export class PostgresConnector implements Service {
     let resourceLost: PgFailure | undefined;
     for (const resource of resources) {
       resource.lost?.then(
-        () => resourceLost ??= { code: "UNKNOWN", message: "a replication resource closed", transient: true },
+        () =>
+          resourceLost ??= {
+            code: "UNKNOWN",
+            message: "a replication resource closed",
+            transient: true,
+          },
         (error) => resourceLost ??= this.#classify(error),
       );
     }

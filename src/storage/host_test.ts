@@ -8,7 +8,11 @@ test("IP literals are used as they are", async () => {
     address: "127.0.0.1",
     family: 4,
   });
-  assert.deepEqual(await resolveDatabaseHost("::1", false), { ok: true, address: "::1", family: 6 });
+  assert.deepEqual(await resolveDatabaseHost("::1", false), {
+    ok: true,
+    address: "::1",
+    family: 6,
+  });
 });
 
 test("localhost resolves to IPv4 unless IPv6 is asked for", async () => {

@@ -15,7 +15,12 @@ export {
 } from "./connector.ts";
 export { createSqlClient, SESSION_PARAMETERS, type Sql } from "./pg_client.ts";
 export { classifyPgError, type PgFailure, type PgFailureCode } from "./pg_errors.ts";
-export { checkServer, type PreflightProblem, readServerFacts, type ServerFacts } from "./preflight.ts";
+export {
+  checkServer,
+  type PreflightProblem,
+  readServerFacts,
+  type ServerFacts,
+} from "./preflight.ts";
 export { resolveDatabaseHost } from "./host.ts";
 export { bootstrapElectricSchema, ensurePublication, INSTALL_STEPS } from "./bootstrap/mod.ts";
 export * from "./naming.ts";

@@ -53,7 +53,8 @@ export function classifyPgError(error: unknown): PgFailure {
       return {
         code: "HOST_NOT_FOUND",
         message,
-        hint: "Check the host name in DATABASE_URL; for an IPv6-only host set DATABASE_USE_IPV6=true.",
+        hint:
+          "Check the host name in DATABASE_URL; for an IPv6-only host set DATABASE_USE_IPV6=true.",
         transient: true,
       };
     case "CONNECT_TIMEOUT":

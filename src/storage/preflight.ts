@@ -62,7 +62,8 @@ export function checkServer(facts: ServerFacts, writeMode: WriteMode): Preflight
     problems.push({
       code: "WAL_LEVEL_NOT_LOGICAL",
       message: "Your Postgres database is not configured with wal_level=logical.",
-      hint: `It is set to wal_level=${facts.walLevel}. Run ALTER SYSTEM SET wal_level = 'logical'; ` +
+      hint:
+        `It is set to wal_level=${facts.walLevel}. Run ALTER SYSTEM SET wal_level = 'logical'; ` +
         "(or set wal_level = logical in postgresql.conf) and restart Postgres.",
     });
   }
@@ -71,7 +72,8 @@ export function checkServer(facts: ServerFacts, writeMode: WriteMode): Preflight
     if (!facts.superuser) {
       problems.push({
         code: "MISSING_ROLE_ATTRIBUTE",
-        message: `The role ${role} is not a superuser, which ELECTRIC_WRITE_TO_PG_MODE=logical_replication needs ` +
+        message:
+          `The role ${role} is not a superuser, which ELECTRIC_WRITE_TO_PG_MODE=logical_replication needs ` +
           "to create the subscription that writes client changes.",
         hint: `Run ALTER ROLE ${role} SUPERUSER; or set ELECTRIC_WRITE_TO_PG_MODE=direct_writes.`,
       });
@@ -81,7 +83,8 @@ export function checkServer(facts: ServerFacts, writeMode: WriteMode): Preflight
   if (!facts.superuser && !facts.replication) {
     problems.push({
       code: "MISSING_ROLE_ATTRIBUTE",
-      message: `The role ${role} lacks the REPLICATION attribute needed to read changes from Postgres.`,
+      message:
+        `The role ${role} lacks the REPLICATION attribute needed to read changes from Postgres.`,
       hint: `Run ALTER ROLE ${role} REPLICATION;`,
     });
   }

@@ -25,7 +25,10 @@ test("wal_level other than logical is refused with the fix", () => {
 });
 
 test("Postgres older than 14 is refused", () => {
-  const codes = checkServer({ ...good, serverVersionNum: 130010, serverVersion: "13.10" }, "direct_writes")
+  const codes = checkServer(
+    { ...good, serverVersionNum: 130010, serverVersion: "13.10" },
+    "direct_writes",
+  )
     .map((p) => p.code);
   assert.deepEqual(codes, ["UNSUPPORTED_VERSION"]);
 });

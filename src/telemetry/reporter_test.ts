@@ -19,10 +19,12 @@ function setup(fetchImpl: typeof fetch) {
 
 test("a report posts JSON with the instance id", async () => {
   let body: Record<string, unknown> = {};
-  const { reporter } = setup((async (_url: string, init: RequestInit) => {
-    body = JSON.parse(String(init.body));
-    return new Response("ok");
-  }) as typeof fetch);
+  const { reporter } = setup(
+    ((_url: string, init: RequestInit) => {
+      body = JSON.parse(String(init.body));
+      return Promise.resolve(new Response("ok"));
+    }) as typeof fetch,
+  );
   assert.equal(await reporter.reportOnce(), true);
   const data = body.data as { environment: { electric_instance_id: string } };
   assert.equal(data.environment.electric_instance_id, "instance-1");
@@ -30,17 +32,24 @@ test("a report posts JSON with the instance id", async () => {
 });
 
 test("a failing endpoint logs one warning and never throws", async () => {
-  const { reporter, lines } = setup((() => Promise.reject(new Error("unreachable"))) as typeof fetch);
+  const { reporter, lines } = setup(
+    (() => Promise.reject(new Error("unreachable"))) as typeof fetch,
+  );
   assert.equal(await reporter.reportOnce(), false);
   assert.equal(lines.length, 1);
-  assert.match(lines[0], /\[warning\] Reporter function failed while trying to send telemetry data/);
+  assert.match(
+    lines[0],
+    /\[warning\] Reporter function failed while trying to send telemetry data/,
+  );
 });
 
 test("a hanging endpoint is cut off by the request timeout", async () => {
-  const { reporter } = setup(((_url: string, init: RequestInit) =>
-    new Promise((_resolve, reject) =>
-      init.signal?.addEventListener("abort", () => reject(new Error("timed out")))
-    )) as typeof fetch);
+  const { reporter } = setup(
+    ((_url: string, init: RequestInit) =>
+      new Promise((_resolve, reject) =>
+        init.signal?.addEventListener("abort", () => reject(new Error("timed out")))
+      )) as typeof fetch,
+  );
   assert.equal(await reporter.reportOnce(), false);
 });
 

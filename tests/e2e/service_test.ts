@@ -125,7 +125,9 @@ test("a busy HTTP port is a clear startup error", async () => {
     assert.equal(await exitWithin(service, 15_000), 1);
     assert.match(
       service.output(),
-      new RegExp(`Failed to open a socket to listen for HTTP/WebSocket connections on port ${port}\\.`),
+      new RegExp(
+        `Failed to open a socket to listen for HTTP/WebSocket connections on port ${port}\\.`,
+      ),
     );
   } finally {
     service.kill();
@@ -142,7 +144,10 @@ test("an unreachable Postgres: CONNECTION ERROR, status 503, still stops cleanly
   try {
     await service.waitForOutput(/CONNECTION ERROR/);
     const res = await fetch(`http://127.0.0.1:${port}/api/status`);
-    assert.deepEqual([res.status, await res.text()], [503, "Initializing connection to Posgres..."]);
+    assert.deepEqual([res.status, await res.text()], [
+      503,
+      "Initializing connection to Posgres...",
+    ]);
     service.signal("SIGTERM");
     assert.equal(await exitWithin(service, 5_000), 0);
   } finally {

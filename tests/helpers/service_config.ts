@@ -16,7 +16,9 @@ export function testConfig(
     ...overrides,
   });
   if (!loaded.ok) {
-    throw new Error(`Invalid test configuration: ${loaded.problems.map((p) => p.message).join("; ")}`);
+    throw new Error(
+      `Invalid test configuration: ${loaded.problems.map((p) => p.message).join("; ")}`,
+    );
   }
   return loaded.config;
 }

@@ -86,11 +86,15 @@ export function startService(
 }
 
 /** Resolves with the exit code, or rejects after `timeoutMs` with the output so far. */
-export async function exitWithin(service: ServiceProcess, timeoutMs: number): Promise<number | string> {
+export async function exitWithin(
+  service: ServiceProcess,
+  timeoutMs: number,
+): Promise<number | string> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`The service did not exit within ${timeoutMs} ms:\n${service.output()}`)),
+      () =>
+        reject(new Error(`The service did not exit within ${timeoutMs} ms:\n${service.output()}`)),
       timeoutMs,
     );
   });

@@ -5,7 +5,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { bootstrapElectricSchema, ensurePublication, INSTALL_STEPS } from "../../src/storage/mod.ts";
+import {
+  bootstrapElectricSchema,
+  ensurePublication,
+  INSTALL_STEPS,
+} from "../../src/storage/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
 
 type Db = Awaited<ReturnType<typeof freshDatabase>>;
@@ -54,10 +58,12 @@ test("a fresh database gets the electric schema and the full ledger", async () =
 });
 
 test("running it again changes nothing", async () => {
-  const [before] = await sql`SELECT content FROM electric.transaction_marker WHERE id = 'cluster_id'`;
+  const [before] =
+    await sql`SELECT content FROM electric.transaction_marker WHERE id = 'cluster_id'`;
   const result = await bootstrapElectricSchema(sql);
   assert.deepEqual(result.applied, []);
-  const [again] = await sql`SELECT content FROM electric.transaction_marker WHERE id = 'cluster_id'`;
+  const [again] =
+    await sql`SELECT content FROM electric.transaction_marker WHERE id = 'cluster_id'`;
   assert.deepEqual(again.content, before.content, "the cluster id is stored once");
 });
 
@@ -76,7 +82,8 @@ test("acknowledged client LSN inserts from replication become upserts", async ()
     await tx`INSERT INTO electric.acknowledged_client_lsns VALUES ('c1', '\\x01')`;
     await tx`INSERT INTO electric.acknowledged_client_lsns VALUES ('c1', '\\x02')`;
   });
-  const rows = await sql`SELECT client_id, encode(lsn, 'hex') AS lsn FROM electric.acknowledged_client_lsns`;
+  const rows =
+    await sql`SELECT client_id, encode(lsn, 'hex') AS lsn FROM electric.acknowledged_client_lsns`;
   assert.deepEqual(rows.map((r) => ({ ...r })), [{ client_id: "c1", lsn: "02" }]);
 });
 
@@ -87,7 +94,8 @@ test("concurrent installs on a new database serialise: exactly one applies the s
     const results = await Promise.all(clients.map((c) => bootstrapElectricSchema(c)));
     const applied = results.filter((r) => r.applied.length > 0);
     assert.equal(applied.length, 1);
-    const [{ count }] = await clients[0]`SELECT count(*)::int AS count FROM electric.schema_migrations`;
+    const [{ count }] =
+      await clients[0]`SELECT count(*)::int AS count FROM electric.schema_migrations`;
     assert.equal(count, 20);
   } finally {
     await Promise.all(clients.map((c) => c.end()));
