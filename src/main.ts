@@ -93,6 +93,11 @@ async function serve(
   logger.info(
     `Starting ElectricSQL ${ELECTRIC_VERSION} in ${config.writeMode} mode on ${runtime.name} (instance ${config.instanceId}).`,
   );
+  // A failure that escaped its handler must not take down every client with it; it is a bug
+  // to log and fix, while the part that owned it recovers through its own retry loop.
+  runtime.onUncaughtError((error) =>
+    logger.error(`Unhandled failure: ${(error as Error)?.message ?? String(error)}`)
+  );
   const shutdown = new AbortController();
   let exitCode = 0;
   const fail = () => {

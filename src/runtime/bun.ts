@@ -70,5 +70,9 @@ export function createBunRuntime(): Runtime {
       };
     },
     exit: (code) => process.exit(code),
+    onUncaughtError(handler) {
+      process.on("unhandledRejection", (reason) => handler(reason));
+      process.on("uncaughtException", (error) => handler(error));
+    },
   };
 }

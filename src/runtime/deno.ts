@@ -18,6 +18,16 @@ export function createDenoRuntime(): Runtime {
       return () => listeners.forEach((remove) => remove());
     },
     exit: (code) => Deno.exit(code),
+    onUncaughtError(handler) {
+      globalThis.addEventListener("unhandledrejection", (event) => {
+        event.preventDefault();
+        handler(event.reason);
+      });
+      globalThis.addEventListener("error", (event) => {
+        event.preventDefault();
+        handler(event.error);
+      });
+    },
   };
 }
 

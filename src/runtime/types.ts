@@ -41,4 +41,9 @@ export interface Runtime {
   /** Calls `handler` on SIGINT/SIGTERM; returns a function that removes the listeners. */
   onShutdownSignal(handler: (signal: ShutdownSignal) => void): () => void;
   exit(code: number): never;
+  /**
+   * Routes errors that escaped every handler (an unhandled rejection inside a library, say)
+   * to `handler` instead of letting the runtime kill the process.
+   */
+  onUncaughtError(handler: (error: unknown) => void): void;
 }

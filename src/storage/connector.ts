@@ -230,16 +230,7 @@ export class PostgresConnector implements Service {
   }
 
   #classify(error: unknown): PgFailure {
-    const failure = classifyPgError(error);
-    if (this.#options.database.requireSsl && !failure.hint) {
-      return {
-        ...failure,
-        hint: "SSL is required (DATABASE_REQUIRE_SSL, or no sslmode in DATABASE_URL). " +
-          "If the database does not accept SSL connections, set DATABASE_REQUIRE_SSL=false " +
-          "or add ?sslmode=disable to DATABASE_URL.",
-      };
-    }
-    return failure;
+    return classifyPgError(error, { requireSsl: this.#options.database.requireSsl });
   }
 
   #reportFailure(failure: PgFailure, attempt: number) {

@@ -5,6 +5,7 @@
  * Postgres's text output (bytea as hex, ISO dates, UTC, round-trippable floats). The proxy's
  * upstream connections do not come from here: they stay transparent to the user's session.
  */
+import { isIP } from "node:net";
 import postgres from "postgres";
 import type { DatabaseConfig } from "../config/mod.ts";
 
@@ -55,5 +56,7 @@ export function createSqlClient(database: DatabaseConfig, options: SqlClientOpti
  */
 function sslOption(database: DatabaseConfig): postgres.Options<never>["ssl"] {
   if (!database.requireSsl) return "prefer";
+  // TLS forbids an IP address as the server name; the certificate is then checked by IP.
+  if (isIP(database.host) !== 0) return { rejectUnauthorized: true };
   return { rejectUnauthorized: true, servername: database.host };
 }

@@ -11,6 +11,7 @@ export type PgFailureCode =
   | "AUTHENTICATION_FAILED"
   | "DATABASE_NOT_FOUND"
   | "SSL_NOT_SUPPORTED"
+  | "SSL_HANDSHAKE_FAILED"
   | "SSL_REQUIRED_BY_SERVER"
   | "TOO_MANY_CONNECTIONS"
   | "SERVER_SHUTTING_DOWN"
@@ -31,10 +32,22 @@ interface ErrorLike {
   message?: unknown;
 }
 
-export function classifyPgError(error: unknown): PgFailure {
+const SSL_HINT = "SSL is required (DATABASE_REQUIRE_SSL=true, or no sslmode in DATABASE_URL), " +
+  "and the database did not complete an SSL handshake. If it does not accept SSL connections, " +
+  "restart Electric with DATABASE_REQUIRE_SSL=false or add ?sslmode=disable to DATABASE_URL.";
+
+/** `requireSsl`: whether the failed connection insisted on SSL (changes what a reset means). */
+export function classifyPgError(error: unknown, context: { requireSsl?: boolean } = {}): PgFailure {
   const e = (error ?? {}) as ErrorLike;
   const code = typeof e.code === "string" ? e.code : "";
   const message = typeof e.message === "string" ? e.message : String(error);
+  if (
+    context.requireSsl &&
+    (code === "ECONNRESET" || code === "EPROTO" || code.startsWith("ERR_SSL") ||
+      code.startsWith("ERR_TLS"))
+  ) {
+    return { code: "SSL_HANDSHAKE_FAILED", message, hint: SSL_HINT, transient: true };
+  }
   switch (code) {
     case "ECONNREFUSED":
     case "ECONNRESET":

@@ -169,3 +169,47 @@ test("LOG_LEVEL=warning drops the per-request info lines", async () => {
     await db.drop();
   }
 });
+
+test("listens on IPv6 and IPv4 by default, IPv4 only with ELECTRIC_USE_IPV6=false", async () => {
+  const db = await freshDatabase();
+  try {
+    for (const [useIpv6, expectV6] of [["true", true], ["false", false]] as const) {
+      const port = await findFreePort();
+      const service = startService(serviceEnv(db.url, port, { ELECTRIC_USE_IPV6: useIpv6 }));
+      try {
+        await service.waitForStatus(port, 200);
+        const v6 = await fetch(`http://[::1]:${port}/api/status`).then(
+          async (res) => (await res.text(), true),
+          () => false,
+        );
+        assert.equal(v6, expectV6, `ELECTRIC_USE_IPV6=${useIpv6}`);
+        service.signal("SIGTERM");
+        assert.equal(await exitWithin(service, 5_000), 0);
+      } finally {
+        service.kill();
+      }
+    }
+  } finally {
+    await db.drop();
+  }
+});
+
+test("SSL required by default: a server without SSL gets a CONNECTION ERROR with the fix", async () => {
+  const db = await freshDatabase();
+  const port = await findFreePort();
+  const url = db.url.replace(/\?sslmode=disable$/, "");
+  assert.doesNotMatch(url, /sslmode/);
+  const service = startService(serviceEnv(url, port));
+  try {
+    await service.waitForOutput(/CONNECTION ERROR/);
+    assert.match(service.output(), /DATABASE_REQUIRE_SSL=false/);
+    const res = await fetch(`http://127.0.0.1:${port}/api/status`);
+    assert.equal(res.status, 503);
+    await res.body?.cancel();
+    service.signal("SIGTERM");
+    assert.equal(await exitWithin(service, 5_000), 0);
+  } finally {
+    service.kill();
+    await db.drop();
+  }
+});

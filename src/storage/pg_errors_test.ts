@@ -1,0 +1,25 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { classifyPgError } from "./pg_errors.ts";
+
+const err = (code: string, message = "boom") => Object.assign(new Error(message), { code });
+
+test("socket and SQLSTATE codes map to failures with hints", () => {
+  assert.equal(classifyPgError(err("ECONNREFUSED")).code, "CONNECTION_REFUSED");
+  assert.equal(classifyPgError(err("28P01")).code, "AUTHENTICATION_FAILED");
+  assert.equal(classifyPgError(err("3D000")).code, "DATABASE_NOT_FOUND");
+  assert.equal(classifyPgError(err("57P01")).code, "SERVER_SHUTTING_DOWN");
+  assert.equal(classifyPgError(err("XX000")).code, "UNKNOWN");
+  assert.equal(classifyPgError("not an error").code, "UNKNOWN");
+});
+
+test("a reset during a required SSL handshake points at the SSL settings", () => {
+  const failure = classifyPgError(err("ECONNRESET"), { requireSsl: true });
+  assert.equal(failure.code, "SSL_HANDSHAKE_FAILED");
+  assert.match(failure.hint ?? "", /DATABASE_REQUIRE_SSL=false/);
+  assert.equal(classifyPgError(err("ECONNRESET")).code, "CONNECTION_REFUSED");
+});
+
+test("matching never depends on message text", () => {
+  assert.equal(classifyPgError(err("", "password authentication failed")).code, "UNKNOWN");
+});
