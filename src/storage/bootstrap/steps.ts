@@ -250,12 +250,31 @@ const TAG_OPERATORS_SQL = [
   `NEGATOR = OPERATOR(electric.${negator}));`
 ).join("\n");
 
+/**
+ * Durable position of the replication reader: the end LSN of the last transaction handed on
+ * downstream. On restart, transactions at or before it are re-read into the cache only (no
+ * consumer sees them as new); those after it flow on as usual.
+ */
+const REPLICATION_POSITIONS_SQL = /* sql */ `
+CREATE TABLE IF NOT EXISTS electric.replication_positions (
+  slot_name text PRIMARY KEY,
+  processed_lsn pg_lsn NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+`;
+
 export const INSTALL_STEPS: readonly InstallStep[] = [
   {
     version: REFERENCE_STEP_VERSIONS[0],
     records: REFERENCE_STEP_VERSIONS,
     description: "electric schema: migration bookkeeping, registry, tags, client state",
     sql: BASE_SCHEMA_SQL + TAG_ROUTINES_SQL + TAG_OPERATORS_SQL,
+  },
+  {
+    version: 20261127000001n,
+    records: [20261127000001n],
+    description: "replication reader position",
+    sql: REPLICATION_POSITIONS_SQL,
   },
 ];
 
