@@ -9,7 +9,10 @@
 import { type Config, type ConfigProblem, loadConfig } from "./config/mod.ts";
 import { prepareDevEnvironment } from "./dev_mode.ts";
 import type { RunningCluster } from "./embedded/mod.ts";
-import { createApp } from "./http/mod.ts";
+import { createApp, migrationsHandler } from "./http/mod.ts";
+import { CatalogHolder, catalogStep, migrationListener } from "./migrations/mod.ts";
+import { InMemoryTransactionLog, replicationStep } from "./replication/mod.ts";
+import { findTable } from "./schema/mod.ts";
 import { type Service, withTimeout } from "./lifecycle/mod.ts";
 import { loadRuntime, type Runtime } from "./runtime/mod.ts";
 import { type ConnectorFatal, ORIGIN, PostgresConnector } from "./storage/mod.ts";
@@ -105,10 +108,23 @@ async function serve(
     shutdown.abort();
   };
 
-  const connector = new PostgresConnector({
+  const pgLogger = logger.child({ component: "postgres", origin: ORIGIN });
+  const catalogs = new CatalogHolder();
+  const log = new InMemoryTransactionLog({ maxBytes: config.txnCacheSize });
+  const connector: PostgresConnector = new PostgresConnector({
     database: config.database,
     writeMode: config.writeMode,
-    logger: logger.child({ component: "postgres", origin: ORIGIN }),
+    logger: pgLogger,
+    steps: [
+      catalogStep(catalogs),
+      replicationStep({
+        log,
+        logger: pgLogger,
+        windowBytes: config.resumableWalWindow,
+        primaryKey: (schema, table) =>
+          catalogs.get() && findTable(catalogs.get()!.current(), schema, table)?.primaryKey,
+      }),
+    ],
     onFatal: (fatal) => {
       reportConnectorFatal(fatal);
       fail();
@@ -122,10 +138,13 @@ async function serve(
       ]),
   });
 
+  log.subscribe(migrationListener({ catalogs, sql: () => connector.pool, logger: pgLogger }));
+
   const app = createApp({
     logger: logger.child({ component: "http" }),
     connectorState: () => connector.status().state,
     proxyTunnelEnabled: config.proxy.httpTunnel,
+    mounts: { migrations: migrationsHandler({ catalog: (ms) => catalogs.wait(ms) }) },
   });
   const served = runtime.serve({
     port: config.httpPort,

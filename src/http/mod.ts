@@ -4,3 +4,4 @@
  */
 export { type AppOptions, createApp, type MountedHandler, plain } from "./app.ts";
 export { matchRoute, type RouteMatch, type RouteName } from "./routes.ts";
+export { migrationsHandler, type MigrationsRouteOptions } from "./migrations_route.ts";

@@ -82,6 +82,7 @@ export class PostgresConnector implements Service {
   #lastFailure: PgFailure | undefined;
   #sql: Sql | undefined;
   #readyWaiters = new Set<() => void>();
+  #warnedNoDdlGuard = false;
 
   constructor(options: ConnectorOptions) {
     this.#options = options;
@@ -99,6 +100,14 @@ export class PostgresConnector implements Service {
   /** The pool, while the connector is ready. Consumers must not keep it across reconnects. */
   get sql(): Sql | undefined {
     return this.#state === "ready" ? this.#sql : undefined;
+  }
+
+  /**
+   * The current pool even while later steps still start (e.g. for consumers of the
+   * replication stream, which runs before the connector reports ready).
+   */
+  get pool(): Sql | undefined {
+    return this.#sql;
   }
 
   /** Resolves true once ready, false if `timeoutMs` passes first. */
@@ -130,7 +139,9 @@ export class PostgresConnector implements Service {
         onNotice: (notice) => logger.debug(`Postgres notice: ${notice.message}`),
       });
       const resources: StepResource[] = [];
+      this.#sql = sql;
       const outcome = await this.#initialise(sql, resources, signal);
+      if (outcome.kind !== "ready") this.#sql = undefined;
       if (outcome.kind === "fatal") {
         await closeAll(resources, sql);
         this.#options.onFatal(outcome.fatal);
@@ -145,7 +156,6 @@ export class PostgresConnector implements Service {
       }
       attempt = 0;
       this.#lastFailure = undefined;
-      this.#sql = sql;
       this.#connected = true;
       this.#setState("ready");
       logger.info(`Successfully initialized Postgres connector "postgres_1".`);
@@ -176,9 +186,17 @@ export class PostgresConnector implements Service {
       if (problems.length > 0) {
         return { kind: "fatal", fatal: { code: "DATABASE_MISCONFIGURED", problems } };
       }
-      const { applied } = await bootstrapElectricSchema(sql);
+      const { applied } = await bootstrapElectricSchema(sql, { ddlGuard: facts.superuser });
       if (applied.length > 0) {
         this.#options.logger.info(`Installed the electric schema (steps ${applied.join(", ")}).`);
+      }
+      if (!facts.superuser && !this.#warnedNoDdlGuard) {
+        this.#warnedNoDdlGuard = true;
+        this.#options.logger.warning(
+          "The Postgres role is not a superuser, so DDL run directly on Postgres against " +
+            "electrified tables is neither captured nor checked: apply schema changes to " +
+            "electrified tables through the migrations proxy.",
+        );
       }
       const publication = await ensurePublication(sql);
       if (publication.created) {

@@ -3,8 +3,33 @@
  * in version order, then redefines the routines, all in one transaction under an advisory
  * lock, so two instances starting at once serialise and the second finds nothing to do.
  */
+import {
+  DDL_GUARD_ROUTINES_SQL,
+  ELECTRIFY_ROUTINES_SQL,
+  INSTALL_DDL_GUARD_SQL,
+  VERSION_ROUTINES_SQL,
+} from "../electrify/mod.ts";
 import type { Sql } from "../pg_client.ts";
-import { INSTALL_STEPS, type InstallStep, ROUTINES_SQL } from "./steps.ts";
+import { SHADOW_ROUTINES_SQL } from "../shadow/mod.ts";
+import { INSTALL_STEPS, type InstallStep, TAG_ROUTINES_SQL } from "./steps.ts";
+
+/** Routines redefined on every start, in dependency order, so an upgrade replaces them. */
+const ROUTINES_SQL = [
+  TAG_ROUTINES_SQL,
+  VERSION_ROUTINES_SQL,
+  SHADOW_ROUTINES_SQL,
+  ELECTRIFY_ROUTINES_SQL,
+  DDL_GUARD_ROUTINES_SQL,
+];
+
+export interface BootstrapOptions {
+  steps?: readonly InstallStep[];
+  /**
+   * Install the event triggers that capture and guard DDL run directly against electrified
+   * tables. Needs a superuser; without one, DDL is captured only through the proxy.
+   */
+  ddlGuard?: boolean;
+}
 
 /** Arbitrary but fixed key of the advisory lock that serialises installation. */
 export const BOOTSTRAP_LOCK_KEY = 7_465_112_037_117_114n;
@@ -12,12 +37,14 @@ export const BOOTSTRAP_LOCK_KEY = 7_465_112_037_117_114n;
 export interface BootstrapResult {
   /** Versions of the steps applied by this call (empty when the schema was up to date). */
   applied: bigint[];
+  ddlGuard: boolean;
 }
 
 export async function bootstrapElectricSchema(
   sql: Sql,
-  steps: readonly InstallStep[] = INSTALL_STEPS,
+  options: BootstrapOptions = {},
 ): Promise<BootstrapResult> {
+  const steps = options.steps ?? INSTALL_STEPS;
   return await sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY.toString()}::int8)`;
     // Notices such as "schema already exists, skipping" are noise on every restart.
@@ -37,8 +64,9 @@ export async function bootstrapElectricSchema(
                SELECT unnest(${versions}::int8[]) ON CONFLICT DO NOTHING`;
       applied.push(step.version);
     }
-    await tx.unsafe(ROUTINES_SQL);
-    return { applied };
+    for (const routines of ROUTINES_SQL) await tx.unsafe(routines);
+    if (options.ddlGuard) await tx.unsafe(INSTALL_DDL_GUARD_SQL);
+    return { applied, ddlGuard: options.ddlGuard ?? false };
   }) as BootstrapResult;
 }
 

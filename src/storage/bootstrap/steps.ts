@@ -278,5 +278,5 @@ export const INSTALL_STEPS: readonly InstallStep[] = [
   },
 ];
 
-/** Routines (re)defined on every start, after the steps, so upgrades replace them. */
-export const ROUTINES_SQL = TAG_ROUTINES_SQL;
+/** Tag routines, (re)defined on every start after the steps (see bootstrap.ts). */
+export { TAG_ROUTINES_SQL };

@@ -1,0 +1,178 @@
+/**
+ * Big-endian reading and writing over `Uint8Array`, the way every Postgres message field is
+ * laid out, plus Postgres timestamps (microseconds since 2000-01-01 UTC). No Node `Buffer`,
+ * so the codecs run on web-standard APIs only.
+ */
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8");
+
+/** Microseconds between the Unix epoch and the Postgres epoch (2000-01-01T00:00:00Z). */
+export const PG_EPOCH_OFFSET_MICROS = 946_684_800_000_000n;
+
+/** A Postgres wire timestamp (µs since 2000-01-01) as a Date (millisecond precision). */
+export function pgTimestampToDate(micros: bigint): Date {
+  return new Date(Number((micros + PG_EPOCH_OFFSET_MICROS) / 1000n));
+}
+
+/** A Date as a Postgres wire timestamp (µs since 2000-01-01). */
+export function dateToPgTimestamp(date: Date): bigint {
+  return BigInt(date.getTime()) * 1000n - PG_EPOCH_OFFSET_MICROS;
+}
+
+/** Thrown by `ByteReader` when a message ends early; codecs turn it into an error value. */
+export class TruncatedMessage extends Error {
+  constructor(need: number, offset: number) {
+    super(`message ends early: need ${need} bytes at offset ${offset}`);
+  }
+}
+
+export class ByteReader {
+  readonly bytes: Uint8Array;
+  #view: DataView;
+  offset = 0;
+
+  constructor(bytes: Uint8Array, offset = 0) {
+    this.bytes = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.offset = offset;
+  }
+
+  get remaining(): number {
+    return this.bytes.length - this.offset;
+  }
+
+  #need(n: number): number {
+    if (this.offset + n > this.bytes.length) throw new TruncatedMessage(n, this.offset);
+    const at = this.offset;
+    this.offset += n;
+    return at;
+  }
+
+  u8(): number {
+    return this.#view.getUint8(this.#need(1));
+  }
+
+  i16(): number {
+    return this.#view.getInt16(this.#need(2));
+  }
+
+  u32(): number {
+    return this.#view.getUint32(this.#need(4));
+  }
+
+  i32(): number {
+    return this.#view.getInt32(this.#need(4));
+  }
+
+  u64(): bigint {
+    return this.#view.getBigUint64(this.#need(8));
+  }
+
+  i64(): bigint {
+    return this.#view.getBigInt64(this.#need(8));
+  }
+
+  bytesOf(n: number): Uint8Array {
+    const at = this.#need(n);
+    return this.bytes.subarray(at, at + n);
+  }
+
+  /** The rest of the message. */
+  rest(): Uint8Array {
+    return this.bytesOf(this.remaining);
+  }
+
+  /** A NUL-terminated UTF-8 string. */
+  cstring(): string {
+    const end = this.bytes.indexOf(0, this.offset);
+    if (end < 0) throw new TruncatedMessage(1, this.bytes.length);
+    const text = decoder.decode(this.bytes.subarray(this.offset, end));
+    this.offset = end + 1;
+    return text;
+  }
+
+  utf8(n: number): string {
+    return decoder.decode(this.bytesOf(n));
+  }
+}
+
+export class ByteWriter {
+  #buffer: Uint8Array;
+  #view: DataView;
+  #length = 0;
+
+  constructor(capacity = 64) {
+    this.#buffer = new Uint8Array(capacity);
+    this.#view = new DataView(this.#buffer.buffer);
+  }
+
+  #grow(n: number): number {
+    const needed = this.#length + n;
+    if (needed > this.#buffer.length) {
+      const next = new Uint8Array(Math.max(needed, this.#buffer.length * 2));
+      next.set(this.#buffer.subarray(0, this.#length));
+      this.#buffer = next;
+      this.#view = new DataView(next.buffer);
+    }
+    const at = this.#length;
+    this.#length = needed;
+    return at;
+  }
+
+  u8(value: number): this {
+    const at = this.#grow(1);
+    this.#view.setUint8(at, value);
+    return this;
+  }
+
+  i16(value: number): this {
+    const at = this.#grow(2);
+    this.#view.setInt16(at, value);
+    return this;
+  }
+
+  u32(value: number): this {
+    const at = this.#grow(4);
+    this.#view.setUint32(at, value);
+    return this;
+  }
+
+  i32(value: number): this {
+    const at = this.#grow(4);
+    this.#view.setInt32(at, value);
+    return this;
+  }
+
+  u64(value: bigint): this {
+    const at = this.#grow(8);
+    this.#view.setBigUint64(at, value);
+    return this;
+  }
+
+  i64(value: bigint): this {
+    const at = this.#grow(8);
+    this.#view.setBigInt64(at, value);
+    return this;
+  }
+
+  raw(bytes: Uint8Array): this {
+    const at = this.#grow(bytes.length); // may replace the buffer: grow first
+    this.#buffer.set(bytes, at);
+    return this;
+  }
+
+  cstring(text: string): this {
+    return this.raw(encoder.encode(text)).u8(0);
+  }
+
+  /** Int32 length, then the UTF-8 bytes. */
+  sizedUtf8(text: string): this {
+    const bytes = encoder.encode(text);
+    return this.i32(bytes.length).raw(bytes);
+  }
+
+  finish(): Uint8Array {
+    return this.#buffer.slice(0, this.#length);
+  }
+}
