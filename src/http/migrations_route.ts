@@ -39,7 +39,10 @@ export function migrationsHandler(options: MigrationsRouteOptions) {
     if (!entries || entries.length === 0) return plain(204, "");
     return new Response(migrationsArchive(entries, dialect as Dialect), {
       status: 200,
-      headers: { "content-type": "application/zip", "cache-control": "max-age=0, private, must-revalidate" },
+      headers: {
+        "content-type": "application/zip",
+        "cache-control": "max-age=0, private, must-revalidate",
+      },
     });
   };
 }

@@ -16,7 +16,9 @@ export function catalogStep(catalogs: CatalogHolder): ConnectorStep {
     async run({ sql }) {
       if (catalogs.get()) return;
       const loaded = await loadCatalog(sql);
-      if (!loaded.ok) throw Object.assign(new Error(loaded.error.message), { code: loaded.error.code });
+      if (!loaded.ok) {
+        throw Object.assign(new Error(loaded.error.message), { code: loaded.error.code });
+      }
       catalogs.set(loaded.catalog);
     },
   };
@@ -41,7 +43,9 @@ export function migrationListener(options: {
       try {
         await consumer.handle(tx);
       } catch (error) {
-        options.logger.warning(`Could not apply a migration from the stream: ${(error as Error).message}`);
+        options.logger.warning(
+          `Could not apply a migration from the stream: ${(error as Error).message}`,
+        );
       }
     });
   };

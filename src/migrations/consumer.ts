@@ -32,7 +32,9 @@ export function capturedStatements(tx: TransactionLike): CapturedStatement[][] {
   const groups = new Map<string, CapturedStatement[]>();
   for (const change of tx.changes) {
     if (change.kind !== "insert" || !change.record) continue;
-    if (change.relation?.schema !== "electric" || change.relation.table !== "ddl_commands") continue;
+    if (change.relation?.schema !== "electric" || change.relation.table !== "ddl_commands") {
+      continue;
+    }
     const { id, txid, txts, query } = change.record;
     if (id == null || txid == null || txts == null || query == null) continue;
     const key = `${txid}:${txts}`;
@@ -63,7 +65,9 @@ export class MigrationConsumer {
       const { txid, txts } = group[0];
       const version = await lookupVersion(sql, txid, txts);
       if (version === undefined) {
-        this.#logger.warning(`Captured DDL of transaction ${txid} has no migration version; ignored.`);
+        this.#logger.warning(
+          `Captured DDL of transaction ${txid} has no migration version; ignored.`,
+        );
         continue;
       }
       if (this.#catalog.has(version)) continue;
@@ -74,7 +78,9 @@ export class MigrationConsumer {
         await loadTableOids(sql),
       );
       if (!built.ok) {
-        this.#logger.error(`Migration ${version} could not be applied to the schema model: ${built.error.message}`);
+        this.#logger.error(
+          `Migration ${version} could not be applied to the schema model: ${built.error.message}`,
+        );
         continue;
       }
       await saveEntry(sql, built.entry);

@@ -3,11 +3,7 @@
  * the `/api/migrations` metadata. Mapping only; the content is decided in `src/schema/`.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
-import {
-  type SatOpMigrate,
-  SatOpMigrate_Type,
-  SatOpMigrateSchema,
-} from "../gen/mod.ts";
+import { type SatOpMigrate, SatOpMigrate_Type, SatOpMigrateSchema } from "../gen/mod.ts";
 import type { SatOpMigrateData } from "../schema/mod.ts";
 
 const STMT_TYPES: Record<SatOpMigrateData["stmts"][number]["type"], SatOpMigrate_Type> = {
@@ -26,14 +22,25 @@ export function toSatOpMigrate(data: SatOpMigrateData): SatOpMigrate {
         columns: data.table.columns.map((column) => ({
           name: column.name,
           sqliteType: column.sqliteType,
-          pgType: { name: column.pgType.name, array: column.pgType.array, size: column.pgType.size },
+          pgType: {
+            name: column.pgType.name,
+            array: column.pgType.array,
+            size: column.pgType.size,
+          },
         })),
-        fks: data.table.fks.map((fk) => ({ fkCols: fk.fkCols, pkTable: fk.pkTable, pkCols: fk.pkCols })),
+        fks: data.table.fks.map((fk) => ({
+          fkCols: fk.fkCols,
+          pkTable: fk.pkTable,
+          pkCols: fk.pkCols,
+        })),
         pks: data.table.pks,
       },
     }
     : data.enumType
-    ? { case: "enumType" as const, value: { name: data.enumType.name, values: data.enumType.values } }
+    ? {
+      case: "enumType" as const,
+      value: { name: data.enumType.name, values: data.enumType.values },
+    }
     : { case: undefined };
   return create(SatOpMigrateSchema, {
     version: data.version,

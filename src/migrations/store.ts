@@ -13,8 +13,11 @@ export type TableOids = (schema: string, name: string) => number | undefined;
 
 /** OIDs of the electrified tables, as the relation ids clients and subscribers see. */
 export async function loadTableOids(sql: Sql): Promise<TableOids> {
-  const rows = await sql`SELECT schema_name, table_name, oid::int8::text AS oid FROM electric.electrified`;
-  const oids = new Map(rows.map((row) => [`${row.schema_name}.${row.table_name}`, Number(row.oid)]));
+  const rows =
+    await sql`SELECT schema_name, table_name, oid::int8::text AS oid FROM electric.electrified`;
+  const oids = new Map(
+    rows.map((row) => [`${row.schema_name}.${row.table_name}`, Number(row.oid)]),
+  );
   return (schema, name) => oids.get(`${schema}.${name}`);
 }
 
@@ -42,7 +45,8 @@ export async function loadCatalog(sql: Sql): Promise<LoadCatalogResult> {
         ok: false,
         error: {
           code: "SCHEMA_HISTORY_UNREADABLE",
-          message: `Migration ${row.version} stored in electric.schema cannot be applied: ${built.error.message}`,
+          message:
+            `Migration ${row.version} stored in electric.schema cannot be applied: ${built.error.message}`,
         },
       };
     }
@@ -54,12 +58,18 @@ export async function loadCatalog(sql: Sql): Promise<LoadCatalogResult> {
 export async function saveEntry(sql: Sql, entry: MigrationEntry): Promise<void> {
   await sql`
     INSERT INTO electric.schema (version, schema, migration_ddl)
-    VALUES (${entry.version}, ${sql.json(serializeSchema(entry.model) as never)}, ${entry.statements})
+    VALUES (${entry.version}, ${
+    sql.json(serializeSchema(entry.model) as never)
+  }, ${entry.statements})
     ON CONFLICT (version) DO NOTHING`;
 }
 
 /** The version of the transaction identified by (txid, txts), if it assigned one. */
-export async function lookupVersion(sql: Sql, txid: string, txts: string): Promise<string | undefined> {
+export async function lookupVersion(
+  sql: Sql,
+  txid: string,
+  txts: string,
+): Promise<string | undefined> {
   const [row] = await sql`
     SELECT version FROM electric.migration_versions WHERE txid = ${txid}::xid8 AND txts = ${txts}::int8`;
   return row?.version;

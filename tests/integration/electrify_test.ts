@@ -47,10 +47,12 @@ describe("electrify", () => {
       CREATE TABLE items (id uuid PRIMARY KEY, content text NOT NULL, n int4, c colour);
       CREATE INDEX items_n_idx ON items (n);
       CALL electric.electrify('items');`);
-    const [row] = await sql`SELECT schema_name, table_name, oid = 'public.items'::regclass AS same_oid
+    const [row] =
+      await sql`SELECT schema_name, table_name, oid = 'public.items'::regclass AS same_oid
                               FROM electric.electrified`;
     assert.deepEqual({ ...row }, { schema_name: "public", table_name: "items", same_oid: true });
-    const [identity] = await sql`SELECT relreplident FROM pg_class WHERE oid = 'public.items'::regclass`;
+    const [identity] =
+      await sql`SELECT relreplident FROM pg_class WHERE oid = 'public.items'::regclass`;
     assert.equal(identity.relreplident, "f");
     const shadow = await sql`SELECT to_regclass('electric.shadow__public__items') IS NOT NULL AS s,
                                     to_regclass('electric.tombstone__public__items') IS NOT NULL AS t`;
@@ -63,7 +65,10 @@ describe("electrify", () => {
     const ddl = await captured();
     assert.equal(ddl.length, 2);
     assert.equal(ddl[0], "CREATE TYPE public.colour AS ENUM ('red', 'green');");
-    assert.match(ddl[1], /^CREATE TABLE public\.items \(\n    id uuid NOT NULL,\n    content text NOT NULL,\n/);
+    assert.match(
+      ddl[1],
+      /^CREATE TABLE public\.items \(\n {4}id uuid NOT NULL,\n {4}content text NOT NULL,\n/,
+    );
     assert.match(ddl[1], /CONSTRAINT items_pkey PRIMARY KEY \(id\)\n\);/);
     assert.match(ddl[1], /\n\nCREATE INDEX items_n_idx ON public\.items USING btree \(n\);$/);
     const versions = await sql`SELECT version, priority FROM electric.migration_versions`;
@@ -105,15 +110,37 @@ describe("electrify", () => {
       CREATE TABLE plain_parent (id int8 PRIMARY KEY);
       CREATE TABLE orphan_fk (id int8 PRIMARY KEY, p int8 REFERENCES plain_parent (id));
       CREATE VIEW a_view AS SELECT 1 AS x;`);
-    assert.match((await errorOf(sql`CALL electric.electrify('no_pk')`)).message, /Cannot electrify public\.no_pk because it doesn't have a PRIMARY KEY\./);
-    assert.match((await errorOf(sql`CALL electric.electrify('other.t')`)).message, /only tables in the default `public` schema can be electrified/);
+    assert.match(
+      (await errorOf(sql`CALL electric.electrify('no_pk')`)).message,
+      /Cannot electrify public\.no_pk because it doesn't have a PRIMARY KEY\./,
+    );
+    assert.match(
+      (await errorOf(sql`CALL electric.electrify('other.t')`)).message,
+      /only tables in the default `public` schema can be electrified/,
+    );
     const types = (await errorOf(sql`CALL electric.electrify('bad_types')`)).message;
-    assert.match(types, /types not supported by Electric:\n\n  a character\(1\)\n  b character\(11\)\n  c character varying\(11\)\n  d time with time zone\n  e public\.shape \(enum type public\.shape contains unsupported values '1circle', '_square', 'hello world'\)\n  f integer\[\]/);
-    assert.match((await errorOf(sql`CALL electric.electrify('with_defaults')`)).message, /DEFAULT expressions[^]*\n  a\n  b$/);
-    assert.match((await errorOf(sql`CALL electric.electrify('with_checks')`)).message, /CHECK, UNIQUE, EXCLUDE[^]*\n  b\n  a$/);
-    assert.match((await errorOf(sql`CALL electric.electrify('orphan_fk')`)).message, /reference tables that are not electrified:\n\n  orphan_fk_p_fkey references public\.plain_parent/);
-    assert.match((await errorOf(sql`CALL electric.electrify('a_view')`)).message, /public\.a_view is not an ordinary table/);
-    const rows = await sql`SELECT count(*)::int AS n FROM electric.electrified WHERE table_name IN ('no_pk', 'bad_types', 'with_defaults', 'with_checks', 'orphan_fk')`;
+    assert.match(
+      types,
+      /types not supported by Electric:\n\n {2}a character\(1\)\n {2}b character\(11\)\n {2}c character varying\(11\)\n {2}d time with time zone\n {2}e public\.shape \(enum type public\.shape contains unsupported values '1circle', '_square', 'hello world'\)\n {2}f integer\[\]/,
+    );
+    assert.match(
+      (await errorOf(sql`CALL electric.electrify('with_defaults')`)).message,
+      /DEFAULT expressions[^]*\n {2}a\n {2}b$/,
+    );
+    assert.match(
+      (await errorOf(sql`CALL electric.electrify('with_checks')`)).message,
+      /CHECK, UNIQUE, EXCLUDE[^]*\n {2}b\n {2}a$/,
+    );
+    assert.match(
+      (await errorOf(sql`CALL electric.electrify('orphan_fk')`)).message,
+      /reference tables that are not electrified:\n\n {2}orphan_fk_p_fkey references public\.plain_parent/,
+    );
+    assert.match(
+      (await errorOf(sql`CALL electric.electrify('a_view')`)).message,
+      /public\.a_view is not an ordinary table/,
+    );
+    const rows =
+      await sql`SELECT count(*)::int AS n FROM electric.electrified WHERE table_name IN ('no_pk', 'bad_types', 'with_defaults', 'with_checks', 'orphan_fk')`;
     assert.equal(rows[0].n, 0, "nothing was electrified");
   });
 
@@ -123,7 +150,13 @@ describe("electrify", () => {
                       CALL electric.electrify('parents');
                       CALL electric.electrify('children');`);
     const ddl = await captured();
-    assert.ok(ddl.some((q) => q.includes("CONSTRAINT children_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES public.parents(id) ON DELETE CASCADE")));
+    assert.ok(
+      ddl.some((q) =>
+        q.includes(
+          "CONSTRAINT children_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES public.parents(id) ON DELETE CASCADE",
+        )
+      ),
+    );
   });
 
   test("disabling is refused with EX001", async () => {
@@ -153,7 +186,9 @@ describe("migration versions", () => {
 
   test("several tables electrified in one transaction share one version", async () => {
     await sql.begin(async (tx) => {
-      await tx.unsafe(`CREATE TABLE a1 (id int8 PRIMARY KEY); CREATE TABLE a2 (id int8 PRIMARY KEY);`);
+      await tx.unsafe(
+        `CREATE TABLE a1 (id int8 PRIMARY KEY); CREATE TABLE a2 (id int8 PRIMARY KEY);`,
+      );
       await tx`CALL electric.electrify('a1')`;
       await tx`CALL electric.electrify('a2')`;
     });
@@ -169,29 +204,53 @@ describe("DDL run directly on electrified tables", () => {
     await sql`ALTER TABLE items ADD COLUMN extra int8`;
     const ddl = await captured();
     assert.equal(ddl.at(-1), "ALTER TABLE public.items ADD COLUMN extra bigint;");
-    const cols = await sql`SELECT attname FROM pg_attribute WHERE attrelid = 'electric.shadow__public__items'::regclass
+    const cols =
+      await sql`SELECT attname FROM pg_attribute WHERE attrelid = 'electric.shadow__public__items'::regclass
                             AND attname IN ('_tag_extra', '__reordered_extra')`;
     assert.equal(cols.length, 2);
   });
 
   test("CREATE INDEX is captured", async () => {
     await sql`CREATE INDEX items_content_idx ON items (content)`;
-    assert.equal((await captured()).at(-1), "CREATE INDEX items_content_idx ON public.items USING btree (content);");
+    assert.equal(
+      (await captured()).at(-1),
+      "CREATE INDEX items_content_idx ON public.items USING btree (content);",
+    );
   });
 
   test("changes that cannot sync are refused and leave the table unchanged", async () => {
     const before = (await captured()).length;
     const cases: [string, string, RegExp][] = [
-      ["ALTER TABLE items DROP COLUMN content", "EX010", /Cannot drop column "content" of electrified table "public"."items"/],
-      ["ALTER TABLE items RENAME COLUMN content TO body", "EX010", /Cannot drop or rename column "content"/],
+      [
+        "ALTER TABLE items DROP COLUMN content",
+        "EX010",
+        /Cannot drop column "content" of electrified table "public"."items"/,
+      ],
+      [
+        "ALTER TABLE items RENAME COLUMN content TO body",
+        "EX010",
+        /Cannot drop or rename column "content"/,
+      ],
       ["ALTER TABLE items ALTER COLUMN n TYPE int8", "EX009", /Cannot change type of column "n"/],
       ["ALTER TABLE items ALTER COLUMN n SET NOT NULL", "EX007", /Cannot alter column "n"/],
       ["ALTER TABLE items ALTER COLUMN n SET DEFAULT 1", "EX007", /Cannot alter column "n"/],
-      ["ALTER TABLE items ADD COLUMN v varchar(10)", "EX005", /Cannot electrify column of type "character varying\(10\)"/],
-      ["ALTER TABLE items ADD COLUMN d text DEFAULT ''", "EX006", /Cannot electrify column with DEFAULT clause/],
+      [
+        "ALTER TABLE items ADD COLUMN v varchar(10)",
+        "EX005",
+        /Cannot electrify column of type "character varying\(10\)"/,
+      ],
+      [
+        "ALTER TABLE items ADD COLUMN d text DEFAULT ''",
+        "EX006",
+        /Cannot electrify column with DEFAULT clause/,
+      ],
       ["ALTER TABLE items ADD COLUMN p int8 REFERENCES parents (id)", "EX011", /FOREIGN KEY/],
       ["ALTER TABLE items ADD CONSTRAINT u UNIQUE (content)", "EX007", /CHECK, UNIQUE/],
-      ["ALTER TABLE items RENAME TO things", "EX002", /Cannot rename electrified table "public"."items"/],
+      [
+        "ALTER TABLE items RENAME TO things",
+        "EX002",
+        /Cannot rename electrified table "public"."items"/,
+      ],
       ["DROP TABLE children", "EX100", /Cannot DROP Electrified table "public"."children"/],
     ];
     for (const [statement, code, message] of cases) {
@@ -200,7 +259,8 @@ describe("DDL run directly on electrified tables", () => {
       assert.match(e.message, message, statement);
     }
     assert.equal((await captured()).length, before, "nothing captured");
-    const cols = await sql`SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'public.items'::regclass AND attnum > 0 AND NOT attisdropped`;
+    const cols =
+      await sql`SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'public.items'::regclass AND attnum > 0 AND NOT attisdropped`;
     assert.equal(cols[0].n, 5);
   });
 
