@@ -252,6 +252,7 @@ describe("DDL run directly on electrified tables", () => {
         /Cannot rename electrified table "public"."items"/,
       ],
       ["DROP TABLE children", "EX100", /Cannot DROP Electrified table "public"."children"/],
+      ["TRUNCATE items", "EX100", /Cannot TRUNCATE electrified table "public"."items"/],
     ];
     for (const [statement, code, message] of cases) {
       const e = await errorOf(sql.unsafe(statement));

@@ -168,6 +168,18 @@ BEGIN
 END;
 $$;
 
+CREATE OR REPLACE FUNCTION electric.__refuse_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF coalesce(current_setting('electric.ddl_guard', true), '') IN ('off', 'false', '0') THEN
+    RETURN NULL;
+  END IF;
+  RAISE EXCEPTION 'Cannot TRUNCATE electrified table "%"."%"', TG_TABLE_SCHEMA, TG_TABLE_NAME
+    USING ERRCODE = 'EX100',
+          DETAIL = 'Clients cannot follow a TRUNCATE; delete the rows with DELETE instead.';
+END;
+$$;
+
 CREATE OR REPLACE PROCEDURE electric.electrify(name1 text, name2 text DEFAULT NULL)
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
@@ -211,6 +223,10 @@ BEGIN
   EXECUTE pg_catalog.format('ALTER TABLE %I.%I REPLICA IDENTITY FULL', v_schema, v_table);
   INSERT INTO electric.electrified (schema_name, table_name, oid) VALUES (v_schema, v_table, rel);
   CALL electric.install_shadow_objects(v_schema, v_table);
+  -- Clients cannot follow a TRUNCATE (it carries no rows), so it is refused outright.
+  EXECUTE pg_catalog.format(
+    'CREATE TRIGGER electric_refuse_truncate BEFORE TRUNCATE ON %I.%I '
+    'FOR EACH STATEMENT EXECUTE FUNCTION electric.__refuse_truncate()', v_schema, v_table);
 
   has_publication := EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = 'electric_publication');
   IF has_publication THEN
