@@ -6,6 +6,7 @@
  * Exit status: 0 after an orderly shutdown; 1 for bad configuration, a port already in use,
  * or a database the service cannot work with (each explained in a banner on stdout).
  */
+import { createAuthenticator } from "./auth/mod.ts";
 import { type Config, type ConfigProblem, loadConfig } from "./config/mod.ts";
 import { prepareDevEnvironment } from "./dev_mode.ts";
 import type { RunningCluster } from "./embedded/mod.ts";
@@ -13,6 +14,8 @@ import { createApp, migrationsHandler } from "./http/mod.ts";
 import { CatalogHolder, catalogStep, migrationListener } from "./migrations/mod.ts";
 import { InMemoryTransactionLog, replicationStep } from "./replication/mod.ts";
 import { findTable } from "./schema/mod.ts";
+import { ClientRegistry, Inbound, satelliteHandler } from "./satellite/mod.ts";
+import { type ClientWriter, DirectWriter } from "./writes/mod.ts";
 import { type Service, withTimeout } from "./lifecycle/mod.ts";
 import { loadRuntime, type Runtime } from "./runtime/mod.ts";
 import { type ConnectorFatal, ORIGIN, PostgresConnector } from "./storage/mod.ts";
@@ -140,11 +143,34 @@ async function serve(
 
   log.subscribe(migrationListener({ catalogs, sql: () => connector.pool, logger: pgLogger }));
 
+  const services: Service[] = [connector];
+  let writer: ClientWriter | undefined;
+  if (config.writeMode === "direct_writes") {
+    const direct = new DirectWriter({ pool: () => connector.pool, logger: logger.child({ component: "writer" }) });
+    services.push(direct);
+    writer = direct;
+  }
+  const satellite = satelliteHandler(runtime, {
+    logger: logger.child({ component: "satellite" }),
+    instanceId: config.instanceId,
+    authenticator: createAuthenticator(config.auth),
+    catalogs,
+    log,
+    pool: () => connector.pool,
+    clients: new ClientRegistry(),
+    inbound: writer
+      ? ({ clientId, logger: clientLogger, fail }) =>
+        new Inbound({ clientId, catalogs, writer: writer!, logger: clientLogger, fail })
+      : undefined,
+  });
   const app = createApp({
     logger: logger.child({ component: "http" }),
     connectorState: () => connector.status().state,
     proxyTunnelEnabled: config.proxy.httpTunnel,
-    mounts: { migrations: migrationsHandler({ catalog: (ms) => catalogs.wait(ms) }) },
+    mounts: {
+      migrations: migrationsHandler({ catalog: (ms) => catalogs.wait(ms) }),
+      ws: (c) => satellite(c.req.raw),
+    },
   });
   const served = runtime.serve({
     port: config.httpPort,
@@ -164,7 +190,6 @@ async function serve(
   const http = served.server;
   logger.info(`HTTP API and WebSocket listening on port ${http.port}.`);
 
-  const services: Service[] = [connector];
   if (config.telemetry.enabled && config.telemetry.endpoint) {
     services.push(
       new TelemetryReporter({

@@ -51,6 +51,41 @@ export class SchemaCatalog {
     return this.#entries;
   }
 
+  byTxid(txid: bigint): MigrationEntry | undefined {
+    return this.#entries.find((entry) => entry.txid === txid);
+  }
+
+  /**
+   * The entry of the migrating transaction `txid`, waiting up to `timeoutMs` for the consumer
+   * to apply it (it reads the same stream, so it may be a moment behind a reader).
+   */
+  whenTxid(txid: bigint, timeoutMs: number): Promise<MigrationEntry | undefined> {
+    const known = this.byTxid(txid);
+    if (known) return Promise.resolve(known);
+    return new Promise((resolve) => {
+      const stop = this.onMigration((entry) => {
+        if (entry.txid !== txid) return;
+        finish(entry);
+      });
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
+      function finish(entry: MigrationEntry | undefined) {
+        clearTimeout(timer);
+        stop();
+        resolve(entry);
+      }
+    });
+  }
+
+  /** The model as of the newest entry whose transaction precedes `txid`. */
+  modelBefore(txid: bigint): SchemaModel {
+    let model = EMPTY_SCHEMA;
+    for (const entry of this.#entries) {
+      if (entry.txid >= txid) break;
+      model = entry.model;
+    }
+    return model;
+  }
+
   /**
    * Entries whose transaction came strictly after the one of `version`; every entry when no
    * version is given; undefined when the version is unknown.

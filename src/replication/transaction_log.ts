@@ -39,6 +39,8 @@ export interface TransactionLog {
   markStart(lsn: bigint): void;
   firstLsn(): bigint | undefined;
   lastLsn(): bigint | undefined;
+  /** The stream position: the last LSN, or the start when nothing arrived yet. */
+  endLsn(): bigint | undefined;
   /** Transactions with LSN > `lsn`; waits until the log knows where it starts. */
   readAfter(lsn: bigint): Promise<ReadResult>;
   /** Called synchronously on each append; must not block. Returns an unsubscribe function. */
@@ -101,6 +103,10 @@ export class InMemoryTransactionLog implements TransactionLog {
 
   lastLsn(): bigint | undefined {
     return this.#entries.at(-1)?.transaction.lsn;
+  }
+
+  endLsn(): bigint | undefined {
+    return this.lastLsn() ?? this.#coveredFrom;
   }
 
   append(transaction: Transaction, info: AppendInfo = { replayed: false }): boolean {

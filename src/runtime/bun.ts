@@ -1,47 +1,101 @@
 /** Bun implementation of the runtime contract. Loaded only when running under Bun. */
 import process from "node:process";
-import { createBunWebSocket } from "hono/bun";
-import type { Runtime, ServeOptions, ServeResult } from "./types.ts";
+import type {
+  Runtime,
+  ServeOptions,
+  ServeResult,
+  ServerSocket,
+  SocketHandlers,
+  UpgradeOptions,
+} from "./types.ts";
 
 /** The slice of Bun's API we use, typed here so `deno check` needs no Bun type package. */
 interface BunServer {
   readonly port: number;
   stop(closeActiveConnections?: boolean): Promise<void> | void;
+  upgrade(request: Request, options: { headers?: HeadersInit; data: SocketData }): boolean;
+}
+interface BunSocket {
+  data: SocketData;
+  readyState: number;
+  send(data: Uint8Array): number;
+  close(code?: number, reason?: string): void;
+}
+interface SocketData {
+  handlers: SocketHandlers;
+  socket?: ServerSocket;
 }
 interface BunApi {
   serve(options: {
     port: number;
     hostname: string;
-    fetch: (request: Request, server: unknown) => Response | Promise<Response> | undefined;
-    websocket: unknown;
+    fetch: (request: Request, server: BunServer) => Response | Promise<Response> | undefined;
+    websocket: {
+      idleTimeout?: number;
+      sendPings?: boolean;
+      open(ws: BunSocket): void;
+      message(ws: BunSocket, message: string | Uint8Array): void;
+      close(ws: BunSocket, code: number, reason: string): void;
+    };
     error?: (error: Error) => Response;
   }): BunServer;
 }
 
+/** Bun sends pings itself; this is the idle time after which an unresponsive peer is dropped. */
+const BUN_IDLE_TIMEOUT_SECONDS = 40;
+
 export function createBunRuntime(): Runtime {
   const bun = (globalThis as unknown as { Bun: BunApi }).Bun;
-  const { upgradeWebSocket, websocket } = createBunWebSocket();
+  let server: BunServer | undefined;
+
+  const websocket = {
+    idleTimeout: BUN_IDLE_TIMEOUT_SECONDS,
+    sendPings: true,
+    open(ws: BunSocket) {
+      const socket: ServerSocket = {
+        send: (data) => {
+          if (ws.readyState === 1) ws.send(data);
+        },
+        close: (code, reason) => ws.close(code, reason),
+      };
+      ws.data.socket = socket;
+      ws.data.handlers.onOpen(socket);
+    },
+    message(ws: BunSocket, message: string | Uint8Array) {
+      const data = typeof message === "string" ? message : new Uint8Array(message);
+      ws.data.handlers.onMessage(ws.data.socket!, data);
+    },
+    close(ws: BunSocket, code: number, reason: string) {
+      ws.data.handlers.onClose(code, reason);
+    },
+  };
+
+  function upgradeWebSocket(request: Request, options: UpgradeOptions): Response | undefined {
+    if (!server || request.headers.get("upgrade")?.toLowerCase() !== "websocket") return undefined;
+    const headers: Record<string, string> = {};
+    if (options.protocol) headers["Sec-WebSocket-Protocol"] = options.protocol;
+    const ok = server.upgrade(request, { headers, data: { handlers: options.handlers } });
+    // Bun answers the upgrade itself; the fetch handler must return nothing for it.
+    // Bun has answered the handshake itself; the response returned here is ignored.
+    return ok ? new Response(null) : undefined;
+  }
 
   function serve(options: ServeOptions): ServeResult {
     try {
-      const server = bun.serve({
+      const started = bun.serve({
         port: options.port,
         hostname: options.hostname,
-        // Hono's Bun adapter reads the server from the env argument to upgrade sockets.
-        fetch: (request, server) =>
-          (options.fetch as (r: Request, env: unknown) => Response | Promise<Response>)(
-            request,
-            server,
-          ),
+        fetch: (request) => options.fetch(request),
         websocket,
         error: () => new Response("Internal server error", { status: 500 }),
       });
+      server = started;
       return {
         ok: true,
         server: {
-          port: server.port,
+          port: started.port,
           close: async () => {
-            await server.stop(false);
+            await started.stop(false);
           },
         },
       };

@@ -1,6 +1,11 @@
 /** Deno implementation of the runtime contract. Loaded only when running under Deno. */
-import { upgradeWebSocket } from "hono/deno";
-import type { Runtime, ServeOptions, ServeResult, ShutdownSignal } from "./types.ts";
+import type {
+  Runtime,
+  ServeOptions,
+  ServeResult,
+  ShutdownSignal,
+  UpgradeOptions,
+} from "./types.ts";
 
 export function createDenoRuntime(): Runtime {
   return {
@@ -29,6 +34,40 @@ export function createDenoRuntime(): Runtime {
       });
     },
   };
+}
+
+function upgradeWebSocket(request: Request, options: UpgradeOptions): Response | undefined {
+  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return undefined;
+  let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
+  try {
+    upgraded = Deno.upgradeWebSocket(request, {
+      protocol: options.protocol,
+      idleTimeout: options.idleTimeoutSeconds,
+    });
+  } catch {
+    return undefined;
+  }
+  const { socket, response } = upgraded;
+  socket.binaryType = "arraybuffer";
+  const server = {
+    send: (data: Uint8Array) => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(data);
+    },
+    close: (code: number, reason: string) => {
+      if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
+        socket.close(code, reason);
+      }
+    },
+  };
+  const { handlers } = options;
+  socket.onopen = () => handlers.onOpen(server);
+  socket.onmessage = (event) =>
+    handlers.onMessage(
+      server,
+      typeof event.data === "string" ? event.data : new Uint8Array(event.data as ArrayBuffer),
+    );
+  socket.onclose = (event) => handlers.onClose(event.code, event.reason);
+  return response;
 }
 
 function serve(options: ServeOptions): ServeResult {

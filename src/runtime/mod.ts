@@ -9,7 +9,10 @@ export type {
   RuntimeName,
   ServeOptions,
   ServeResult,
+  ServerSocket,
   ShutdownSignal,
+  SocketHandlers,
+  UpgradeOptions,
 } from "./types.ts";
 
 /** Which runtime is executing this process. */

@@ -3,8 +3,6 @@
  * WebSocket upgrades, signals, environment, exit). Everything outside `src/runtime/` uses
  * this interface and web-standard APIs, and never names `Deno` or `Bun`.
  */
-import type { UpgradeWebSocket } from "hono/ws";
-
 export type RuntimeName = "deno" | "bun";
 
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
@@ -29,14 +27,40 @@ export type ServeResult =
 
 export type ShutdownSignal = "SIGINT" | "SIGTERM";
 
+/** The server side of an accepted WebSocket. */
+export interface ServerSocket {
+  /** Sends one binary message. */
+  send(data: Uint8Array): void;
+  /** Closes with a code the runtime accepts (1000 or 3000–4999). */
+  close(code: number, reason: string): void;
+}
+
+export interface SocketHandlers {
+  onOpen(socket: ServerSocket): void;
+  /** Binary messages arrive as bytes, text messages as strings. */
+  onMessage(socket: ServerSocket, data: Uint8Array | string): void;
+  onClose(code: number, reason: string): void;
+}
+
+export interface UpgradeOptions {
+  /** The subprotocol to select and echo in the handshake response. */
+  protocol?: string;
+  /** Seconds without traffic before the runtime pings, then closes an unresponsive peer. */
+  idleTimeoutSeconds?: number;
+  handlers: SocketHandlers;
+}
+
 export interface Runtime {
   readonly name: RuntimeName;
   /** A snapshot of the process environment (config is read once, at startup). */
   env(): Record<string, string | undefined>;
   /** Command-line arguments after the program (and script) name. */
   args(): string[];
-  /** Hono's WebSocket upgrade helper for this runtime; routes mount it, `serve` wires it. */
-  readonly upgradeWebSocket: UpgradeWebSocket;
+  /**
+   * Upgrades a request received by `serve` to a WebSocket; returns the response to answer
+   * with, or undefined when the request cannot be upgraded.
+   */
+  upgradeWebSocket(request: Request, options: UpgradeOptions): Response | undefined;
   serve(options: ServeOptions): ServeResult;
   /** Calls `handler` on SIGINT/SIGTERM; returns a function that removes the listeners. */
   onShutdownSignal(handler: (signal: ShutdownSignal) => void): () => void;

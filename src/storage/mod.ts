@@ -14,6 +14,7 @@ export {
   type StepResource,
 } from "./connector.ts";
 export { createSqlClient, SESSION_PARAMETERS, type Sql } from "./pg_client.ts";
+export { backoffDelayMs } from "./backoff.ts";
 export { classifyPgError, type PgFailure, type PgFailureCode } from "./pg_errors.ts";
 export {
   checkServer,

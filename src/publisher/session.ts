@@ -1,0 +1,325 @@
+/**
+ * One subscriber connection as a state machine: `step(state, input) -> { state, out }`.
+ * No I/O: the transport feeds decoded frontend messages, timer ticks and the transactions
+ * the publisher hands over, and carries out the effects (send, close, attach to the stream).
+ *
+ * Flow, in the order a subscriber drives it (postgres-side.md §8.7):
+ *   [SSLRequest/GSSENCRequest → `N`] StartupMessage (replication=database,
+ *   application_name=<origin>) → AuthenticationOk, ParameterStatus…, BackendKeyData,
+ *   ReadyForQuery; simple queries (search path, publication tables, IDENTIFY_SYSTEM, …);
+ *   START_REPLICATION → CopyBothResponse, then XLogData/keepalives inside CopyData until
+ *   CopyDone or Terminate. CancelRequest instead of a StartupMessage cancels another session.
+ */
+import {
+  dateToPgTimestamp,
+  decodeReplicationMessage,
+  encodeReplicationMessage,
+} from "../pgwire/mod.ts";
+import type { BackendMessage, CodecError, FrontendMessage } from "./backend_codec.ts";
+import { findPublishedTable, type PublishedTable } from "./catalog.ts";
+import {
+  attributesAnswer,
+  classifyQuery,
+  identifySystemAnswer,
+  publicationTablesAnswer,
+  relationInfoAnswer,
+  setSearchPathAnswer,
+} from "./queries.ts";
+import { encodeTransaction, type SentTransaction } from "./stream.ts";
+
+export interface SessionEnv {
+  /** Reported as `server_version`; must not start with a digit (see queries.ts). */
+  readonly serverVersion: string;
+  /** IDENTIFY_SYSTEM's `systemid`: stable for the service instance. */
+  readonly systemId: string;
+  readonly processId: number;
+  readonly secretKey: number;
+  /** Whether `name` is a known origin whose schema is loaded. */
+  originReady(name: string): boolean;
+  /** The published tables right now. */
+  tables(): readonly PublishedTable[];
+}
+
+export type SessionPhase = "startup" | "ready" | "streaming" | "closed";
+
+export interface SessionState {
+  readonly env: SessionEnv;
+  readonly phase: SessionPhase;
+  /** From the StartupMessage. */
+  readonly database: string;
+  readonly applicationName: string;
+  /** The stream position keepalives report. */
+  readonly position: bigint;
+  /** Relations described on this connection: OID → signature. */
+  readonly described: ReadonlyMap<number, string>;
+}
+
+export type SessionInput =
+  | { tag: "frontend"; message: FrontendMessage; now: Date }
+  /** The codec could not make sense of the input; the connection cannot continue. */
+  | { tag: "decode_error"; error: CodecError }
+  /** The publisher accepted START_REPLICATION; streaming continues from `position`. */
+  | { tag: "attached"; position: bigint; now: Date }
+  /** Transactions to stream, with their LSNs. */
+  | { tag: "transactions"; transactions: readonly SentTransaction[]; now: Date }
+  /** Keepalive timer. */
+  | { tag: "tick"; now: Date }
+  /** A newer connection took over the stream. */
+  | { tag: "superseded" };
+
+export type SessionEffect =
+  | { tag: "send"; message: BackendMessage }
+  | { tag: "close" }
+  | { tag: "start_replication"; slot: string; startLsn: bigint; options: Record<string, string> }
+  | { tag: "stop_replication" }
+  | { tag: "cancel"; processId: number; secretKey: number }
+  /** The subscriber reports everything up to `flushed` applied and durable. */
+  | { tag: "confirmed"; flushed: bigint }
+  /** A transaction that could not be described (unknown table or column) and was skipped. */
+  | { tag: "skipped"; transaction: SentTransaction; message: string };
+
+export interface SessionStep {
+  state: SessionState;
+  out: SessionEffect[];
+}
+
+export const MESSAGES = {
+  replicationRequired:
+    "Electric requires connections from Postgres to include the `replication=database` option",
+  notReady: (name: string) => `Electric replication is not ready, missing schema for ${name}`,
+  unexpected: "Unexpected message during connection",
+  noSnapshots: "Electric replication does not support snapshot exporting",
+  superseded: "Another connection started streaming from this publisher",
+} as const;
+
+export function initialSession(env: SessionEnv): SessionState {
+  return {
+    env,
+    phase: "startup",
+    database: "",
+    applicationName: "",
+    position: 0n,
+    described: new Map(),
+  };
+}
+
+const send = (message: BackendMessage): SessionEffect => ({ tag: "send", message });
+const ready: SessionEffect = send({ tag: "ready_for_query", status: "I" });
+
+function fatal(state: SessionState, code: string, message: string): SessionStep {
+  const out: SessionEffect[] = [
+    send({ tag: "error_response", fields: { severity: "FATAL", code, message } }),
+    { tag: "close" },
+  ];
+  if (state.phase === "streaming") out.unshift({ tag: "stop_replication" });
+  return { state: { ...state, phase: "closed" }, out };
+}
+
+function keepalive(state: SessionState, now: Date, replyRequested = false): SessionEffect {
+  const data = encodeReplicationMessage({
+    tag: "primary_keepalive",
+    walEnd: state.position,
+    serverTime: dateToPgTimestamp(now),
+    replyRequested,
+  });
+  return send({ tag: "copy_data", data });
+}
+
+export function step(state: SessionState, input: SessionInput): SessionStep {
+  if (state.phase === "closed") return { state, out: [] };
+  switch (input.tag) {
+    case "decode_error":
+      return fatal(state, "08P01", `Invalid message: ${input.error.message}`);
+    case "superseded":
+      return fatal(state, "55006", MESSAGES.superseded);
+    case "tick":
+      return state.phase === "streaming"
+        ? { state, out: [keepalive(state, input.now)] }
+        : { state, out: [] };
+    case "attached": {
+      if (state.phase !== "streaming") return { state, out: [] };
+      const next = { ...state, position: input.position };
+      return { state: next, out: [keepalive(next, input.now)] };
+    }
+    case "transactions":
+      return state.phase === "streaming"
+        ? streamTransactions(state, input.transactions, input.now)
+        : { state, out: [] };
+    case "frontend":
+      switch (state.phase) {
+        case "startup":
+          return onStartup(state, input.message);
+        case "ready":
+          return onReady(state, input.message);
+        case "streaming":
+          return onStreaming(state, input.message, input.now);
+      }
+  }
+}
+
+function onStartup(state: SessionState, message: FrontendMessage): SessionStep {
+  switch (message.tag) {
+    case "ssl_request":
+    case "gssenc_request":
+      return { state, out: [send({ tag: "encryption_response", accepted: false })] };
+    case "cancel_request":
+      return {
+        state: { ...state, phase: "closed" },
+        out: [
+          { tag: "cancel", processId: message.processId, secretKey: message.secretKey },
+          { tag: "close" },
+        ],
+      };
+    case "startup_message": {
+      if (message.protocolVersion >> 16 !== 3) {
+        const version = `${message.protocolVersion >> 16}.${message.protocolVersion & 0xffff}`;
+        return fatal(state, "0A000", `Unsupported frontend protocol ${version}`);
+      }
+      const params = message.parameters;
+      if (params.replication !== "database") {
+        return fatal(state, "08004", MESSAGES.replicationRequired);
+      }
+      const applicationName = params.application_name ?? "";
+      if (!state.env.originReady(applicationName)) {
+        return fatal(state, "08004", MESSAGES.notReady(applicationName));
+      }
+      const parameters: Array<[string, string]> = [
+        ["application_name", applicationName],
+        ["client_encoding", params.client_encoding ?? "UTF8"],
+        ["server_encoding", "UTF8"],
+        ["server_version", state.env.serverVersion],
+        ["standard_conforming_strings", "on"],
+        ["TimeZone", "Etc/UTC"],
+      ];
+      return {
+        state: {
+          ...state,
+          phase: "ready",
+          database: params.database ?? params.user ?? "",
+          applicationName,
+        },
+        out: [
+          send({ tag: "authentication_ok" }),
+          ...parameters.map(([name, value]) => send({ tag: "parameter_status", name, value })),
+          send({
+            tag: "backend_key_data",
+            processId: state.env.processId,
+            secretKey: state.env.secretKey,
+          }),
+          ready,
+        ],
+      };
+    }
+    default:
+      return fatal(state, "08P01", MESSAGES.unexpected);
+  }
+}
+
+function answer(state: SessionState, messages: BackendMessage[]): SessionStep {
+  return { state, out: [...messages.map(send), ready] };
+}
+
+function onReady(state: SessionState, message: FrontendMessage): SessionStep {
+  if (message.tag === "terminate") {
+    return { state: { ...state, phase: "closed" }, out: [{ tag: "close" }] };
+  }
+  if (message.tag !== "query") return fatal(state, "08P01", MESSAGES.unexpected);
+  const query = classifyQuery(message.sql);
+  const tables = () => state.env.tables();
+  switch (query.tag) {
+    case "set_search_path":
+      return answer(state, setSearchPathAnswer());
+    case "publication_tables":
+      return answer(state, publicationTablesAnswer(tables()));
+    case "relation_info":
+      return answer(
+        state,
+        relationInfoAnswer(findPublishedTable(tables(), query.schema, query.table)),
+      );
+    case "attributes":
+      return answer(state, attributesAnswer(tables().find((t) => t.oid === query.relationOid)));
+    case "identify_system":
+      return answer(state, identifySystemAnswer(state.env.systemId, state.database));
+    case "begin":
+      return answer(state, [{ tag: "command_complete", command: "BEGIN" }]);
+    case "commit":
+      return answer(state, [{ tag: "command_complete", command: "COMMIT" }]);
+    case "drop_replication_slot":
+      return answer(state, [{ tag: "command_complete", command: "DROP_REPLICATION_SLOT" }]);
+    case "create_replication_slot":
+      return answer(state, [{
+        tag: "error_response",
+        fields: { severity: "ERROR", code: "0A000", message: MESSAGES.noSnapshots },
+      }]);
+    case "start_replication":
+      return {
+        state: { ...state, phase: "streaming" },
+        out: [
+          send({ tag: "copy_both_response", format: 0, columnFormats: [] }),
+          {
+            tag: "start_replication",
+            slot: query.slot,
+            startLsn: query.startLsn,
+            options: query.options,
+          },
+        ],
+      };
+    case "unknown":
+      return fatal(state, "08P01", MESSAGES.unexpected);
+  }
+}
+
+function onStreaming(state: SessionState, message: FrontendMessage, now: Date): SessionStep {
+  switch (message.tag) {
+    case "copy_data": {
+      const decoded = decodeReplicationMessage(message.data);
+      if (!decoded.ok || decoded.message.tag !== "standby_status_update") {
+        return { state, out: [] }; // hot standby feedback and the like: nothing to do
+      }
+      const update = decoded.message;
+      const out: SessionEffect[] = [{ tag: "confirmed", flushed: update.flushed }];
+      if (update.replyRequested) out.push(keepalive(state, now));
+      return { state, out };
+    }
+    case "copy_done":
+      return {
+        state: { ...state, phase: "ready" },
+        out: [
+          { tag: "stop_replication" },
+          send({ tag: "copy_done" }),
+          send({ tag: "command_complete", command: "COPY 0" }),
+          send({ tag: "command_complete", command: "START_REPLICATION" }),
+          ready,
+        ],
+      };
+    case "terminate":
+      return {
+        state: { ...state, phase: "closed" },
+        out: [{ tag: "stop_replication" }, { tag: "close" }],
+      };
+    default:
+      return fatal(state, "08P01", MESSAGES.unexpected);
+  }
+}
+
+function streamTransactions(
+  state: SessionState,
+  transactions: readonly SentTransaction[],
+  now: Date,
+): SessionStep {
+  const out: SessionEffect[] = [];
+  let { described, position } = state;
+  const sendTime = dateToPgTimestamp(now);
+  const tables = state.env.tables();
+  for (const sent of transactions) {
+    const encoded = encodeTransaction(sent, { tables, described, now: sendTime });
+    if (!encoded.ok) {
+      out.push({ tag: "skipped", transaction: sent, message: encoded.error.message });
+      continue;
+    }
+    for (const data of encoded.payloads) out.push(send({ tag: "copy_data", data }));
+    described = encoded.described;
+    if (sent.endLsn > position) position = sent.endLsn;
+  }
+  return { state: { ...state, described, position }, out };
+}

@@ -1,0 +1,317 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  dateToPgTimestamp,
+  decodeReplicationMessage,
+  encodeReplicationMessage,
+  standbyStatusUpdate,
+} from "../pgwire/mod.ts";
+import type { BackendMessage, FrontendMessage } from "./backend_codec.ts";
+import type { PublishedTable } from "./catalog.ts";
+import {
+  initialSession,
+  MESSAGES,
+  type SessionEffect,
+  type SessionEnv,
+  type SessionState,
+  step,
+} from "./session.ts";
+import { assignLsns } from "./stream.ts";
+
+const NOW = new Date("2024-05-01T10:00:00Z");
+const TABLES: PublishedTable[] = [{
+  schema: "public",
+  name: "items",
+  oid: 16400,
+  columns: [{ name: "id", typeOid: 23, typeModifier: -1 }],
+}];
+
+const ENV: SessionEnv = {
+  serverVersion: "electric-0.12.1",
+  systemId: "7000",
+  processId: 42,
+  secretKey: 99,
+  originReady: (name) => name === "postgres_1",
+  tables: () => TABLES,
+};
+
+function feed(state: SessionState, ...messages: FrontendMessage[]) {
+  const out: SessionEffect[] = [];
+  for (const message of messages) {
+    const result = step(state, { tag: "frontend", message, now: NOW });
+    state = result.state;
+    out.push(...result.out);
+  }
+  return { state, out };
+}
+
+const sent = (out: SessionEffect[]): BackendMessage[] =>
+  out.flatMap((e) => e.tag === "send" ? [e.message] : []);
+
+const STARTUP: FrontendMessage = {
+  tag: "startup_message",
+  protocolVersion: 196608,
+  parameters: {
+    replication: "database",
+    application_name: "postgres_1",
+    client_encoding: "UTF8",
+    database: "electric",
+  },
+};
+
+function connected(): SessionState {
+  return feed(initialSession(ENV), STARTUP).state;
+}
+
+function streaming(position = 100n): SessionState {
+  const started = feed(connected(), {
+    tag: "query",
+    sql: "START_REPLICATION SLOT \"postgres_1\" LOGICAL 0/0 (proto_version '1')",
+  });
+  return step(started.state, { tag: "attached", position, now: NOW }).state;
+}
+
+const ready: BackendMessage = { tag: "ready_for_query", status: "I" };
+
+test("startup: SSL and GSS requests are refused with N, then the startup proceeds", () => {
+  const { state, out } = feed(initialSession(ENV), { tag: "ssl_request" }, {
+    tag: "gssenc_request",
+  });
+  assert.equal(state.phase, "startup");
+  assert.deepEqual(sent(out), [
+    { tag: "encryption_response", accepted: false },
+    { tag: "encryption_response", accepted: false },
+  ]);
+});
+
+test("startup: the handshake answers in the documented order", () => {
+  const { state, out } = feed(initialSession(ENV), STARTUP);
+  assert.equal(state.phase, "ready");
+  assert.deepEqual(sent(out), [
+    { tag: "authentication_ok" },
+    { tag: "parameter_status", name: "application_name", value: "postgres_1" },
+    { tag: "parameter_status", name: "client_encoding", value: "UTF8" },
+    { tag: "parameter_status", name: "server_encoding", value: "UTF8" },
+    { tag: "parameter_status", name: "server_version", value: "electric-0.12.1" },
+    { tag: "parameter_status", name: "standard_conforming_strings", value: "on" },
+    { tag: "parameter_status", name: "TimeZone", value: "Etc/UTC" },
+    { tag: "backend_key_data", processId: 42, secretKey: 99 },
+    ready,
+  ]);
+});
+
+test("startup: without replication=database, or from an unknown origin, FATAL 08004", () => {
+  const plain = feed(initialSession(ENV), {
+    tag: "startup_message",
+    protocolVersion: 196608,
+    parameters: { user: "postgres", database: "electric" },
+  });
+  assert.equal(plain.state.phase, "closed");
+  assert.deepEqual(plain.out, [
+    {
+      tag: "send",
+      message: {
+        tag: "error_response",
+        fields: { severity: "FATAL", code: "08004", message: MESSAGES.replicationRequired },
+      },
+    },
+    { tag: "close" },
+  ]);
+  const stranger = feed(initialSession(ENV), {
+    ...STARTUP,
+    parameters: { replication: "database", application_name: "postgres_2" },
+  } as FrontendMessage);
+  assert.deepEqual(sent(stranger.out), [{
+    tag: "error_response",
+    fields: {
+      severity: "FATAL",
+      code: "08004",
+      message: "Electric replication is not ready, missing schema for postgres_2",
+    },
+  }]);
+});
+
+test("startup: a CancelRequest cancels the identified session and closes", () => {
+  const { state, out } = feed(initialSession(ENV), {
+    tag: "cancel_request",
+    processId: 7,
+    secretKey: 8,
+  });
+  assert.equal(state.phase, "closed");
+  assert.deepEqual(out, [{ tag: "cancel", processId: 7, secretKey: 8 }, { tag: "close" }]);
+});
+
+test("queries: exact answers, each followed by ReadyForQuery", () => {
+  const query = (sql: string) => sent(feed(connected(), { tag: "query", sql }).out);
+  const identify = query("IDENTIFY_SYSTEM;");
+  assert.deepEqual(identify.slice(1), [
+    { tag: "data_row", values: ["7000", "1", "0/1", "electric"] },
+    { tag: "command_complete", command: "IDENTIFY_SYSTEM" },
+    ready,
+  ]);
+  assert.deepEqual(query("SELECT pg_catalog.set_config('search_path', '', false);").slice(1), [
+    { tag: "data_row", values: [""] },
+    { tag: "command_complete", command: "SELECT 1" },
+    ready,
+  ]);
+  assert.deepEqual(
+    query(
+      "SELECT DISTINCT t.schemaname, t.tablename FROM pg_catalog.pg_publication_tables t " +
+        "WHERE t.pubname IN ('electric_publication')",
+    ).slice(1),
+    [
+      { tag: "data_row", values: ["public", "items"] },
+      { tag: "command_complete", command: "SELECT 1" },
+      ready,
+    ],
+  );
+  assert.deepEqual(query("BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ"), [
+    { tag: "command_complete", command: "BEGIN" },
+    ready,
+  ]);
+  assert.deepEqual(query("COMMIT"), [{ tag: "command_complete", command: "COMMIT" }, ready]);
+  assert.deepEqual(query('DROP_REPLICATION_SLOT "postgres_1" WAIT'), [
+    { tag: "command_complete", command: "DROP_REPLICATION_SLOT" },
+    ready,
+  ]);
+  assert.deepEqual(query('CREATE_REPLICATION_SLOT "x" LOGICAL pgoutput'), [
+    {
+      tag: "error_response",
+      fields: { severity: "ERROR", code: "0A000", message: MESSAGES.noSnapshots },
+    },
+    ready,
+  ]);
+});
+
+test("unexpected queries and messages outside copy mode: FATAL 08P01 and close", () => {
+  for (
+    const message of [
+      { tag: "query", sql: "SELECT 1" },
+      { tag: "other", type: "P", body: new Uint8Array() },
+      { tag: "copy_data", data: new Uint8Array([0x72]) },
+    ] as FrontendMessage[]
+  ) {
+    const { state, out } = feed(connected(), message);
+    assert.equal(state.phase, "closed");
+    assert.deepEqual(out, [
+      {
+        tag: "send",
+        message: {
+          tag: "error_response",
+          fields: { severity: "FATAL", code: "08P01", message: MESSAGES.unexpected },
+        },
+      },
+      { tag: "close" },
+    ]);
+  }
+  const terminated = feed(connected(), { tag: "terminate" });
+  assert.deepEqual(terminated.out, [{ tag: "close" }]);
+  const garbage = step(connected(), {
+    tag: "decode_error",
+    error: { code: "MALFORMED_MESSAGE", message: "bad" },
+  });
+  assert.equal(garbage.state.phase, "closed");
+  assert.equal(sent(garbage.out)[0].tag, "error_response");
+});
+
+test("START_REPLICATION: CopyBothResponse, then a keepalive once attached", () => {
+  const started = feed(connected(), {
+    tag: "query",
+    sql: "START_REPLICATION SLOT \"postgres_1\" LOGICAL 0/A0 (proto_version '1', " +
+      "publication_names '\"electric_publication\"')",
+  });
+  assert.equal(started.state.phase, "streaming");
+  assert.deepEqual(started.out, [
+    { tag: "send", message: { tag: "copy_both_response", format: 0, columnFormats: [] } },
+    {
+      tag: "start_replication",
+      slot: "postgres_1",
+      startLsn: 0xa0n,
+      options: { proto_version: "1", publication_names: '"electric_publication"' },
+    },
+  ]);
+  const attached = step(started.state, { tag: "attached", position: 0xa0n, now: NOW });
+  assert.deepEqual(sent(attached.out), [{
+    tag: "copy_data",
+    data: encodeReplicationMessage({
+      tag: "primary_keepalive",
+      walEnd: 0xa0n,
+      serverTime: dateToPgTimestamp(NOW),
+      replyRequested: false,
+    }),
+  }]);
+});
+
+test("streaming: transactions, status updates, ticks, CopyDone", () => {
+  let state = streaming(100n);
+  const tx = {
+    commitTimestamp: NOW,
+    changes: [{ table: { schema: "public", name: "items" }, values: { id: "1" } }],
+  };
+  const delivered = step(state, {
+    tag: "transactions",
+    transactions: [assignLsns(tx, 100n)],
+    now: NOW,
+  });
+  state = delivered.state;
+  // Begin, Relation, Insert, Commit.
+  assert.equal(sent(delivered.out).length, 4);
+  assert.equal(state.position, 130n);
+
+  const unknown = step(state, {
+    tag: "transactions",
+    transactions: [
+      assignLsns({
+        ...tx,
+        changes: [{ ...tx.changes[0], table: { schema: "public", name: "gone" } }],
+      }, 130n),
+    ],
+    now: NOW,
+  });
+  assert.equal(unknown.out[0].tag, "skipped");
+  assert.equal(unknown.state.position, 130n);
+
+  const status = (replyRequested: boolean) =>
+    feed(state, {
+      tag: "copy_data",
+      data: encodeReplicationMessage(
+        standbyStatusUpdate(130n, { clientTime: 0n, replyRequested }),
+      ),
+    }).out;
+  assert.deepEqual(status(false), [{ tag: "confirmed", flushed: 130n }]);
+  const requested = status(true);
+  assert.equal(requested.length, 2);
+  const keepalive = sent(requested)[0];
+  assert.ok(keepalive.tag === "copy_data");
+  const decoded = decodeReplicationMessage(keepalive.data);
+  assert.ok(decoded.ok && decoded.message.tag === "primary_keepalive");
+  assert.equal(decoded.message.walEnd, 130n);
+
+  assert.equal(step(state, { tag: "tick", now: NOW }).out.length, 1);
+  assert.equal(step(connected(), { tag: "tick", now: NOW }).out.length, 0);
+  // Hot standby feedback and unknown payloads are ignored.
+  assert.deepEqual(feed(state, { tag: "copy_data", data: new Uint8Array([0x68]) }).out, []);
+
+  const done = feed(state, { tag: "copy_done" });
+  assert.equal(done.state.phase, "ready");
+  assert.deepEqual(done.out, [
+    { tag: "stop_replication" },
+    { tag: "send", message: { tag: "copy_done" } },
+    { tag: "send", message: { tag: "command_complete", command: "COPY 0" } },
+    { tag: "send", message: { tag: "command_complete", command: "START_REPLICATION" } },
+    { tag: "send", message: ready },
+  ]);
+  const terminated = feed(state, { tag: "terminate" });
+  assert.deepEqual(terminated.out, [{ tag: "stop_replication" }, { tag: "close" }]);
+  const query = feed(state, { tag: "query", sql: "IDENTIFY_SYSTEM" });
+  assert.equal(query.state.phase, "closed");
+  assert.deepEqual(query.out[0], { tag: "stop_replication" });
+  const superseded = step(state, { tag: "superseded" });
+  assert.equal(superseded.state.phase, "closed");
+});
+
+test("a closed session ignores further input", () => {
+  const closed = feed(connected(), { tag: "terminate" }).state;
+  assert.deepEqual(step(closed, { tag: "tick", now: NOW }).out, []);
+  assert.deepEqual(feed(closed, { tag: "query", sql: "IDENTIFY_SYSTEM" }).out, []);
+});

@@ -1,0 +1,165 @@
+/**
+ * The subscription `postgres_1` through which Postgres pulls client writes from the
+ * publisher (postgres-side.md §2.1 steps 3 and 6, §2.8): created disabled and without a
+ * remote slot, enabled and refreshed (without copying data) once the publisher listens, and
+ * refreshed again whenever a table is electrified. In `direct_writes` mode it is disabled.
+ * Postgres errors are matched by SQLSTATE.
+ */
+import { withTimeout } from "../lifecycle/mod.ts";
+import { type ConnectorStep, ORIGIN, PUBLICATION_NAME, type Sql } from "../storage/mod.ts";
+import type { Logger } from "../telemetry/mod.ts";
+import type { PublisherCatalog } from "./catalog.ts";
+import type { ListenResult } from "./server.ts";
+
+const DUPLICATE_OBJECT = "42710";
+const UNDEFINED_OBJECT = "42704";
+/** "ALTER SUBSCRIPTION ... REFRESH is not allowed for disabled subscriptions". */
+const OBJECT_NOT_IN_PREREQUISITE_STATE = "55000";
+
+export interface SubscriptionTarget {
+  /** LOGICAL_PUBLISHER_HOST: how Postgres reaches the service. */
+  host: string;
+  /** LOGICAL_PUBLISHER_PORT. */
+  port: number;
+}
+
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+function quoteLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** libpq keyword/value form; values with spaces or quotes are quoted the libpq way. */
+function conninfoValue(value: string): string {
+  return /^[^\s'\\]+$/.test(value)
+    ? value
+    : `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+
+/**
+ * The subscription's connection string. `connect_timeout=5000` is the reference's database
+ * timeout in milliseconds copied verbatim (libpq reads it as seconds).
+ */
+export function subscriptionConninfo(target: SubscriptionTarget): string {
+  return `host=${conninfoValue(target.host)} port=${target.port} dbname=electric ` +
+    `connect_timeout=5000`;
+}
+
+/** `CREATE SUBSCRIPTION postgres_1 ... WITH (connect = false)`; "already exists" is fine. */
+export async function createSubscription(sql: Sql, target: SubscriptionTarget): Promise<void> {
+  try {
+    await sql.unsafe(
+      `CREATE SUBSCRIPTION "${ORIGIN}" CONNECTION ${quoteLiteral(subscriptionConninfo(target))} ` +
+        `PUBLICATION "${PUBLICATION_NAME}" WITH (connect = false)`,
+    );
+  } catch (error) {
+    if (sqlState(error) !== DUPLICATE_OBJECT) throw error;
+  }
+}
+
+/**
+ * `ALTER SUBSCRIPTION ... REFRESH PUBLICATION WITH (copy_data = false)`: subscribes newly
+ * published tables. Postgres connects to the publisher to list them, so it must be listening.
+ * Refused for a disabled subscription, which is ignored.
+ */
+export async function refreshSubscription(sql: Sql): Promise<void> {
+  try {
+    await sql.unsafe(
+      `ALTER SUBSCRIPTION "${ORIGIN}" REFRESH PUBLICATION WITH (copy_data = false)`,
+    );
+  } catch (error) {
+    if (sqlState(error) !== OBJECT_NOT_IN_PREREQUISITE_STATE) throw error;
+  }
+}
+
+/** `ALTER SUBSCRIPTION ... ENABLE`, then a refresh. */
+export async function enableSubscription(sql: Sql): Promise<void> {
+  await sql.unsafe(`ALTER SUBSCRIPTION "${ORIGIN}" ENABLE`);
+  await refreshSubscription(sql);
+}
+
+/** `direct_writes` mode: disables the subscription; failures (e.g. none exists) are logged. */
+export async function disableSubscription(sql: Sql, logger: Logger): Promise<void> {
+  try {
+    await sql.unsafe(`ALTER SUBSCRIPTION "${ORIGIN}" DISABLE`);
+  } catch (error) {
+    const message = `Could not disable subscription "${ORIGIN}": ${(error as Error).message}`;
+    if (sqlState(error) === UNDEFINED_OBJECT) logger.debug(message);
+    else logger.warning(message);
+  }
+}
+
+export interface SubscriptionStepOptions {
+  writeMode: "logical_replication" | "direct_writes";
+  /** Required in `logical_replication` mode. */
+  target?: SubscriptionTarget;
+  /** The publisher's listener (e.g. `publisher.listen()`); awaited before enabling. */
+  listening?: () => Promise<ListenResult>;
+  /** Reloaded before enabling, so the subscriber's table list query sees every table. */
+  catalog?: PublisherCatalog;
+  logger: Logger;
+  /** How long to wait for the listener; default 30 s. */
+  listenTimeoutMs?: number;
+}
+
+/**
+ * A connector step for the end of startup. In `logical_replication` mode it creates the
+ * subscription, waits for the publisher's listener, reloads the catalog, then enables and
+ * refreshes; a failure throws so the connector retries. Runs while the connector reports
+ * `subscribing`.
+ */
+export function subscriptionStep(options: SubscriptionStepOptions): ConnectorStep {
+  return {
+    name: "subscription",
+    state: "subscribing",
+    async run({ sql }) {
+      if (options.writeMode === "direct_writes") {
+        await disableSubscription(sql, options.logger);
+        return;
+      }
+      if (options.target === undefined) throw new Error("LOGICAL_PUBLISHER_HOST not set");
+      await createSubscription(sql, options.target);
+      if (options.listening) {
+        const listened = await withTimeout(
+          options.listening(),
+          options.listenTimeoutMs ?? 30_000,
+          undefined,
+        );
+        if (listened === undefined) throw new Error("The logical publisher is not listening yet");
+        if (!listened.ok) throw new Error(listened.error.message);
+      }
+      await options.catalog?.refresh?.();
+      await enableSubscription(sql);
+    },
+  };
+}
+
+/**
+ * Returns a function that refreshes the catalog and the subscription in the background
+ * (after a table is electrified); calls never overlap, and failures are logged only.
+ */
+export function subscriptionRefresher(options: {
+  sql: () => Sql | undefined;
+  catalog?: PublisherCatalog;
+  logger: Logger;
+}): () => Promise<void> {
+  let chain = Promise.resolve();
+  return () => {
+    chain = chain.then(async () => {
+      const sql = options.sql();
+      if (sql === undefined) return;
+      try {
+        await options.catalog?.refresh?.();
+        await refreshSubscription(sql);
+      } catch (error) {
+        options.logger.warning(
+          `Could not refresh subscription "${ORIGIN}": ${(error as Error).message}`,
+        );
+      }
+    });
+    return chain;
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Row identity: a table and its primary-key values. Keys are strings so they can index maps
+ * and survive a JSON round trip.
+ */
+import type { TableModel } from "../schema/mod.ts";
+
+export type RowKey = string;
+
+export function tableKey(table: { schema: string; name: string }): string {
+  return `${table.schema}.${table.name}`;
+}
+
+export function rowKey(
+  table: { schema: string; name: string },
+  columns: readonly string[],
+  record: Record<string, string | null | undefined>,
+): RowKey {
+  return `${tableKey(table)}${JSON.stringify(columns.map((c) => record[c] ?? null))}`;
+}
+
+export function primaryKeyKey(
+  table: TableModel,
+  record: Record<string, string | null | undefined>,
+): RowKey {
+  return rowKey(table, table.primaryKey, record);
+}
+
+/** The primary-key columns of a record (what `gone` carries). */
+export function primaryKeyRecord(
+  table: TableModel,
+  record: Record<string, string | null>,
+): Record<string, string | null> {
+  return Object.fromEntries(table.primaryKey.map((c) => [c, record[c] ?? null]));
+}
