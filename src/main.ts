@@ -146,7 +146,10 @@ async function serve(
   const services: Service[] = [connector];
   let writer: ClientWriter | undefined;
   if (config.writeMode === "direct_writes") {
-    const direct = new DirectWriter({ pool: () => connector.pool, logger: logger.child({ component: "writer" }) });
+    const direct = new DirectWriter({
+      pool: () => connector.pool,
+      logger: logger.child({ component: "writer" }),
+    });
     services.push(direct);
     writer = direct;
   }

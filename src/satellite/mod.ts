@@ -5,8 +5,8 @@
  */
 export {
   ClientRegistry,
-  Inbound,
   type ConnectionDeps,
+  Inbound,
   type InboundHandler,
   satelliteHandler,
 } from "./session/mod.ts";

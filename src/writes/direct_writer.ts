@@ -15,7 +15,10 @@ import { clientTransactionSql } from "./statements.ts";
 
 export type WriteOutcome =
   | { ok: true }
-  | { ok: false; error: { code: "REJECTED_BY_POSTGRES" | "INVALID_TAG"; message: string; sqlstate?: string } };
+  | {
+    ok: false;
+    error: { code: "REJECTED_BY_POSTGRES" | "INVALID_TAG"; message: string; sqlstate?: string };
+  };
 
 export interface ClientWriter {
   /** Queues a transaction; resolves once it is committed, or refused for good. */
@@ -89,7 +92,9 @@ export class DirectWriter implements Service, ClientWriter {
         return { ok: false, error: { code: "REJECTED_BY_POSTGRES", message, sqlstate } };
       }
       const failure = classifyPgError(error);
-      this.#logger.warning(`Could not apply a client transaction (${failure.code}): ${failure.message}; retrying`);
+      this.#logger.warning(
+        `Could not apply a client transaction (${failure.code}): ${failure.message}; retrying`,
+      );
       return "retry";
     }
   }

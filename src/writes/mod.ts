@@ -7,4 +7,4 @@ export type { ClientChange, ClientChangeKind, ClientTransaction } from "./client
 export { type ClientWriter, DirectWriter, type WriteOutcome } from "./direct_writer.ts";
 export { clientTransactionSql } from "./statements.ts";
 export { pgLiteral, quote } from "./literal.ts";
-export { type ParsedTag, parseClientTag, tagArrayText, tagText } from "./tags.ts";
+export { parseClientTag, type ParsedTag, tagArrayText, tagText } from "./tags.ts";

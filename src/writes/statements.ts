@@ -10,7 +10,7 @@ import type { TableModel } from "../schema/mod.ts";
 import { shadowTableName } from "../storage/mod.ts";
 import type { ClientChange, ClientTransaction } from "./client_transaction.ts";
 import { pgLiteral, quote } from "./literal.ts";
-import { type ParsedTag, parseClientTag, tagArrayText, tagText } from "./tags.ts";
+import { parseClientTag, type ParsedTag, tagArrayText, tagText } from "./tags.ts";
 
 export type StatementsResult =
   | { ok: true; sql: string }
@@ -19,7 +19,9 @@ export type StatementsResult =
 export function clientTransactionSql(tx: ClientTransaction): StatementsResult {
   const statements = [
     "SET LOCAL electric.session_replication_role = 'replica'",
-    `INSERT INTO electric.acknowledged_client_lsns (client_id, lsn) VALUES (${quote(tx.clientId)}, ` +
+    `INSERT INTO electric.acknowledged_client_lsns (client_id, lsn) VALUES (${
+      quote(tx.clientId)
+    }, ` +
     `${quote(`\\x${Buffer.from(tx.lsn).toString("hex")}`)}::bytea) ` +
     "ON CONFLICT (client_id) DO UPDATE SET lsn = excluded.lsn",
   ];
@@ -29,7 +31,10 @@ export function clientTransactionSql(tx: ClientTransaction): StatementsResult {
     for (const text of change.observedTags) {
       const parsed = parseClientTag(text);
       if (!parsed) {
-        return { ok: false, error: { code: "INVALID_TAG", message: `Invalid tag "${text.slice(0, 80)}"` } };
+        return {
+          ok: false,
+          error: { code: "INVALID_TAG", message: `Invalid tag "${text.slice(0, 80)}"` },
+        };
       }
       observed.push(parsed);
     }
@@ -51,7 +56,9 @@ function userRowInsert(change: ClientChange): string {
   const columns = table.columns.filter((column) =>
     keys.has(column.name) || (change.kind !== "compensation" && change.present.has(column.name))
   );
-  return `INSERT INTO ${qualified(table.schema, table.name)} (${columns.map((c) => ident(c.name)).join(", ")}) ` +
+  return `INSERT INTO ${qualified(table.schema, table.name)} (${
+    columns.map((c) => ident(c.name)).join(", ")
+  }) ` +
     `VALUES (${columns.map((c) => pgLiteral(c.type, change.record[c.name] ?? null)).join(", ")})`;
 }
 
@@ -60,8 +67,16 @@ function shadowInsert(change: ClientChange, tag: ParsedTag, observed: ParsedTag[
   const keys = keyColumns(table);
   const mask = table.columns
     .filter((column) => !table.primaryKey.includes(column.name))
-    .map((column) => change.kind !== "delete" && change.kind !== "compensation" && change.modified.has(column.name));
-  const columns = [...keys.map((c) => ident(c.name)), "_tag", "_is_a_delete_operation", "_observed_tags", "_modified_columns_bit_mask"];
+    .map((column) =>
+      change.kind !== "delete" && change.kind !== "compensation" && change.modified.has(column.name)
+    );
+  const columns = [
+    ...keys.map((c) => ident(c.name)),
+    "_tag",
+    "_is_a_delete_operation",
+    "_observed_tags",
+    "_modified_columns_bit_mask",
+  ];
   const values = [
     ...keys.map((c) => pgLiteral(c.type, change.record[c.name] ?? null)),
     `${quote(tagText(tag))}::electric.tag`,
@@ -69,7 +84,9 @@ function shadowInsert(change: ClientChange, tag: ParsedTag, observed: ParsedTag[
     `${quote(tagArrayText(observed))}::electric.tag[]`,
     `${quote(`{${mask.map((m) => (m ? "t" : "f")).join(",")}}`)}::boolean[]`,
   ];
-  return `INSERT INTO ${qualified("electric", shadowTableName(table.schema, table.name))} (${columns.join(", ")}) ` +
+  return `INSERT INTO ${qualified("electric", shadowTableName(table.schema, table.name))} (${
+    columns.join(", ")
+  }) ` +
     `VALUES (${values.join(", ")})`;
 }
 

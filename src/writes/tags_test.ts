@@ -3,9 +3,14 @@ import assert from "node:assert/strict";
 import { parseClientTag, tagArrayText, tagText } from "./tags.ts";
 
 test("client tags parse into source and milliseconds; postgres_1 is the NULL source", () => {
-  assert.deepEqual(parseClientTag("9d1c-0718@1717243380123"), { ms: 1717243380123n, source: "9d1c-0718" });
+  assert.deepEqual(parseClientTag("9d1c-0718@1717243380123"), {
+    ms: 1717243380123n,
+    source: "9d1c-0718",
+  });
   assert.deepEqual(parseClientTag("postgres_1@0"), { ms: 0n, source: null });
-  for (const bad of ["", "@1", "x@", "x@abc", "x@1e5"]) assert.equal(parseClientTag(bad), undefined, bad);
+  for (const bad of ["", "@1", "x@", "x@abc", "x@1e5"]) {
+    assert.equal(parseClientTag(bad), undefined, bad);
+  }
 });
 
 test("Postgres forms of tags and tag arrays", () => {

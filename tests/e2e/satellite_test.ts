@@ -5,7 +5,6 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { fromBinary } from "@bufbuild/protobuf";
 import postgres from "postgres";
 import {
   SatAuthReqSchema,
@@ -22,7 +21,12 @@ import {
 import { create } from "@bufbuild/protobuf";
 import { findFreePort } from "../../src/embedded/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
-import { connectClient, insecureToken, payloadOf, type TestClient } from "../helpers/satellite_client.ts";
+import {
+  connectClient,
+  insecureToken,
+  payloadOf,
+  type TestClient,
+} from "../helpers/satellite_client.ts";
 import { serviceEnv } from "../helpers/service_config.ts";
 import { type ServiceProcess, startService } from "../helpers/service_process.ts";
 
@@ -63,37 +67,72 @@ async function connect(protocol?: string) {
 
 async function authenticated(id = crypto.randomUUID(), sub = "user-1") {
   const client = await connect();
-  const response = await client.rpc("authenticate", SatAuthReqSchema, { id, token: insecureToken({ sub }) });
+  const response = await client.rpc("authenticate", SatAuthReqSchema, {
+    id,
+    token: insecureToken({ sub }),
+  });
   payloadOf(SatAuthRespSchema, response);
   return client;
 }
 
 test("handshake: subprotocol required and checked", async () => {
   const noProtocol = await fetch(`http://127.0.0.1:${port}/ws`, {
-    headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" },
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-version": "13",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    },
   });
-  assert.deepEqual([noProtocol.status, await noProtocol.text()], [400, "Missing satellite websocket subprotocol"]);
+  assert.deepEqual([noProtocol.status, await noProtocol.text()], [
+    400,
+    "Missing satellite websocket subprotocol",
+  ]);
   const future = await fetch(`http://127.0.0.1:${port}/ws`, {
-    headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-protocol": "electric.0.13" },
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-version": "13",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-protocol": "electric.0.13",
+    },
   });
-  assert.deepEqual([future.status, await future.text()], [400, "Cannot connect satellite version 0.13.0: this server requires >= 0.10.0 and <= 0.12.1"]);
+  assert.deepEqual([future.status, await future.text()], [
+    400,
+    "Cannot connect satellite version 0.13.0: this server requires >= 0.10.0 and <= 0.12.1",
+  ]);
 });
 
 test("nothing but authenticate before auth; bad tokens are refused", async () => {
   const early = await connect();
   const response = await early.rpc("startReplication", SatInStartReplicationReqSchema, {});
   assert.equal(response.result.case, "error");
-  assert.equal(response.result.case === "error" && response.result.value.errorType, SatErrorResp_ErrorCode.AUTH_REQUIRED);
+  assert.equal(
+    response.result.case === "error" && response.result.value.errorType,
+    SatErrorResp_ErrorCode.AUTH_REQUIRED,
+  );
   await early.closed;
 
   const bad = await connect();
-  const refused = await bad.rpc("authenticate", SatAuthReqSchema, { id: "c1", token: "not-a-token" });
-  assert.equal(refused.result.case === "error" && refused.result.value.errorType, SatErrorResp_ErrorCode.AUTH_REQUIRED);
+  const refused = await bad.rpc("authenticate", SatAuthReqSchema, {
+    id: "c1",
+    token: "not-a-token",
+  });
+  assert.equal(
+    refused.result.case === "error" && refused.result.value.errorType,
+    SatErrorResp_ErrorCode.AUTH_REQUIRED,
+  );
   await bad.closed;
 });
 
 test("malformed frames get an error and a closed socket, and the service stays up", async () => {
-  for (const garbage of [new Uint8Array([]), new Uint8Array([99, 1, 2]), new Uint8Array([21, 0xff, 0xff, 0xff])]) {
+  for (
+    const garbage of [
+      new Uint8Array([]),
+      new Uint8Array([99, 1, 2]),
+      new Uint8Array([21, 0xff, 0xff, 0xff]),
+    ]
+  ) {
     const client = await connect();
     client.sendRaw(garbage);
     const error = await client.next("SatErrorResp");
@@ -118,7 +157,11 @@ test("a fresh client gets migrations, shape data and live changes with tags", as
   assert.equal(started.err, undefined);
   const relation = await client.next("SatRelation");
   assert.equal(relation.message.tableName, "items");
-  assert.deepEqual(relation.message.columns.map((c) => [c.name, c.type, c.primaryKey]), [["id", "text", true], ["value", "text", false], ["n", "int4", false]]);
+  assert.deepEqual(relation.message.columns.map((c) => [c.name, c.type, c.primaryKey]), [
+    ["id", "text", true],
+    ["value", "text", false],
+    ["n", "int4", false],
+  ]);
   const migration = await client.next("SatOpLog");
   const begin = migration.message.ops[0].op;
   assert.equal(begin.case, "begin");
@@ -128,10 +171,13 @@ test("a fresh client gets migrations, shape data and live changes with tags", as
 
   const subscriptionId = crypto.randomUUID();
   const requestId = crypto.randomUUID();
-  const subs = payloadOf(SatSubsRespSchema, await client.rpc("subscribe", SatSubsReqSchema, {
-    subscriptionId,
-    shapeRequests: [{ requestId, shapeDefinition: { selects: [{ tablename: "items" }] } }],
-  }));
+  const subs = payloadOf(
+    SatSubsRespSchema,
+    await client.rpc("subscribe", SatSubsReqSchema, {
+      subscriptionId,
+      shapeRequests: [{ requestId, shapeDefinition: { selects: [{ tablename: "items" }] } }],
+    }),
+  );
   assert.equal(subs.subscriptionId, subscriptionId);
   assert.equal(subs.err, undefined);
   const dataBegin = await client.next("SatSubsDataBegin");
@@ -153,11 +199,22 @@ test("a fresh client gets migrations, shape data and live changes with tags", as
   const liveBegin = live.message.ops[0].op;
   assert.equal(liveBegin.case === "begin" && liveBegin.value.origin, "postgres_1");
   const liveInsert = live.message.ops.find((op) => op.op.case === "insert")!.op;
-  assert.equal(liveInsert.case === "insert" && decoder.decode(liveInsert.value.rowData!.values[1]), "from pg");
+  assert.equal(
+    liveInsert.case === "insert" && decoder.decode(liveInsert.value.rowData!.values[1]),
+    "from pg",
+  );
   const transactionId = liveBegin.case === "begin" ? liveBegin.value.transactionId! : 0n;
 
-  client.send(create(SatOpLogAckSchema, { ackTimestamp: BigInt(Date.now()), lsn: liveBegin.case === "begin" ? liveBegin.value.lsn : new Uint8Array(), transactionId }));
-  const unsubscribed = await client.rpc("unsubscribe", SatUnsubsReqSchema, { subscriptionIds: [subscriptionId] });
+  client.send(
+    create(SatOpLogAckSchema, {
+      ackTimestamp: BigInt(Date.now()),
+      lsn: liveBegin.case === "begin" ? liveBegin.value.lsn : new Uint8Array(),
+      transactionId,
+    }),
+  );
+  const unsubscribed = await client.rpc("unsubscribe", SatUnsubsReqSchema, {
+    subscriptionIds: [subscriptionId],
+  });
   assert.equal(unsubscribed.result.case, "message");
   await client.next("SatUnsubsDataBegin");
   const gone = await client.next("SatOpLog");
@@ -167,15 +224,30 @@ test("a fresh client gets migrations, shape data and live changes with tags", as
 });
 
 test("startReplication errors: unknown schema version, malformed and out-of-window LSNs", async () => {
-  const cases: [Record<string, unknown>, SatInStartReplicationResp_ReplicationError_Code | "none"][] = [
+  const cases: [
+    Record<string, unknown>,
+    SatInStartReplicationResp_ReplicationError_Code | "none",
+  ][] = [
     [{ schemaVersion: "nope" }, SatInStartReplicationResp_ReplicationError_Code.UNKNOWN_SCHEMA_VSN],
-    [{ lsn: new TextEncoder().encode("x1") }, SatInStartReplicationResp_ReplicationError_Code.MALFORMED_LSN],
-    [{ lsn: new TextEncoder().encode("999999999999") }, SatInStartReplicationResp_ReplicationError_Code.BEHIND_WINDOW],
-    [{ subscriptionIds: [crypto.randomUUID()] }, SatInStartReplicationResp_ReplicationError_Code.INVALID_POSITION],
+    [
+      { lsn: new TextEncoder().encode("x1") },
+      SatInStartReplicationResp_ReplicationError_Code.MALFORMED_LSN,
+    ],
+    [
+      { lsn: new TextEncoder().encode("999999999999") },
+      SatInStartReplicationResp_ReplicationError_Code.BEHIND_WINDOW,
+    ],
+    [
+      { subscriptionIds: [crypto.randomUUID()] },
+      SatInStartReplicationResp_ReplicationError_Code.INVALID_POSITION,
+    ],
   ];
   for (const [request, code] of cases) {
     const client = await authenticated();
-    const response = payloadOf(SatInStartReplicationRespSchema, await client.rpc("startReplication", SatInStartReplicationReqSchema, request));
+    const response = payloadOf(
+      SatInStartReplicationRespSchema,
+      await client.rpc("startReplication", SatInStartReplicationReqSchema, request),
+    );
     assert.equal(response.err?.code, code, JSON.stringify(Object.keys(request)));
     await client.closed;
   }
@@ -183,7 +255,10 @@ test("startReplication errors: unknown schema version, malformed and out-of-wind
 
 test("acknowledging an unknown transaction is refused", async () => {
   const client = await authenticated();
-  payloadOf(SatInStartReplicationRespSchema, await client.rpc("startReplication", SatInStartReplicationReqSchema, {}));
+  payloadOf(
+    SatInStartReplicationRespSchema,
+    await client.rpc("startReplication", SatInStartReplicationReqSchema, {}),
+  );
   client.send(create(SatOpLogAckSchema, { transactionId: 123456789n }));
   const error = await client.next("SatErrorResp");
   assert.equal(error.message.errorType, SatErrorResp_ErrorCode.INVALID_REQUEST);
@@ -193,14 +268,23 @@ test("acknowledging an unknown transaction is refused", async () => {
 test("a client resumes its subscription after reconnecting, without losing changes", async () => {
   const id = crypto.randomUUID();
   const first = await authenticated(id);
-  payloadOf(SatInStartReplicationRespSchema, await first.rpc("startReplication", SatInStartReplicationReqSchema, {}));
+  payloadOf(
+    SatInStartReplicationRespSchema,
+    await first.rpc("startReplication", SatInStartReplicationReqSchema, {}),
+  );
   const migration = await first.next("SatOpLog");
   const migBegin = migration.message.ops[0].op;
   const subscriptionId = crypto.randomUUID();
-  payloadOf(SatSubsRespSchema, await first.rpc("subscribe", SatSubsReqSchema, {
-    subscriptionId,
-    shapeRequests: [{ requestId: crypto.randomUUID(), shapeDefinition: { selects: [{ tablename: "items", where: "this.n >= 2" }] } }],
-  }));
+  payloadOf(
+    SatSubsRespSchema,
+    await first.rpc("subscribe", SatSubsReqSchema, {
+      subscriptionId,
+      shapeRequests: [{
+        requestId: crypto.randomUUID(),
+        shapeDefinition: { selects: [{ tablename: "items", where: "this.n >= 2" }] },
+      }],
+    }),
+  );
   const dataBegin = await first.next("SatSubsDataBegin");
   await first.next("SatSubsDataEnd");
   // The client acknowledges the migration transaction and the subscription data.
@@ -215,12 +299,17 @@ test("a client resumes its subscription after reconnecting, without losing chang
 
   await sql`UPDATE items SET n = 5 WHERE id = 'a'`; // moves into the shape while disconnected
   const second = await authenticated(id);
-  const resumed = payloadOf(SatInStartReplicationRespSchema, await second.rpc("startReplication", SatInStartReplicationReqSchema, {
-    lsn: dataBegin.message.lsn,
-    subscriptionIds: [subscriptionId],
-  }));
+  const resumed = payloadOf(
+    SatInStartReplicationRespSchema,
+    await second.rpc("startReplication", SatInStartReplicationReqSchema, {
+      lsn: dataBegin.message.lsn,
+      subscriptionIds: [subscriptionId],
+    }),
+  );
   assert.equal(resumed.err, undefined);
-  const change = await second.next("SatOpLog", { where: (f) => f.message.ops.some((op) => op.op.case === "insert" || op.op.case === "update") });
+  const change = await second.next("SatOpLog", {
+    where: (f) => f.message.ops.some((op) => op.op.case === "insert" || op.op.case === "update"),
+  });
   const op = change.message.ops.find((o) => o.op.case === "insert" || o.op.case === "update")!.op;
   assert.ok(op.case === "insert" || op.case === "update");
   assert.equal(decoder.decode(op.value.rowData!.values[0]), "a");

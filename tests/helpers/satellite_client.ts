@@ -3,9 +3,20 @@
  * RPC helpers and waits on received frames (no sleeps). Frames are decoded with the service's
  * own codec, so tests read messages, not bytes.
  */
-import { create, type DescMessage, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageInitShape,
+  toBinary,
+} from "@bufbuild/protobuf";
 import { SatRpcRequestSchema, type SatRpcResponse } from "../../src/gen/mod.ts";
-import { decodeFrame, encodeFrame, type Frame, type FrameMessage } from "../../src/satellite/codec/mod.ts";
+import {
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+  type FrameMessage,
+} from "../../src/satellite/codec/mod.ts";
 import { waitFor } from "./wait.ts";
 
 export interface TestClient {
@@ -14,9 +25,16 @@ export interface TestClient {
   isClosed(): boolean;
   sendRaw(data: Uint8Array | string): void;
   send(message: FrameMessage): void;
-  rpc<D extends DescMessage>(method: string, schema: D, payload: MessageInitShape<D>): Promise<SatRpcResponse>;
+  rpc<D extends DescMessage>(
+    method: string,
+    schema: D,
+    payload: MessageInitShape<D>,
+  ): Promise<SatRpcResponse>;
   /** Waits for (and takes) the first not yet taken frame named `name` (and matching `where`). */
-  next<N extends Frame["name"]>(name: N, options?: { timeoutMs?: number; where?: (f: Extract<Frame, { name: N }>) => boolean }): Promise<Extract<Frame, { name: N }>>;
+  next<N extends Frame["name"]>(
+    name: N,
+    options?: { timeoutMs?: number; where?: (f: Extract<Frame, { name: N }>) => boolean },
+  ): Promise<Extract<Frame, { name: N }>>;
   close(): void;
 }
 
@@ -40,7 +58,9 @@ export async function connectClient(url: string, protocol = "electric.0.12"): Pr
   });
   await new Promise<void>((resolve, reject) => {
     ws.addEventListener("open", () => resolve(), { once: true });
-    ws.addEventListener("error", () => reject(new Error(`WebSocket to ${url} failed`)), { once: true });
+    ws.addEventListener("error", () => reject(new Error(`WebSocket to ${url} failed`)), {
+      once: true,
+    });
   });
   const client: TestClient = {
     frames,
@@ -71,7 +91,10 @@ export async function connectClient(url: string, protocol = "electric.0.12"): Pr
           return typed;
         }
         return undefined;
-      }, { timeoutMs: options.timeoutMs ?? 10_000, what: `a ${name} frame (got ${frames.map((f) => f.name).join(", ")})` });
+      }, {
+        timeoutMs: options.timeoutMs ?? 10_000,
+        what: `a ${name} frame (got ${frames.map((f) => f.name).join(", ")})`,
+      });
     },
     close: () => ws.close(),
   };
@@ -80,7 +103,9 @@ export async function connectClient(url: string, protocol = "electric.0.12"): Pr
 
 /** Decodes the payload of a successful RPC response. */
 export function payloadOf<D extends DescMessage>(schema: D, response: SatRpcResponse) {
-  if (response.result.case !== "message") throw new Error(`RPC ${response.method} failed: ${JSON.stringify(response.result.value)}`);
+  if (response.result.case !== "message") {
+    throw new Error(`RPC ${response.method} failed: ${JSON.stringify(response.result.value)}`);
+  }
   return fromBinary(schema, response.result.value);
 }
 

@@ -73,8 +73,12 @@ async function setup() {
     const [row] = await sql`
       SELECT confirmed_flush_lsn::text AS confirmed, active_pid FROM pg_replication_slots
        WHERE slot_name = ${name}`;
+    // A slot being created has no confirmed position yet.
     return row
-      ? { confirmed: parseLsn(row.confirmed)!, pid: row.active_pid as number | null }
+      ? {
+        confirmed: row.confirmed === null ? undefined : parseLsn(row.confirmed),
+        pid: row.active_pid as number | null,
+      }
       : undefined;
   };
   return {
@@ -157,10 +161,13 @@ test("acknowledgements move the temporary slot and the persisted position, not t
     await env.sql`INSERT INTO items VALUES (1, 'a')`;
     await waitFor(() => seen.length >= 1, { timeoutMs: 10_000, what: "the transaction" });
     const lsn = seen[0].tx.lsn;
-    await waitFor(async () => (await env.slot(temporarySlotName(env.db.name)))!.confirmed >= lsn, {
-      timeoutMs: 10_000,
-      what: "the temporary slot's confirmed_flush_lsn to reach the transaction",
-    });
+    await waitFor(
+      async () => ((await env.slot(temporarySlotName(env.db.name)))?.confirmed ?? -1n) >= lsn,
+      {
+        timeoutMs: 10_000,
+        what: "the temporary slot's confirmed_flush_lsn to reach the transaction",
+      },
+    );
     const [position] = await env.sql`
       SELECT processed_lsn::text AS lsn FROM electric.replication_positions
        WHERE slot_name = ${mainSlotName(env.db.name)}`;

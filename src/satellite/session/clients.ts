@@ -39,7 +39,10 @@ export class ClientRegistry {
     return this.#live.size;
   }
 
-  async loadCheckpoint(sql: Sql | undefined, clientId: string): Promise<ClientCheckpoint | undefined> {
+  async loadCheckpoint(
+    sql: Sql | undefined,
+    clientId: string,
+  ): Promise<ClientCheckpoint | undefined> {
     const cached = this.#checkpoints.get(clientId);
     if (cached || !sql) return cached;
     const [row] = await sql`
@@ -54,7 +57,11 @@ export class ClientRegistry {
     return checkpoint;
   }
 
-  async saveCheckpoint(sql: Sql | undefined, clientId: string, checkpoint: ClientCheckpoint): Promise<void> {
+  async saveCheckpoint(
+    sql: Sql | undefined,
+    clientId: string,
+    checkpoint: ClientCheckpoint,
+  ): Promise<void> {
     this.#checkpoints.set(clientId, checkpoint);
     if (!sql) return;
     const bytes = Buffer.from(JSON.stringify(checkpoint.state), "utf8");
@@ -72,7 +79,8 @@ export class ClientRegistry {
 
   /** The client LSN of the client's last transaction applied in Postgres (empty if none). */
   async appliedClientLsn(sql: Sql, clientId: string): Promise<Uint8Array> {
-    const [row] = await sql`SELECT lsn FROM electric.acknowledged_client_lsns WHERE client_id = ${clientId}`;
+    const [row] =
+      await sql`SELECT lsn FROM electric.acknowledged_client_lsns WHERE client_id = ${clientId}`;
     return row ? new Uint8Array(row.lsn) : new Uint8Array();
   }
 }

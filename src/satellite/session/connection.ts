@@ -71,7 +71,9 @@ export interface InboundHandler {
   /** The client's relation announcements (its own ids and column order). */
   relation(message: SatRelation): void;
   /** A SatOpLog from the client; resolves with an error to send and close on, if any. */
-  opLog(message: SatOpLog): Promise<{ code: ErrorCode; message: string; lsn?: Uint8Array } | undefined>;
+  opLog(
+    message: SatOpLog,
+  ): Promise<{ code: ErrorCode; message: string; lsn?: Uint8Array } | undefined>;
   close(): void;
 }
 
@@ -120,7 +122,12 @@ export class SatelliteConnection {
   receive(data: Uint8Array | string): void {
     this.#queue = this.#queue.then(() => this.#handle(data)).catch((error) => {
       this.#logger.error(`Failed to process a client message: ${(error as Error).message}`);
-      this.#fail(ErrorCode.INTERNAL, "Failed to process message", CLOSE.internal, "Failed to process message");
+      this.#fail(
+        ErrorCode.INTERNAL,
+        "Failed to process message",
+        CLOSE.internal,
+        "Failed to process message",
+      );
     });
   }
 
@@ -140,7 +147,9 @@ export class SatelliteConnection {
     if (this.#clientId) this.#deps.clients.release(this.#clientId, this.#live);
   }
 
-  #live = { replaced: () => this.#close(CLOSE.normal, "Replaced by a newer connection of the same client") };
+  #live = {
+    replaced: () => this.#close(CLOSE.normal, "Replaced by a newer connection of the same client"),
+  };
 
   #send(frame: Uint8Array): void {
     if (!this.#closed) this.#socket.send(frame);
@@ -154,7 +163,12 @@ export class SatelliteConnection {
   }
 
   /** Sends a top-level SatErrorResp, then closes. */
-  #fail(code: ErrorCode, message: string, closeCode: number = CLOSE.invalid, reason = message): void {
+  #fail(
+    code: ErrorCode,
+    message: string,
+    closeCode: number = CLOSE.invalid,
+    reason = message,
+  ): void {
     this.#send(errorFrame(code, message));
     this.#close(closeCode, reason);
   }
@@ -162,15 +176,23 @@ export class SatelliteConnection {
   async #handle(data: Uint8Array | string): Promise<void> {
     if (this.#closed) return;
     if (typeof data === "string") {
-      this.#fail(ErrorCode.INVALID_REQUEST, "Text frames are not supported", CLOSE.invalid,
-        "Message not formatted according to Electric protocol");
+      this.#fail(
+        ErrorCode.INVALID_REQUEST,
+        "Text frames are not supported",
+        CLOSE.invalid,
+        "Message not formatted according to Electric protocol",
+      );
       return;
     }
     const frame = decodeFrame(data, { maxFrameSize: this.#deps.maxFrameSize });
     if (!frame.ok) {
       this.#logger.warning(`Corrupted frame from the client: ${frame.error.message}`);
-      this.#fail(ErrorCode.INTERNAL, frame.error.message, CLOSE.invalid,
-        "Message not formatted according to Electric protocol");
+      this.#fail(
+        ErrorCode.INTERNAL,
+        frame.error.message,
+        CLOSE.invalid,
+        "Message not formatted according to Electric protocol",
+      );
       return;
     }
     switch (frame.name) {
@@ -227,7 +249,13 @@ export class SatelliteConnection {
         case "stopReplication":
           this.#outbound?.stop();
           this.#outbound = undefined;
-          this.#send(rpcResponseFrame(request, SatInStopReplicationRespSchema, create(SatInStopReplicationRespSchema, {})));
+          this.#send(
+            rpcResponseFrame(
+              request,
+              SatInStopReplicationRespSchema,
+              create(SatInStopReplicationRespSchema, {}),
+            ),
+          );
           return;
         case "subscribe":
           return await this.#subscribe(request);
@@ -235,14 +263,19 @@ export class SatelliteConnection {
           return this.#unsubscribe(request);
       }
     } catch (error) {
-      if (error instanceof Error && error.name === "FromBinaryError" || /premature EOF|invalid wire type|cannot parse/i.test(String(error))) {
+      if (
+        error instanceof Error && error.name === "FromBinaryError" ||
+        /premature EOF|invalid wire type|cannot parse/i.test(String(error))
+      ) {
         this.#send(rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, "Malformed RPC payload"));
         this.#close(CLOSE.invalid, "Malformed RPC payload");
         return;
       }
       throw error;
     }
-    this.#send(rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, `Unknown method ${request.method}`));
+    this.#send(
+      rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, `Unknown method ${request.method}`),
+    );
     this.#close(CLOSE.invalid, "Unknown RPC method");
   }
 
@@ -260,12 +293,16 @@ export class SatelliteConnection {
     try {
       auth = fromBinary(SatAuthReqSchema, request.message);
     } catch {
-      this.#send(rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, "Malformed authentication request"));
+      this.#send(
+        rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, "Malformed authentication request"),
+      );
       this.#close(CLOSE.invalid, "Malformed authentication request");
       return;
     }
     if (!auth.id || !auth.token) {
-      this.#send(rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, "Client id and token are required"));
+      this.#send(
+        rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, "Client id and token are required"),
+      );
       this.#close(CLOSE.invalid, "Invalid authentication request");
       return;
     }
@@ -277,7 +314,13 @@ export class SatelliteConnection {
       return;
     }
     if (this.#userId && (auth.id !== this.#clientId || result.userId !== this.#userId)) {
-      this.#send(rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, "Cannot change the client or user of a connection"));
+      this.#send(
+        rpcErrorFrame(
+          request,
+          ErrorCode.INVALID_REQUEST,
+          "Cannot change the client or user of a connection",
+        ),
+      );
       this.#close(CLOSE.invalid, "Invalid token renewal");
       return;
     }
@@ -287,7 +330,13 @@ export class SatelliteConnection {
     this.#logger = this.#deps.logger.child({ client_id: auth.id, user_id: result.userId });
     this.#armExpiry(result.expiresAt);
     if (!renewal) this.#deps.clients.claim(auth.id, this.#live);
-    this.#send(rpcResponseFrame(request, SatAuthRespSchema, create(SatAuthRespSchema, { id: this.#deps.instanceId })));
+    this.#send(
+      rpcResponseFrame(
+        request,
+        SatAuthRespSchema,
+        create(SatAuthRespSchema, { id: this.#deps.instanceId }),
+      ),
+    );
     this.#logger.info(renewal ? "Client token renewed" : "Successfully authenticated the client");
     if (!renewal) await this.#startInbound();
   }
@@ -333,14 +382,22 @@ export class SatelliteConnection {
   async #startReplication(request: SatRpcRequest): Promise<void> {
     const req = fromBinary(SatInStartReplicationReqSchema, request.message);
     const replicationError = (code: ReplicationErrorCode, message: string) => {
-      this.#send(rpcResponseFrame(request, SatInStartReplicationRespSchema, create(SatInStartReplicationRespSchema, {
-        err: { code, message },
-      })));
+      this.#send(
+        rpcResponseFrame(
+          request,
+          SatInStartReplicationRespSchema,
+          create(SatInStartReplicationRespSchema, {
+            err: { code, message },
+          }),
+        ),
+      );
       this.#logger.info(`Refused to start replication: ${message}`);
       this.#close(CLOSE.invalid, message);
     };
     if (this.#outbound || this.#starting) {
-      this.#send(rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, "Replication is already started"));
+      this.#send(
+        rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, "Replication is already started"),
+      );
       this.#close(CLOSE.invalid, "Replication is already started");
       return;
     }
@@ -353,13 +410,23 @@ export class SatelliteConnection {
     }
     const clientId = this.#clientId!;
     const sql = this.#deps.pool();
-    if (req.schemaVersion !== undefined && req.schemaVersion !== "" && !catalog.has(req.schemaVersion)) {
-      return replicationError(ReplicationErrorCode.UNKNOWN_SCHEMA_VSN, `Unknown schema version: ${req.schemaVersion}`);
+    if (
+      req.schemaVersion !== undefined && req.schemaVersion !== "" && !catalog.has(req.schemaVersion)
+    ) {
+      return replicationError(
+        ReplicationErrorCode.UNKNOWN_SCHEMA_VSN,
+        `Unknown schema version: ${req.schemaVersion}`,
+      );
     }
-    const dialect = req.sqlDialect === SatInStartReplicationReq_Dialect.POSTGRES ? "postgresql" : "sqlite";
+    const dialect = req.sqlDialect === SatInStartReplicationReq_Dialect.POSTGRES
+      ? "postgresql"
+      : "sqlite";
     if (req.lsn.length === 0) {
       if (req.subscriptionIds.length > 0) {
-        return replicationError(ReplicationErrorCode.INVALID_POSITION, "Cannot resume subscriptions for a first-time client");
+        return replicationError(
+          ReplicationErrorCode.INVALID_POSITION,
+          "Cannot resume subscriptions for a first-time client",
+        );
       }
       await this.#deps.clients.forget(sql, clientId);
       const start = await this.#streamPosition();
@@ -372,11 +439,16 @@ export class SatelliteConnection {
     }
     const lsn = lsnFromBytes(req.lsn);
     if (lsn === undefined) {
-      return replicationError(ReplicationErrorCode.MALFORMED_LSN, "Could not validate start replication request");
+      return replicationError(
+        ReplicationErrorCode.MALFORMED_LSN,
+        "Could not validate start replication request",
+      );
     }
     const resumed = await this.#resume(catalog, lsn, req.subscriptionIds);
     if (!resumed.ok) {
-      if (resumed.code === ReplicationErrorCode.BEHIND_WINDOW) await this.#deps.clients.forget(sql, clientId);
+      if (resumed.code === ReplicationErrorCode.BEHIND_WINDOW) {
+        await this.#deps.clients.forget(sql, clientId);
+      }
       return replicationError(resumed.code, resumed.message);
     }
     this.#shapes = resumed.shapes;
@@ -385,9 +457,15 @@ export class SatelliteConnection {
   }
 
   #respondStarted(request: SatRpcRequest): void {
-    this.#send(rpcResponseFrame(request, SatInStartReplicationRespSchema, create(SatInStartReplicationRespSchema, {
-      unackedWindowSize: UNACKED_WINDOW,
-    })));
+    this.#send(
+      rpcResponseFrame(
+        request,
+        SatInStartReplicationRespSchema,
+        create(SatInStartReplicationRespSchema, {
+          unackedWindowSize: UNACKED_WINDOW,
+        }),
+      ),
+    );
   }
 
   #begin(
@@ -411,13 +489,26 @@ export class SatelliteConnection {
       send: (frame) => this.#send(frame),
       fail: (reason, message) => {
         this.#logger.warning(message);
-        this.#fail(ErrorCode.REPLICATION_FAILED, message, reason === "internal" ? CLOSE.internal : CLOSE.invalid);
+        this.#fail(
+          ErrorCode.REPLICATION_FAILED,
+          message,
+          reason === "internal" ? CLOSE.internal : CLOSE.invalid,
+        );
       },
       checkpoint: (lsn, shapes) => {
         // Plans are stored beside the state: ShapeState serializes rows, not shape definitions.
-        const plans = shapes.subscriptionIds().map((id) => shapes.plan(id)).filter((p) => p !== undefined);
-        this.#deps.clients.saveCheckpoint(this.#deps.pool(), clientId, { lsn, state: { shapes: shapes.toJSON(), plans } })
-          .catch((error) => this.#logger.warning(`Could not save the client checkpoint: ${(error as Error).message}`));
+        const plans = shapes.subscriptionIds().map((id) => shapes.plan(id)).filter((p) =>
+          p !== undefined
+        );
+        this.#deps.clients.saveCheckpoint(this.#deps.pool(), clientId, {
+          lsn,
+          state: { shapes: shapes.toJSON(), plans },
+        })
+          .catch((error) =>
+            this.#logger.warning(
+              `Could not save the client checkpoint: ${(error as Error).message}`,
+            )
+          );
       },
     }, { lsn: start, model });
     this.#outbound = outbound;
@@ -444,7 +535,11 @@ export class SatelliteConnection {
     | { ok: true; shapes: ShapeState; model: SchemaModel }
     | { ok: false; code: ReplicationErrorCode; message: string }
   > {
-    const behind = { ok: false as const, code: ReplicationErrorCode.BEHIND_WINDOW, message: "Cannot catch up to the server's current state" };
+    const behind = {
+      ok: false as const,
+      code: ReplicationErrorCode.BEHIND_WINDOW,
+      message: "Cannot catch up to the server's current state",
+    };
     // Right after a restart the reader may still be re-reading WAL: give it a moment to reach lsn.
     for (let i = 0; i < 100 && (this.#deps.log.endLsn() ?? -1n) < lsn; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -456,16 +551,28 @@ export class SatelliteConnection {
     let from = lsn;
     if (subscriptionIds.length > 0) {
       if (!checkpoint) {
-        return { ok: false, code: ReplicationErrorCode.SUBSCRIPTION_NOT_FOUND, message: `Unknown subscription: ${truncateId(subscriptionIds[0])}` };
+        return {
+          ok: false,
+          code: ReplicationErrorCode.SUBSCRIPTION_NOT_FOUND,
+          message: `Unknown subscription: ${truncateId(subscriptionIds[0])}`,
+        };
       }
       if (lsn < checkpoint.lsn) {
-        return { ok: false, code: ReplicationErrorCode.INVALID_POSITION, message: "LSN is before the already acknowledged one" };
+        return {
+          ok: false,
+          code: ReplicationErrorCode.INVALID_POSITION,
+          message: "LSN is before the already acknowledged one",
+        };
       }
       const stored = checkpoint.state as { shapes: unknown; plans: SubscriptionPlan[] };
       shapes = ShapeState.fromJSON(stored.shapes, stored.plans);
       for (const id of subscriptionIds) {
         if (!shapes.hasSubscription(id)) {
-          return { ok: false, code: ReplicationErrorCode.SUBSCRIPTION_NOT_FOUND, message: `Unknown subscription: ${truncateId(id)}` };
+          return {
+            ok: false,
+            code: ReplicationErrorCode.SUBSCRIPTION_NOT_FOUND,
+            message: `Unknown subscription: ${truncateId(id)}`,
+          };
         }
       }
       // Subscriptions the client no longer lists were removed and their GONE batch applied.
@@ -488,29 +595,52 @@ export class SatelliteConnection {
 
   async #subscribe(request: SatRpcRequest): Promise<void> {
     const req = fromBinary(SatSubsReqSchema, request.message);
-    const respondError = (code: SatSubsResp_SatSubsError_Code, message: string, shapeRequestError: { code: SatSubsResp_SatSubsError_ShapeReqError_Code; message: string; requestId: string }[] = []) => {
-      this.#send(rpcResponseFrame(request, SatSubsRespSchema, create(SatSubsRespSchema, {
-        subscriptionId: req.subscriptionId.length > 128 ? req.subscriptionId.slice(0, 128) : req.subscriptionId,
-        err: { code, message, shapeRequestError },
-      })));
+    const respondError = (
+      code: SatSubsResp_SatSubsError_Code,
+      message: string,
+      shapeRequestError: {
+        code: SatSubsResp_SatSubsError_ShapeReqError_Code;
+        message: string;
+        requestId: string;
+      }[] = [],
+    ) => {
+      this.#send(rpcResponseFrame(
+        request,
+        SatSubsRespSchema,
+        create(SatSubsRespSchema, {
+          subscriptionId: req.subscriptionId.length > 128
+            ? req.subscriptionId.slice(0, 128)
+            : req.subscriptionId,
+          err: { code, message, shapeRequestError },
+        }),
+      ));
     };
     const catalog = this.#deps.catalogs.get();
     if (!this.#outbound || !catalog) {
-      return respondError(SatSubsResp_SatSubsError_Code.CODE_UNSPECIFIED, "Replication has not been started on this connection");
+      return respondError(
+        SatSubsResp_SatSubsError_Code.CODE_UNSPECIFIED,
+        "Replication has not been started on this connection",
+      );
     }
     const input: SubscriptionInput = {
       subscriptionId: req.subscriptionId,
       shapeRequests: req.shapeRequests.map((shape) => ({
         requestId: shape.requestId,
         selectCount: shape.shapeDefinition?.selects.length ?? 0,
-        select: shape.shapeDefinition?.selects[0] ? toSelectInput(shape.shapeDefinition.selects[0]) : undefined,
+        select: shape.shapeDefinition?.selects[0]
+          ? toSelectInput(shape.shapeDefinition.selects[0])
+          : undefined,
       })),
     };
     const active = new Set([...this.#shapes.subscriptionIds(), ...this.#pendingSubscriptions]);
-    const planned = await planSubscription(input, catalog.current(), { activeSubscriptionIds: active });
+    const planned = await planSubscription(input, catalog.current(), {
+      activeSubscriptionIds: active,
+    });
     if (!planned.ok) {
       return respondError(
-        SatSubsResp_SatSubsError_Code[planned.error.code as keyof typeof SatSubsResp_SatSubsError_Code],
+        SatSubsResp_SatSubsError_Code[
+          planned.error.code as keyof typeof SatSubsResp_SatSubsError_Code
+        ],
         planned.error.message,
         planned.error.shapeRequestErrors.map((e) => ({
           code: SatSubsResp_SatSubsError_ShapeReqError_Code[
@@ -521,7 +651,13 @@ export class SatelliteConnection {
         })),
       );
     }
-    this.#send(rpcResponseFrame(request, SatSubsRespSchema, create(SatSubsRespSchema, { subscriptionId: req.subscriptionId })));
+    this.#send(
+      rpcResponseFrame(
+        request,
+        SatSubsRespSchema,
+        create(SatSubsRespSchema, { subscriptionId: req.subscriptionId }),
+      ),
+    );
     this.#pendingSubscriptions.add(req.subscriptionId);
     this.#outbound.subscribe(planned.plan);
   }
@@ -544,13 +680,17 @@ type ProtoSelect = {
   include: { foreignKey: string[]; select?: ProtoSelect }[];
 };
 
-function toSelectInput(select: ProtoSelect): SubscriptionInput["shapeRequests"][number]["select"] & object {
+function toSelectInput(
+  select: ProtoSelect,
+): SubscriptionInput["shapeRequests"][number]["select"] & object {
   return {
     tablename: select.tablename,
     where: select.where,
     include: select.include.map((relation) => ({
       foreignKey: relation.foreignKey,
-      select: relation.select ? toSelectInput(relation.select) : { tablename: "", where: "", include: [] },
+      select: relation.select
+        ? toSelectInput(relation.select)
+        : { tablename: "", where: "", include: [] },
     })),
   };
 }

@@ -17,11 +17,19 @@ export function checkHandshake(method: string, headers: Headers): HandshakeDecis
   const bad = { ok: false as const, status: 400 as const, body: "Bad request" };
   if (method !== "GET") return bad;
   if (headers.get("upgrade")?.toLowerCase() !== "websocket") return bad;
-  const connection = (headers.get("connection") ?? "").toLowerCase().split(",").map((s) => s.trim());
+  const connection = (headers.get("connection") ?? "").toLowerCase().split(",").map((s) =>
+    s.trim()
+  );
   if (!connection.includes("upgrade")) return bad;
-  if (headers.get("sec-websocket-version") !== "13" || !headers.get("sec-websocket-key")) return bad;
+  if (headers.get("sec-websocket-version") !== "13" || !headers.get("sec-websocket-key")) {
+    return bad;
+  }
 
-  const missing = { ok: false as const, status: 400 as const, body: "Missing satellite websocket subprotocol" };
+  const missing = {
+    ok: false as const,
+    status: 400 as const,
+    body: "Missing satellite websocket subprotocol",
+  };
   // Repeated headers arrive joined with ", ", and then fail as one value (as in the reference).
   const offered = headers.get("sec-websocket-protocol");
   if (!offered?.startsWith("electric.")) return missing;

@@ -12,14 +12,37 @@ const upgrade = (protocol?: string) =>
   });
 
 test("accepts supported electric subprotocols and echoes them", () => {
-  assert.deepEqual(checkHandshake("GET", upgrade("electric.0.12")), { ok: true, protocol: "electric.0.12" });
-  assert.deepEqual(checkHandshake("GET", upgrade("electric.0.10")), { ok: true, protocol: "electric.0.10" });
+  assert.deepEqual(checkHandshake("GET", upgrade("electric.0.12")), {
+    ok: true,
+    protocol: "electric.0.12",
+  });
+  assert.deepEqual(checkHandshake("GET", upgrade("electric.0.10")), {
+    ok: true,
+    protocol: "electric.0.10",
+  });
 });
 
 test("refuses bad upgrades, missing or malformed subprotocols and other versions", () => {
-  assert.deepEqual(checkHandshake("POST", upgrade("electric.0.12")), { ok: false, status: 400, body: "Bad request" });
-  assert.deepEqual(checkHandshake("GET", new Headers()), { ok: false, status: 400, body: "Bad request" });
-  for (const protocol of [undefined, "electric.0.12, foo", "foo", "electric.x", "electric.0.12.1", `electric.${"1".repeat(20)}.0`]) {
+  assert.deepEqual(checkHandshake("POST", upgrade("electric.0.12")), {
+    ok: false,
+    status: 400,
+    body: "Bad request",
+  });
+  assert.deepEqual(checkHandshake("GET", new Headers()), {
+    ok: false,
+    status: 400,
+    body: "Bad request",
+  });
+  for (
+    const protocol of [
+      undefined,
+      "electric.0.12, foo",
+      "foo",
+      "electric.x",
+      "electric.0.12.1",
+      `electric.${"1".repeat(20)}.0`,
+    ]
+  ) {
     assert.deepEqual(checkHandshake("GET", upgrade(protocol)), {
       ok: false,
       status: 400,

@@ -61,8 +61,14 @@ export class Inbound implements InboundHandler {
       switch (op.case) {
         case "begin": {
           if (this.#open) return this.#problem("Transaction began inside another transaction");
-          if (op.value.lsn.length === 0) return { code: ErrorCode.INVALID_REQUEST, message: "Transaction without an LSN" };
-          this.#open = { lsn: op.value.lsn, commitTimestampMs: op.value.commitTimestamp, changes: [] };
+          if (op.value.lsn.length === 0) {
+            return { code: ErrorCode.INVALID_REQUEST, message: "Transaction without an LSN" };
+          }
+          this.#open = {
+            lsn: op.value.lsn,
+            commitTimestampMs: op.value.commitTimestamp,
+            changes: [],
+          };
           break;
         }
         case "commit": {
@@ -111,15 +117,24 @@ export class Inbound implements InboundHandler {
 
   #change(
     model: SchemaModel,
-    op: Extract<SatOpLog["ops"][number]["op"], { case: "insert" | "update" | "delete" | "compensation" }>,
+    op: Extract<
+      SatOpLog["ops"][number]["op"],
+      { case: "insert" | "update" | "delete" | "compensation" }
+    >,
   ): ClientChange | InboundProblem {
     const relation = this.#relations.get(op.value.relationId);
     if (!relation) return this.#problem(`Unknown relation id ${op.value.relationId}`);
     const table = findTable(model, relation.schema, relation.table);
-    if (!table) return this.#problem(`Table "${relation.schema}"."${relation.table}" is not electrified`);
+    if (!table) {
+      return this.#problem(`Table "${relation.schema}"."${relation.table}" is not electrified`);
+    }
     const decode = (row: SatOpRow | undefined, allowNulls = false) => {
-      if (!row) return { ok: false as const, message: `Missing row data for table "${table.name}"` };
-      const decoded = decodeClientRow(table, relation, row, model, { allowNullsInNotNull: allowNulls });
+      if (!row) {
+        return { ok: false as const, message: `Missing row data for table "${table.name}"` };
+      }
+      const decoded = decodeClientRow(table, relation, row, model, {
+        allowNullsInNotNull: allowNulls,
+      });
       return decoded.ok ? decoded : { ok: false as const, message: decoded.error.message };
     };
     const keys = new Set(table.primaryKey);
@@ -130,7 +145,14 @@ export class Inbound implements InboundHandler {
         if (!row.ok) return this.#problem(row.message);
         const missing = missingKey(table, row.present);
         if (missing) return this.#problem(missing);
-        return change("insert", table, row.record, row.present, new Set(nonKey.filter((c) => row.present.has(c))), op.value.tags);
+        return change(
+          "insert",
+          table,
+          row.record,
+          row.present,
+          new Set(nonKey.filter((c) => row.present.has(c))),
+          op.value.tags,
+        );
       }
       case "update": {
         const row = decode(op.value.rowData);
@@ -143,11 +165,17 @@ export class Inbound implements InboundHandler {
         }
         const old = decode(op.value.oldRowData);
         if (!old.ok) return this.#problem(old.message);
-        const changedKeys = table.primaryKey.filter((k) => old.present.has(k) && old.record[k] !== row.record[k]);
+        const changedKeys = table.primaryKey.filter((k) =>
+          old.present.has(k) && old.record[k] !== row.record[k]
+        );
         if (changedKeys.length > 0) {
-          return this.#problem(`Attempt to update table ${table.name} primary key(s) [${changedKeys.join(", ")}]`);
+          return this.#problem(
+            `Attempt to update table ${table.name} primary key(s) [${changedKeys.join(", ")}]`,
+          );
         }
-        const modified = nonKey.filter((c) => row.present.has(c) && (!old.present.has(c) || old.record[c] !== row.record[c]));
+        const modified = nonKey.filter((c) =>
+          row.present.has(c) && (!old.present.has(c) || old.record[c] !== row.record[c])
+        );
         return change("update", table, row.record, row.present, new Set(modified), op.value.tags);
       }
       case "delete": {
@@ -182,6 +210,8 @@ function change(
 function missingKey(table: TableModel, present: ReadonlySet<string>): string | undefined {
   const missing = table.primaryKey.filter((k) => !present.has(k));
   return missing.length > 0
-    ? `Row of table "${table.name}" lacks primary key column(s) ${missing.map((k) => `"${k}"`).join(", ")}`
+    ? `Row of table "${table.name}" lacks primary key column(s) ${
+      missing.map((k) => `"${k}"`).join(", ")
+    }`
     : undefined;
 }

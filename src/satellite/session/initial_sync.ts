@@ -59,6 +59,6 @@ export function readSubscriptionData(
 
 /** Pure: whether 32-bit xid `xid` is at or after `xmin`, with wraparound. */
 export function xidAtOrAfter(xid: number, xmin: number): boolean {
-  const diff = ((xid - xmin) | 0);
+  const diff = (xid - xmin) | 0;
   return diff >= 0;
 }

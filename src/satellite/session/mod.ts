@@ -2,7 +2,13 @@
  * Satellite sessions: the per-connection protocol logic (authentication, replication start,
  * streaming, subscriptions, acknowledgements) and its WebSocket transport.
  */
-export { CLOSE, type ConnectionDeps, type InboundHandler, SatelliteConnection, type SocketLike } from "./connection.ts";
+export {
+  CLOSE,
+  type ConnectionDeps,
+  type InboundHandler,
+  SatelliteConnection,
+  type SocketLike,
+} from "./connection.ts";
 export { ClientRegistry } from "./clients.ts";
 export { checkHandshake } from "./handshake.ts";
 export { satelliteHandler } from "./transport.ts";

@@ -147,7 +147,9 @@ export class OutboundStream {
         await this.#sendTransaction(event.transaction);
       }
     } catch (error) {
-      if (!signal.aborted) this.#o.fail("internal", `Replication to the client failed: ${(error as Error).message}`);
+      if (!signal.aborted) {
+        this.#o.fail("internal", `Replication to the client failed: ${(error as Error).message}`);
+      }
     }
   }
 
@@ -188,13 +190,20 @@ export class OutboundStream {
       const table = this.#table(row.schema, row.table);
       if (!table) continue;
       frames.push(...this.#relationFrames(table));
-      ops.push({ op: { case: "gone", value: { relationId: table.oid, pkData: encodePkRow(table, row.record) } } });
+      ops.push({
+        op: {
+          case: "gone",
+          value: { relationId: table.oid, pkData: encodePkRow(table, row.record) },
+        },
+      });
     }
     frames.push(encodeFrame(create(SatUnsubsDataBeginSchema, {
       subscriptionIds: ids,
       lsn: lsnToBytes(this.#lastSentLsn),
     })));
-    for (let i = 0; i < ops.length; i += ROWS_PER_FRAME) frames.push(opLogFrame(ops.slice(i, i + ROWS_PER_FRAME)));
+    for (let i = 0; i < ops.length; i += ROWS_PER_FRAME) {
+      frames.push(opLogFrame(ops.slice(i, i + ROWS_PER_FRAME)));
+    }
     frames.push(encodeFrame(create(SatUnsubsDataEndSchema, {})));
     for (const frame of frames) this.#o.send(frame);
   }
@@ -205,7 +214,9 @@ export class OutboundStream {
     const index = this.#unacked.findIndex((u) => u.id === transactionId);
     if (index === -1) return false;
     const [acked] = this.#unacked.splice(0, index + 1).slice(-1);
-    if (this.#unacked.length === 0 && acked.lsn === this.#lastSentLsn && this.#deliveries.length === 0) {
+    if (
+      this.#unacked.length === 0 && acked.lsn === this.#lastSentLsn && this.#deliveries.length === 0
+    ) {
       this.#o.checkpoint(acked.lsn, this.#o.shapes);
     }
     this.#notify();
@@ -247,7 +258,11 @@ export class OutboundStream {
     try {
       rows = await delivery.data;
     } catch (error) {
-      this.#o.logger.warning(`Could not read the data of subscription ${plan.subscriptionId}: ${(error as Error).message}`);
+      this.#o.logger.warning(
+        `Could not read the data of subscription ${plan.subscriptionId}: ${
+          (error as Error).message
+        }`,
+      );
       this.#o.send(encodeFrame(create(SatSubsDataErrorSchema, {
         code: SatSubsDataError_Code.SHAPE_DELIVERY_ERROR,
         message: "Could not read the subscription data",
@@ -263,7 +278,9 @@ export class OutboundStream {
     for (const request of plan.requests) {
       const ops = this.#insertOps(unsent.get(request.requestId) ?? [], frames);
       body.push(encodeFrame(create(SatShapeDataBeginSchema, { requestId: request.requestId })));
-      for (let i = 0; i < ops.length; i += ROWS_PER_FRAME) body.push(opLogFrame(ops.slice(i, i + ROWS_PER_FRAME)));
+      for (let i = 0; i < ops.length; i += ROWS_PER_FRAME) {
+        body.push(opLogFrame(ops.slice(i, i + ROWS_PER_FRAME)));
+      }
       body.push(encodeFrame(create(SatShapeDataEndSchema, {})));
     }
     frames.push(encodeFrame(create(SatSubsDataBeginSchema, {
@@ -303,7 +320,9 @@ export class OutboundStream {
     for (const group of capturedStatements(tx)) {
       const entry = await this.#o.catalog.whenTxid(BigInt(group[0].txid), MIGRATION_WAIT_MS);
       if (!entry) {
-        this.#o.logger.warning(`Migration of transaction ${group[0].txid} is not in the schema catalog; not sent.`);
+        this.#o.logger.warning(
+          `Migration of transaction ${group[0].txid} is not in the schema catalog; not sent.`,
+        );
         continue;
       }
       if (!this.#sentVersions.has(entry.version)) migrations.push(entry);
@@ -402,20 +421,26 @@ export class OutboundStream {
       if (!table) continue;
       frames.push(...this.#relationFrames(table));
       ops.push({
-        op: { case: "insert", value: { relationId: table.oid, rowData: encodeRow(table, row.record), tags: row.tags } },
+        op: {
+          case: "insert",
+          value: { relationId: table.oid, rowData: encodeRow(table, row.record), tags: row.tags },
+        },
       });
     }
     return ops;
   }
 
   #table(schema: string, name: string): TableModel | undefined {
-    return findTable(this.#model, schema, name) ?? findTable(this.#o.catalog.current(), schema, name);
+    return findTable(this.#model, schema, name) ??
+      findTable(this.#o.catalog.current(), schema, name);
   }
 
   /** The SatRelation frame for `table` unless the client already has it in this layout. */
   #relationFrames(table: TableModel): Uint8Array[] {
     const relation = relationFor(table, this.#model);
-    const signature = JSON.stringify(relation.columns.map((c) => [c.name, c.type, c.primaryKey, c.isNullable]));
+    const signature = JSON.stringify(
+      relation.columns.map((c) => [c.name, c.type, c.primaryKey, c.isNullable]),
+    );
     if (this.#relations.get(key(table)) === signature) return [];
     this.#relations.set(key(table), signature);
     return [encodeFrame(relation)];
@@ -430,7 +455,12 @@ function changeOp(table: TableModel, change: OutChange): TransOp {
   const relationId = table.oid;
   switch (change.kind) {
     case "insert":
-      return { op: { case: "insert", value: { relationId, rowData: encodeRow(table, change.record), tags: change.tags } } };
+      return {
+        op: {
+          case: "insert",
+          value: { relationId, rowData: encodeRow(table, change.record), tags: change.tags },
+        },
+      };
     case "update":
       return {
         op: {
@@ -444,8 +474,15 @@ function changeOp(table: TableModel, change: OutChange): TransOp {
         },
       };
     case "delete":
-      return { op: { case: "delete", value: { relationId, oldRowData: encodeRow(table, change.record), tags: [] } } };
+      return {
+        op: {
+          case: "delete",
+          value: { relationId, oldRowData: encodeRow(table, change.record), tags: [] },
+        },
+      };
     default:
-      return { op: { case: "gone", value: { relationId, pkData: encodePkRow(table, change.record) } } };
+      return {
+        op: { case: "gone", value: { relationId, pkData: encodePkRow(table, change.record) } },
+      };
   }
 }

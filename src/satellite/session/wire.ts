@@ -78,7 +78,11 @@ export function rpcRequestFrame<Desc extends DescMessage>(
   }));
 }
 
-export function errorFrame(code: SatErrorResp_ErrorCode, message?: string, lsn?: Uint8Array): Uint8Array {
+export function errorFrame(
+  code: SatErrorResp_ErrorCode,
+  message?: string,
+  lsn?: Uint8Array,
+): Uint8Array {
   const error: SatErrorResp = create(SatErrorRespSchema, { errorType: code, message, lsn });
   return encodeFrame(error);
 }

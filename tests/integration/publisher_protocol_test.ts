@@ -1,0 +1,495 @@
+/**
+ * The logical publisher over real TCP sockets, driven by a raw protocol client and by
+ * postgres.js (postgres-side.md §8.7, checklist 53): startup checks, the simple queries,
+ * streaming with keepalives, queueing while nobody streams, resending what a reconnecting
+ * subscriber had not confirmed, malformed input, and a port already in use.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { connect, type Socket } from "node:net";
+import postgres from "postgres";
+import { findFreePort } from "../../src/embedded/mod.ts";
+import {
+  decodePgoutput,
+  decodeReplicationMessage,
+  encodeReplicationMessage,
+  type PgoutputMessage,
+  standbyStatusUpdate,
+} from "../../src/pgwire/mod.ts";
+import {
+  type BackendMessage,
+  decodeBackendMessage,
+  encodeFrontendMessage,
+  type FrontendMessage,
+  InMemoryPublisherCatalog,
+  LogicalPublisher,
+  PROTOCOL_3_0,
+  type PublishedTransaction,
+} from "../../src/publisher/mod.ts";
+import { createLogger } from "../../src/telemetry/mod.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const catalog = new InMemoryPublisherCatalog([
+  {
+    schema: "public",
+    name: "items",
+    oid: 16400,
+    columns: [
+      { name: "id", typeOid: 23, typeModifier: -1 },
+      { name: "label", typeOid: 25, typeModifier: -1 },
+    ],
+  },
+  {
+    schema: "electric",
+    name: "acknowledged_client_lsns",
+    oid: 16300,
+    columns: [
+      { name: "client_id", typeOid: 25, typeModifier: -1 },
+      { name: "lsn", typeOid: 17, typeModifier: -1 },
+    ],
+  },
+]);
+
+let publisher: LogicalPublisher;
+let controller: AbortController;
+let running: Promise<void>;
+const clients = new Set<RawClient>();
+
+before(async () => {
+  publisher = new LogicalPublisher({
+    port: await findFreePort(),
+    catalog,
+    logger: createLogger({ level: "emergency" }),
+    serverVersion: "electric-0.12.1",
+    systemId: "7300000000000000001",
+    keepaliveIntervalMs: 60_000,
+  });
+  controller = new AbortController();
+  running = publisher.run(controller.signal);
+  const listened = await publisher.listen();
+  assert.ok(listened.ok);
+});
+
+after(async () => {
+  for (const client of clients) client.destroy();
+  controller.abort();
+  await running;
+});
+
+/** A protocol client on a raw socket: sends frontend messages, reads backend messages. */
+class RawClient {
+  #socket: Socket;
+  #buffer = new Uint8Array();
+  #waiter: (() => void) | undefined;
+  #expectEncryptionResponse = false;
+  ended = false;
+  key: { processId: number; secretKey: number } | undefined;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on("data", (chunk: Uint8Array) => {
+      const next = new Uint8Array(this.#buffer.length + chunk.length);
+      next.set(this.#buffer);
+      next.set(chunk, this.#buffer.length);
+      this.#buffer = next;
+      this.#waiter?.();
+    });
+    socket.on("close", () => {
+      this.ended = true;
+      this.#waiter?.();
+    });
+    socket.on("error", () => {});
+  }
+
+  static connect(port: number): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: "127.0.0.1", port }, () => {
+        const client = new RawClient(socket);
+        clients.add(client);
+        resolve(client);
+      });
+      socket.once("error", reject);
+    });
+  }
+
+  send(message: FrontendMessage): void {
+    if (message.tag === "ssl_request" || message.tag === "gssenc_request") {
+      this.#expectEncryptionResponse = true;
+    }
+    this.#socket.write(encodeFrontendMessage(message));
+  }
+
+  write(bytes: Uint8Array): void {
+    this.#socket.write(bytes);
+  }
+
+  /** The next backend message; rejects after `timeoutMs` or when the socket ends first. */
+  async next(timeoutMs = 5000): Promise<BackendMessage> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const decoded = decodeBackendMessage(this.#buffer, {
+        expectEncryptionResponse: this.#expectEncryptionResponse,
+      });
+      if (decoded.kind === "error") throw new Error(decoded.error.message);
+      if (decoded.kind === "message") {
+        this.#buffer = this.#buffer.subarray(decoded.consumed);
+        this.#expectEncryptionResponse = false;
+        return decoded.message;
+      }
+      if (this.ended) throw new Error("connection closed");
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error("timed out waiting for a backend message");
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#waiter = undefined;
+    }
+  }
+
+  /** Messages up to and including the next ReadyForQuery. */
+  async untilReady(): Promise<BackendMessage[]> {
+    const messages: BackendMessage[] = [];
+    for (;;) {
+      const message = await this.next();
+      messages.push(message);
+      if (message.tag === "ready_for_query") return messages;
+    }
+  }
+
+  async query(sql: string): Promise<BackendMessage[]> {
+    this.send({ tag: "query", sql });
+    return await this.untilReady();
+  }
+
+  /** The next CopyData payload, decoded as XLogData + pgoutput or a keepalive. */
+  async stream(): Promise<
+    | { kind: "w"; walStart: bigint; walEnd: bigint; message: PgoutputMessage }
+    | { kind: "k"; walEnd: bigint; replyRequested: boolean }
+  > {
+    const message = await this.next();
+    assert.equal(message.tag, "copy_data");
+    const outer = decodeReplicationMessage(
+      message.tag === "copy_data" ? message.data : new Uint8Array(),
+    );
+    assert.ok(outer.ok);
+    if (outer.message.tag === "primary_keepalive") {
+      return {
+        kind: "k",
+        walEnd: outer.message.walEnd,
+        replyRequested: outer.message.replyRequested,
+      };
+    }
+    assert.equal(outer.message.tag, "xlog_data");
+    const { walStart, walEnd, data } = outer.message as {
+      walStart: bigint;
+      walEnd: bigint;
+      data: Uint8Array;
+    };
+    const inner = decodePgoutput(data);
+    assert.ok(inner.ok);
+    return { kind: "w", walStart, walEnd, message: inner.message };
+  }
+
+  async closed(): Promise<void> {
+    await waitFor(() => this.ended, { what: "the publisher to close the connection" });
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+    clients.delete(this);
+  }
+}
+
+function startup(parameters: Record<string, string>): FrontendMessage {
+  return { tag: "startup_message", protocolVersion: PROTOCOL_3_0, parameters };
+}
+
+const SUBSCRIBER = startup({
+  replication: "database",
+  application_name: "postgres_1",
+  database: "electric",
+  client_encoding: "UTF8",
+});
+
+async function subscriber(): Promise<RawClient> {
+  const client = await RawClient.connect(publisher.port);
+  client.send({ tag: "ssl_request" });
+  assert.deepEqual(await client.next(), { tag: "encryption_response", accepted: false });
+  client.send(SUBSCRIBER);
+  const handshake = await client.untilReady();
+  assert.equal(handshake[0].tag, "authentication_ok");
+  for (const message of handshake) {
+    if (message.tag === "backend_key_data") {
+      client.key = { processId: message.processId, secretKey: message.secretKey };
+    }
+  }
+  return client;
+}
+
+function clientTransaction(id: number, label: string): PublishedTransaction {
+  return {
+    commitTimestamp: new Date("2024-05-01T10:00:00.123Z"),
+    changes: [
+      {
+        table: { schema: "electric", name: "acknowledged_client_lsns" },
+        values: { client_id: "c", lsn: `\\x0${id}` },
+      },
+      { table: { schema: "public", name: "items" }, values: { id: String(id), label } },
+    ],
+  };
+}
+
+/** One streamed transaction: [kind, walStart] per message, until its Commit. */
+async function receiveTransaction(client: RawClient) {
+  const messages: Array<{ walStart: bigint; message: PgoutputMessage }> = [];
+  for (;;) {
+    const item = await client.stream();
+    if (item.kind === "k") continue;
+    messages.push({ walStart: item.walStart, message: item.message });
+    if (item.message.tag === "commit") return messages;
+  }
+}
+
+async function startReplication(client: RawClient, lsn: string): Promise<bigint> {
+  client.send({
+    tag: "query",
+    sql: `START_REPLICATION SLOT "postgres_1" LOGICAL ${lsn} (proto_version '1', ` +
+      `publication_names '"electric_publication"')`,
+  });
+  assert.deepEqual(await client.next(), {
+    tag: "copy_both_response",
+    format: 0,
+    columnFormats: [],
+  });
+  const keepalive = await client.stream();
+  assert.equal(keepalive.kind, "k");
+  return keepalive.walEnd;
+}
+
+test("a plain connection gets FATAL 08004 (postgres.js)", async () => {
+  const sql = postgres({
+    host: "127.0.0.1",
+    port: publisher.port,
+    database: "electric",
+    username: "postgres",
+    max: 1,
+    ssl: false,
+    fetch_types: false,
+    onnotice: () => {},
+  });
+  try {
+    await assert.rejects(sql`SELECT 1`, (error: { code?: string; message?: string }) => {
+      assert.equal(error.code, "08004");
+      assert.equal(
+        error.message,
+        "Electric requires connections from Postgres to include the `replication=database` option",
+      );
+      return true;
+    });
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+});
+
+test("IDENTIFY_SYSTEM over postgres.js with replication=database", async () => {
+  const sql = postgres({
+    host: "127.0.0.1",
+    port: publisher.port,
+    database: "electric",
+    username: "postgres",
+    max: 1,
+    ssl: false,
+    fetch_types: false,
+    onnotice: () => {},
+    connection: { replication: "database", application_name: "postgres_1" },
+  });
+  try {
+    const rows = await sql.unsafe("IDENTIFY_SYSTEM").simple();
+    assert.deepEqual(rows.map((r) => ({ ...r })), [
+      { systemid: "7300000000000000001", timeline: 1, xlogpos: "0/1", dbname: "electric" },
+    ]);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+});
+
+test("an unknown origin is refused; CREATE_REPLICATION_SLOT is an ERROR, not fatal", async () => {
+  const stranger = await RawClient.connect(publisher.port);
+  stranger.send(startup({ replication: "database", application_name: "postgres_9" }));
+  assert.deepEqual(await stranger.next(), {
+    tag: "error_response",
+    fields: {
+      severity: "FATAL",
+      code: "08004",
+      message: "Electric replication is not ready, missing schema for postgres_9",
+    },
+  });
+  await stranger.closed();
+
+  const client = await subscriber();
+  assert.deepEqual(await client.query('CREATE_REPLICATION_SLOT "x" LOGICAL pgoutput'), [
+    {
+      tag: "error_response",
+      fields: {
+        severity: "ERROR",
+        code: "0A000",
+        message: "Electric replication does not support snapshot exporting",
+      },
+    },
+    { tag: "ready_for_query", status: "I" },
+  ]);
+  const tables = await client.query(
+    "SELECT DISTINCT t.schemaname, t.tablename\n  FROM pg_catalog.pg_publication_tables t\n" +
+      " WHERE t.pubname IN ('electric_publication');",
+  );
+  assert.deepEqual(
+    tables.flatMap((m) => m.tag === "data_row" ? [m.values] : []),
+    [["public", "items"], ["electric", "acknowledged_client_lsns"]],
+  );
+  client.send({ tag: "query", sql: "SELECT 1" });
+  assert.deepEqual(await client.next(), {
+    tag: "error_response",
+    fields: { severity: "FATAL", code: "08P01", message: "Unexpected message during connection" },
+  });
+  await client.closed();
+});
+
+test("streaming: queued transactions, LSNs, relations once, keepalive on request, CopyDone", async () => {
+  // Published while nobody streams: kept until a subscriber starts.
+  publisher.publish(clientTransaction(1, "one"));
+  const client = await subscriber();
+  assert.equal(await startReplication(client, "0/0"), 1n);
+  const first = await receiveTransaction(client);
+  assert.deepEqual(first.map((m) => [m.message.tag, m.walStart]), [
+    ["begin", 11n],
+    ["relation", 0n],
+    ["insert", 11n],
+    ["relation", 0n],
+    ["insert", 21n],
+    ["commit", 31n],
+  ]);
+  assert.deepEqual(first[4].message, { tag: "insert", relationId: 16400, newTuple: ["1", "one"] });
+  assert.deepEqual(first[5].message.tag === "commit" && first[5].message.endLsn, 41n);
+
+  publisher.publish(clientTransaction(2, "two"));
+  const second = await receiveTransaction(client);
+  assert.deepEqual(second.map((m) => [m.message.tag, m.walStart]), [
+    ["begin", 51n],
+    ["insert", 51n],
+    ["insert", 61n],
+    ["commit", 71n],
+  ]);
+
+  client.send({
+    tag: "copy_data",
+    data: encodeReplicationMessage(
+      standbyStatusUpdate(81n, { clientTime: 0n, replyRequested: true }),
+    ),
+  });
+  assert.deepEqual(await client.stream(), { kind: "k", walEnd: 81n, replyRequested: false });
+
+  client.send({ tag: "copy_done" });
+  assert.deepEqual(await client.untilReady(), [
+    { tag: "copy_done" },
+    { tag: "command_complete", command: "COPY 0" },
+    { tag: "command_complete", command: "START_REPLICATION" },
+    { tag: "ready_for_query", status: "I" },
+  ]);
+  client.send({ tag: "terminate" });
+  await client.closed();
+  assert.equal(publisher.status().unconfirmed, 0);
+});
+
+test("a reconnecting subscriber receives again what it had not confirmed, same LSNs", async () => {
+  const client = await subscriber();
+  assert.equal(await startReplication(client, "0/51"), 81n);
+  publisher.publish(clientTransaction(3, "three"));
+  const sent = await receiveTransaction(client);
+  assert.deepEqual(sent.map((m) => m.walStart), [91n, 0n, 91n, 0n, 101n, 111n]);
+  client.destroy(); // gone before confirming
+
+  // Published while disconnected: queued behind the unconfirmed one.
+  await waitFor(() => !publisher.status().streaming, { what: "the publisher to notice" });
+  publisher.publish(clientTransaction(4, "four"));
+  const again = await subscriber();
+  assert.equal(await startReplication(again, "0/51"), 81n);
+  const resent = await receiveTransaction(again);
+  assert.deepEqual(resent.map((m) => [m.message.tag, m.walStart]), [
+    ["begin", 91n],
+    ["relation", 0n],
+    ["insert", 91n],
+    ["relation", 0n],
+    ["insert", 101n],
+    ["commit", 111n],
+  ]);
+  const next = await receiveTransaction(again);
+  assert.deepEqual(next.map((m) => m.walStart), [131n, 131n, 141n, 151n]);
+  again.send({
+    tag: "copy_data",
+    data: encodeReplicationMessage(standbyStatusUpdate(161n, { clientTime: 0n })),
+  });
+  await waitFor(() => publisher.status().unconfirmed === 0, { what: "the confirmation" });
+
+  // A second subscriber starting to stream takes over; the first is told and closed.
+  const takeover = await subscriber();
+  assert.equal(await startReplication(takeover, "0/A1"), 161n);
+  const told = await again.next().then((m) => m, () => undefined);
+  assert.equal(told?.tag === "error_response" && told.fields.code, "55006");
+  await again.closed();
+  takeover.destroy();
+});
+
+test("a CancelRequest with the session's key ends that session", async () => {
+  const client = await subscriber();
+  await startReplication(client, "0/0");
+  const wrong = await RawClient.connect(publisher.port);
+  wrong.send({ tag: "cancel_request", processId: client.key!.processId, secretKey: 1 });
+  await wrong.closed();
+  assert.equal(publisher.status().streaming, true);
+  const canceller = await RawClient.connect(publisher.port);
+  canceller.send({ tag: "cancel_request", ...client.key! });
+  await canceller.closed();
+  await client.closed();
+  assert.equal(publisher.status().streaming, false);
+});
+
+test("malformed and truncated input closes the connection; the publisher keeps serving", async () => {
+  const bad = await subscriber();
+  bad.write(Uint8Array.of(0x51, 0, 0, 0, 2)); // Query with a length shorter than its header
+  const error = await bad.next();
+  assert.equal(error.tag === "error_response" && error.fields.code, "08P01");
+  await bad.closed();
+
+  const huge = await RawClient.connect(publisher.port);
+  huge.write(Uint8Array.of(0x7f, 0xff, 0xff, 0xff, 0, 3, 0, 0)); // startup packet far too long
+  assert.equal((await huge.next()).tag, "error_response");
+  await huge.closed();
+
+  const truncated = await RawClient.connect(publisher.port);
+  truncated.write(Uint8Array.of(0, 0, 0, 40, 0, 3)); // half a startup packet, then gone
+  truncated.destroy();
+
+  const client = await subscriber();
+  const identify = await client.query("IDENTIFY_SYSTEM");
+  assert.deepEqual(identify[1], {
+    tag: "data_row",
+    values: ["7300000000000000001", "1", "0/1", "electric"],
+  });
+  client.destroy();
+});
+
+test("a port already in use is a coded error value", async () => {
+  const second = new LogicalPublisher({
+    port: publisher.port,
+    catalog,
+    logger: createLogger({ level: "emergency" }),
+    serverVersion: "electric-0.12.1",
+  });
+  const listened = await second.listen();
+  assert.equal(!listened.ok && listened.error.code, "ADDRESS_IN_USE");
+  await assert.rejects(second.run(new AbortController().signal), { code: "ADDRESS_IN_USE" });
+});
