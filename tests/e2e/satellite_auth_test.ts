@@ -1,0 +1,159 @@
+/**
+ * Satellite authentication in secure mode against the running service: a signed token is
+ * accepted, a wrongly signed one refused, and a connection whose token expires is closed with
+ * the `JWT-expired` reason the client understands. Also: a client that stops acknowledging
+ * does not hold up another client.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { create } from "@bufbuild/protobuf";
+import { SignJWT } from "jose";
+import postgres from "postgres";
+import {
+  SatAuthReqSchema,
+  SatAuthRespSchema,
+  SatErrorResp_ErrorCode,
+  SatInStartReplicationReqSchema,
+  SatInStartReplicationRespSchema,
+  SatOpLogAckSchema,
+  SatSubsReqSchema,
+  SatSubsRespSchema,
+} from "../../src/gen/mod.ts";
+import { findFreePort } from "../../src/embedded/mod.ts";
+import { freshDatabase } from "../helpers/pg_cluster.ts";
+import { connectClient, payloadOf, type TestClient } from "../helpers/satellite_client.ts";
+import { serviceEnv } from "../helpers/service_config.ts";
+import { type ServiceProcess, startService } from "../helpers/service_process.ts";
+
+const KEY = "a-test-signing-key-that-is-at-least-32-bytes-long";
+type Db = Awaited<ReturnType<typeof freshDatabase>>;
+let db: Db;
+let sql: postgres.Sql;
+let port: number;
+let service: ServiceProcess;
+const clients: TestClient[] = [];
+
+before(async () => {
+  db = await freshDatabase();
+  sql = postgres(db.url, { onnotice: () => {}, max: 2 });
+  await sql.unsafe(`CREATE TABLE items (id text PRIMARY KEY, value text)`);
+  port = await findFreePort();
+  service = startService(serviceEnv(db.url, port, {
+    AUTH_MODE: "secure",
+    AUTH_JWT_ALG: "HS256",
+    AUTH_JWT_KEY: KEY,
+  }));
+  await service.waitForStatus(port, 200, 30_000);
+  await sql`CALL electric.electrify('items')`;
+});
+
+after(async () => {
+  for (const client of clients) client.close();
+  service.kill();
+  await sql.end();
+  await db.drop();
+});
+
+async function token(key: string, expiresInSeconds: number) {
+  const now = Math.floor(Date.now() / 1000);
+  return await new SignJWT({ sub: "user-1" })
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuedAt(now)
+    .setExpirationTime(now + expiresInSeconds)
+    .sign(new TextEncoder().encode(key));
+}
+
+async function connect() {
+  const client = await connectClient(`ws://127.0.0.1:${port}/ws`);
+  clients.push(client);
+  return client;
+}
+
+test("a correctly signed token is accepted, another key is refused", async () => {
+  const good = await connect();
+  payloadOf(
+    SatAuthRespSchema,
+    await good.rpc("authenticate", SatAuthReqSchema, {
+      id: crypto.randomUUID(),
+      token: await token(KEY, 60),
+    }),
+  );
+  const bad = await connect();
+  const refused = await bad.rpc("authenticate", SatAuthReqSchema, {
+    id: crypto.randomUUID(),
+    token: await token("another-signing-key-that-is-also-32-bytes-or-more", 60),
+  });
+  assert.equal(
+    refused.result.case === "error" && refused.result.value.errorType,
+    SatErrorResp_ErrorCode.AUTH_REQUIRED,
+  );
+  await bad.closed;
+  assert.match(service.output(), /Client authentication failed: Invalid token signature/);
+});
+
+test("a connection is closed with JWT-expired when its token expires", async () => {
+  const client = await connect();
+  payloadOf(
+    SatAuthRespSchema,
+    await client.rpc("authenticate", SatAuthReqSchema, {
+      id: crypto.randomUUID(),
+      token: await token(KEY, 2),
+    }),
+  );
+  const closed = await client.closed;
+  assert.equal(closed.reason, "JWT-expired");
+});
+
+test("a client that stops acknowledging does not hold up others", async () => {
+  const subscribe = async (client: TestClient) => {
+    payloadOf(
+      SatAuthRespSchema,
+      await client.rpc("authenticate", SatAuthReqSchema, {
+        id: crypto.randomUUID(),
+        token: await token(KEY, 600),
+      }),
+    );
+    payloadOf(
+      SatInStartReplicationRespSchema,
+      await client.rpc("startReplication", SatInStartReplicationReqSchema, {}),
+    );
+    payloadOf(
+      SatSubsRespSchema,
+      await client.rpc("subscribe", SatSubsReqSchema, {
+        subscriptionId: crypto.randomUUID(),
+        shapeRequests: [{
+          requestId: crypto.randomUUID(),
+          shapeDefinition: { selects: [{ tablename: "items" }] },
+        }],
+      }),
+    );
+    await client.next("SatSubsDataEnd");
+  };
+  const silent = await connect();
+  const active = await connect();
+  await subscribe(silent);
+  await subscribe(active);
+  // 40 transactions: more than the window of 30 the silent client may hold unacknowledged.
+  for (let i = 0; i < 40; i++) await sql`INSERT INTO items VALUES (${`row-${i}`}, 'x')`;
+  let received = 0;
+  while (received < 40) {
+    const log = await active.next("SatOpLog", {
+      where: (f) => f.message.ops.some((op) => op.op.case === "insert"),
+    });
+    received++;
+    const begin = log.message.ops[0].op;
+    if (begin.case === "begin") {
+      active.send(
+        create(SatOpLogAckSchema, {
+          lsn: begin.value.lsn,
+          transactionId: begin.value.transactionId!,
+        }),
+      );
+    }
+  }
+  const silentInserts =
+    silent.frames.filter((f) =>
+      f.name === "SatOpLog" && f.message.ops.some((op) => op.op.case === "insert")
+    ).length;
+  assert.ok(silentInserts <= 31, `the silent client got at most its window (${silentInserts})`);
+});
