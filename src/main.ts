@@ -16,6 +16,13 @@ import { InMemoryTransactionLog, replicationStep } from "./replication/mod.ts";
 import { findTable } from "./schema/mod.ts";
 import { ClientRegistry, Inbound, satelliteHandler } from "./satellite/mod.ts";
 import { type ClientWriter, DirectWriter } from "./writes/mod.ts";
+import {
+  LogicalPublisher,
+  PostgresPublisherCatalog,
+  publisherWriter,
+  subscriptionRefresher,
+  subscriptionStep,
+} from "./publisher/mod.ts";
 import { type Service, withTimeout } from "./lifecycle/mod.ts";
 import { loadRuntime, type Runtime } from "./runtime/mod.ts";
 import { type ConnectorFatal, ORIGIN, PostgresConnector } from "./storage/mod.ts";
@@ -114,6 +121,32 @@ async function serve(
   const pgLogger = logger.child({ component: "postgres", origin: ORIGIN });
   const catalogs = new CatalogHolder();
   const log = new InMemoryTransactionLog({ maxBytes: config.txnCacheSize });
+  // In logical_replication mode the service is the publisher Postgres subscribes to.
+  const publisherLogger = logger.child({ component: "publisher" });
+  const publisherCatalog = new PostgresPublisherCatalog(() => connector.pool);
+  let publisher: LogicalPublisher | undefined;
+  if (config.writeMode === "logical_replication") {
+    publisher = new LogicalPublisher({
+      port: config.logicalPublisher.port,
+      hostname: config.listenIpv6 ? "::" : "0.0.0.0",
+      catalog: publisherCatalog,
+      logger: publisherLogger,
+      serverVersion: `electric-${ELECTRIC_VERSION}`,
+      systemId: config.instanceId,
+    });
+    const listened = await publisher.listen();
+    if (!listened.ok) {
+      printBanner("INITIALISATION ERROR", [
+        `Failed to open a socket to listen for logical replication connections on port ${config.logicalPublisher.port}.`,
+        "",
+        listened.error.code === "ADDRESS_IN_USE"
+          ? "Another process is using this port. Stop it, or set LOGICAL_PUBLISHER_PORT to a free port."
+          : listened.error.message,
+      ]);
+      return 1;
+    }
+    publisherLogger.info(`Logical replication publisher listening on port ${listened.port}.`);
+  }
   const connector: PostgresConnector = new PostgresConnector({
     database: config.database,
     writeMode: config.writeMode,
@@ -126,6 +159,15 @@ async function serve(
         windowBytes: config.resumableWalWindow,
         primaryKey: (schema, table) =>
           catalogs.get() && findTable(catalogs.get()!.current(), schema, table)?.primaryKey,
+      }),
+      subscriptionStep({
+        writeMode: config.writeMode,
+        target: config.logicalPublisher.host
+          ? { host: config.logicalPublisher.host, port: config.logicalPublisher.port }
+          : undefined,
+        listening: publisher ? () => publisher!.listen() : undefined,
+        catalog: publisherCatalog,
+        logger: publisherLogger,
       }),
     ],
     onFatal: (fatal) => {
@@ -145,7 +187,17 @@ async function serve(
 
   const services: Service[] = [connector];
   let writer: ClientWriter | undefined;
-  if (config.writeMode === "direct_writes") {
+  if (publisher) {
+    services.push(publisher);
+    writer = publisherWriter(publisher);
+    // Newly electrified tables must reach the subscription too.
+    const refresh = subscriptionRefresher({
+      sql: () => connector.pool,
+      catalog: publisherCatalog,
+      logger: publisherLogger,
+    });
+    void catalogs.wait(2 ** 31 - 1).then((catalog) => catalog?.onMigration(() => refresh()));
+  } else if (config.writeMode === "direct_writes") {
     const direct = new DirectWriter({
       pool: () => connector.pool,
       logger: logger.child({ component: "writer" }),

@@ -57,3 +57,4 @@ export {
   type SubscriptionStepOptions,
   type SubscriptionTarget,
 } from "./subscription.ts";
+export { publisherWriter, toPublishedTransaction } from "./client_writer.ts";

@@ -262,9 +262,7 @@ export class LogicalPublisher implements Publisher, Service {
           break;
         case "close":
           flush();
-          connection.socket.end();
-          // A peer that never reads must not keep the socket open.
-          setTimeout(() => connection.socket.destroy(), 1000).unref?.();
+          this.#end(connection.socket);
           break;
         case "start_replication":
           flush();
@@ -281,17 +279,21 @@ export class LogicalPublisher implements Publisher, Service {
             this.#outbox = confirm(this.#outbox, effect.flushed);
           }
           break;
-        case "skipped":
-          this.#logger.error(
-            `Could not publish a client transaction (LSN ${
-              formatLsn(effect.transaction.finalLsn)
-            }): ` +
-              effect.message,
-          );
+        case "skipped": {
+          const lsn = formatLsn(effect.transaction.finalLsn);
+          this.#logger.error(`Could not publish a client transaction at ${lsn}: ${effect.message}`);
           break;
+        }
       }
     }
     flush();
+  }
+
+  /** Ends after pending writes; a peer that never reads must not keep the socket open. */
+  #end(socket: Socket): void {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), 1000);
+    socket.once("close", () => clearTimeout(timer));
   }
 
   #startStreaming(connection: Connection, requested: bigint, slot: string): void {

@@ -30,6 +30,9 @@ interface Pending {
   resolve: (outcome: WriteOutcome) => void;
 }
 
+/** Client transactions applied together in one Postgres transaction when they queue up. */
+const MAX_BATCH = 64;
+
 export class DirectWriter implements Service, ClientWriter {
   readonly name = "direct writer";
   #pool: () => Sql | undefined;
@@ -58,37 +61,57 @@ export class DirectWriter implements Service, ClientWriter {
     signal.addEventListener("abort", stop, { once: true });
     let attempt = 0;
     while (!signal.aborted) {
-      const next = this.#queue[0];
-      if (!next) {
+      if (this.#queue.length === 0) {
         await new Promise<void>((resolve) => this.#wake = resolve);
         this.#wake = undefined;
         continue;
       }
-      const outcome = await this.#apply(next.tx);
+      // Several queued transactions share one Postgres transaction (fewer round trips); if
+      // Postgres refuses the batch, they are applied one by one to find the one at fault.
+      const batch = this.#queue.slice(0, MAX_BATCH);
+      let outcome = await this.#apply(batch.map((p) => p.tx));
+      if (outcome !== "retry" && !outcome.ok && batch.length > 1) {
+        outcome = await this.#apply([batch[0].tx]);
+        if (outcome !== "retry") {
+          attempt = 0;
+          this.#queue.shift();
+          batch[0].resolve(outcome);
+        }
+        if (outcome === "retry") await delay(backoffDelayMs(attempt++), signal);
+        continue;
+      }
       if (outcome === "retry") {
         await delay(backoffDelayMs(attempt++), signal);
         continue;
       }
       attempt = 0;
-      this.#queue.shift();
-      next.resolve(outcome);
+      this.#queue.splice(0, batch.length);
+      for (const pending of batch) pending.resolve(outcome);
     }
     signal.removeEventListener("abort", stop);
   }
 
-  async #apply(tx: ClientTransaction): Promise<WriteOutcome | "retry"> {
-    const built = clientTransactionSql(tx);
-    if (!built.ok) return built;
+  async #apply(txs: ClientTransaction[]): Promise<WriteOutcome | "retry"> {
+    const parts: string[] = [];
+    for (const tx of txs) {
+      const built = clientTransactionSql(tx);
+      if (!built.ok) return built;
+      parts.push(built.sql);
+    }
     const sql = this.#pool();
     if (!sql) return "retry";
     try {
-      await sql.begin((t) => t.unsafe(built.sql));
+      await sql.begin((t) => t.unsafe(parts.join("\n")));
       return { ok: true };
     } catch (error) {
       const sqlstate = (error as { code?: string }).code;
       if (sqlstate && /^(?:2[2-3]|42|P0)/.test(sqlstate)) {
         const message = (error as Error).message;
-        this.#logger.warning(`Postgres refused a transaction of client ${tx.clientId}: ${message}`);
+        if (txs.length === 1) {
+          this.#logger.warning(
+            `Postgres refused a transaction of client ${txs[0].clientId}: ${message}`,
+          );
+        }
         return { ok: false, error: { code: "REJECTED_BY_POSTGRES", message, sqlstate } };
       }
       const failure = classifyPgError(error);

@@ -2,7 +2,8 @@
  * The logical publisher over real TCP sockets, driven by a raw protocol client and by
  * postgres.js (postgres-side.md §8.7, checklist 53): startup checks, the simple queries,
  * streaming with keepalives, queueing while nobody streams, resending what a reconnecting
- * subscriber had not confirmed, malformed input, and a port already in use.
+ * subscriber had not confirmed, cancel requests, malformed input, and a port already in use.
+ * Longer than most test files: the raw protocol client lives here, next to its only user.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";

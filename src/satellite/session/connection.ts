@@ -338,7 +338,6 @@ export class SatelliteConnection {
       ),
     );
     this.#logger.info(renewal ? "Client token renewed" : "Successfully authenticated the client");
-    if (!renewal) await this.#startInbound();
   }
 
   #armExpiry(expiresAt: Date | undefined): void {
@@ -515,6 +514,13 @@ export class SatelliteConnection {
     this.#starting = false;
     outbound.sendInitialMigrations(migrations);
     void outbound.run();
+    // Only now ask the client to upload: a refused start closes the socket, and a request
+    // left for the client to answer on a closed socket makes it throw.
+    if (!this.#inbound) {
+      this.#startInbound().catch((error) =>
+        this.#logger.warning(`Could not start client replication: ${(error as Error).message}`)
+      );
+    }
   }
 
   /** The current end of the stream; waits briefly for a log that has not started yet. */

@@ -13,6 +13,7 @@ export {
 export { currentRuntime, serviceCommand, startService } from "./service.mjs";
 export { buildSchema, createClient } from "./client.mjs";
 export { freePort, waitFor, withTimeout } from "./wait.mjs";
+export { fetchBundledMigrations, unzip } from "./migrations.mjs";
 
 /** @type {Array<{ what: string, fn: () => unknown }>} */
 const cleanups = [];

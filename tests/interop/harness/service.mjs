@@ -58,23 +58,28 @@ export function serviceCommand(runtime) {
  * @property {number} httpPort
  * @property {number} proxyPort
  * @property {string} proxyPassword
+ * @property {number} publisherPort
  * @property {string} url base URL of the HTTP API, also what the client is given
  * @property {() => string} output everything the service wrote so far
  * @property {Promise<number | string>} exited exit code or signal name
  * @property {() => Promise<number | string>} stop SIGTERM, then SIGKILL after 10 s
+ * @property {(signal?: NodeJS.Signals) => Promise<number | string>} kill sends `signal`
+ *   (default SIGKILL) and resolves when the process has exited
  */
 
 /**
  * Starts the service against `databaseUrl` and waits until `/api/status` answers 200.
- * @param {{ databaseUrl: string, env?: Record<string, string>, runtime?: Runtime, readyTimeoutMs?: number }} options
+ * Pass `httpPort` (and optionally `proxyPort`/`publisherPort`) to restart a service on the ports
+ * of a previous instance, e.g. so that connected clients reconnect to it by themselves.
+ * @param {{ databaseUrl: string, env?: Record<string, string>, runtime?: Runtime, readyTimeoutMs?: number, httpPort?: number, proxyPort?: number, publisherPort?: number }} options
  * @returns {Promise<Service>}
  */
 export async function startService(options) {
   const runtime = options.runtime ?? currentRuntime();
   const { command, args } = serviceCommand(runtime);
-  const httpPort = await freePort();
-  const proxyPort = await freePort();
-  const publisherPort = await freePort();
+  const httpPort = options.httpPort ?? await freePort();
+  const proxyPort = options.proxyPort ?? await freePort();
+  const publisherPort = options.publisherPort ?? await freePort();
   const proxyPassword = "interop_proxy_password";
   const env = {
     PATH: process.env.PATH ?? "",
@@ -83,7 +88,8 @@ export async function startService(options) {
     DATABASE_URL: options.databaseUrl,
     AUTH_MODE: "insecure",
     PG_PROXY_PASSWORD: proxyPassword,
-    ELECTRIC_WRITE_TO_PG_MODE: "direct_writes",
+    ELECTRIC_WRITE_TO_PG_MODE: process.env.INTEROP_WRITE_MODE ?? "direct_writes",
+    LOGICAL_PUBLISHER_HOST: "127.0.0.1",
     HTTP_PORT: String(httpPort),
     PG_PROXY_PORT: String(proxyPort),
     LOGICAL_PUBLISHER_PORT: String(publisherPort),
@@ -107,7 +113,7 @@ export async function startService(options) {
     });
   });
   const running = () => child.exitCode === null && child.signalCode === null;
-  /** @param {"SIGTERM" | "SIGKILL"} signal */
+  /** @param {NodeJS.Signals} signal */
   const send = (signal) => {
     try {
       if (running() && child.pid) process.kill(child.pid, signal);
@@ -121,6 +127,7 @@ export async function startService(options) {
     httpPort,
     proxyPort,
     proxyPassword,
+    publisherPort,
     url: `http://127.0.0.1:${httpPort}`,
     output: () => output,
     exited,
@@ -130,6 +137,13 @@ export async function startService(options) {
       const timer = setTimeout(() => send("SIGKILL"), 10_000);
       const result = await exited;
       clearTimeout(timer);
+      return result;
+    },
+    /** @param {NodeJS.Signals} [signal] */
+    async kill(signal = "SIGKILL") {
+      send(signal);
+      const result = await exited;
+      process.off("exit", onExit);
       return result;
     },
   };

@@ -1,0 +1,352 @@
+/**
+ * The ready phase of a proxy session (proxy-http-auth-config.md §3.5–3.9): client messages are
+ * grouped into units (a `Query`, or extended messages up to `Sync`/`Flush`); each unit is
+ * either forwarded untouched (the fast path: no copy, no wait, pipelining preserved) or run by
+ * a plan (`plans.ts`) that interleaves the proxy's own statements with the client's.
+ *
+ * Responses are attributed with a FIFO of expectations, one per `ReadyForQuery` the upstream
+ * owes: "pass" entries relay everything; "op" entries belong to a plan step and are relayed,
+ * held or swallowed as the step asks, and their `ReadyForQuery` resumes the plan. A plan starts
+ * only once every earlier expectation is met, so its statements never interleave with others.
+ * The transaction status is the upstream's own (`ReadyForQuery`), never guessed from SQL.
+ */
+import {
+  decodeBackend,
+  decodeFrontend,
+  encodeBackend,
+  type Frame,
+  type FrontendMessage,
+  type NoticeFields,
+  type TransactionStatus,
+} from "../pgwire/wire.ts";
+import type { QualifiedName } from "./ddlx.ts";
+import { errorFields, protocolViolation, type ProxyError } from "./errors.ts";
+import type { SqlParse } from "./parse_sql.ts";
+import { classifyUnit, extendedPlan, simplePlan, type Unit } from "./plans.ts";
+import type { LogEntry, Mode, Output, SessionOptions } from "./session.ts";
+
+export interface OpResult {
+  ok: boolean;
+  status: TransactionStatus;
+  error?: NoticeFields;
+  errorRaw?: Uint8Array;
+  rows: (string | null)[][];
+  held: Uint8Array[];
+}
+
+/** One step of a plan: send something upstream and wait, or answer the client directly. */
+export type Op =
+  | {
+    op: "send";
+    bytes: Uint8Array;
+    /** The proxy's own statement: responses are swallowed (notices too unless `relayNotices`). */
+    internal: boolean;
+    /** Keep the client-visible responses (and the error) for the plan to release later. */
+    hold?: boolean;
+    /** Decode DataRows as text into `rows`. */
+    collect?: boolean;
+    relayNotices?: boolean;
+  }
+  | { op: "reply"; bytes: Uint8Array[] };
+
+export type Plan = Generator<Op, void, OpResult | undefined>;
+
+type Expect =
+  | { kind: "pass" }
+  | {
+    kind: "op";
+    internal: boolean;
+    hold: boolean;
+    collect: boolean;
+    relayNotices: boolean;
+    error?: NoticeFields;
+    errorRaw?: Uint8Array;
+    rows: (string | null)[][];
+    held: Uint8Array[];
+  };
+
+export interface PreparedStatement {
+  sql: string;
+  parsed?: SqlParse;
+}
+
+export interface Portal {
+  statement: string;
+  params: (Uint8Array | null)[];
+  formats: number[];
+}
+
+export interface Engine {
+  options: SessionOptions;
+  mode: Mode;
+  status: TransactionStatus;
+  /** The open transaction captured DDL or ran DDLX. */
+  txElectrified: boolean;
+  /** A version was assigned by the proxy in the open transaction. */
+  txVersionAssigned: boolean;
+  /** Tables electrified and indexes created on electrified tables in the open transaction. */
+  txTables: Map<string, QualifiedName>;
+  txIndexes: Map<string, QualifiedName>;
+  /** A framework version seen outside a transaction, for the next electrified commit. */
+  sessionVersion?: string;
+  /** Client frames not yet handled, in arrival order. */
+  pending: { frame: Frame; message: FrontendMessage; parsed?: SqlParse }[];
+  expect: Expect[];
+  plan?: Plan;
+  statements: Map<string, PreparedStatement>;
+  portals: Map<string, Portal>;
+  /** After a proxy-generated error in an extended unit: drop messages until Sync. */
+  discardUntilSync: boolean;
+  closed: boolean;
+  logs: LogEntry[];
+}
+
+export function initialEngine(options: SessionOptions): Engine {
+  return {
+    options,
+    mode: "electric",
+    status: "I",
+    txElectrified: false,
+    txVersionAssigned: false,
+    txTables: new Map(),
+    txIndexes: new Map(),
+    pending: [],
+    expect: [],
+    statements: new Map(),
+    portals: new Map(),
+    discardUntilSync: false,
+    closed: false,
+    logs: [],
+  };
+}
+
+export function tableKey(t: QualifiedName): string {
+  return `${t.schema}\u0000${t.name}`;
+}
+
+function setStatus(engine: Engine, status: TransactionStatus): void {
+  engine.status = status;
+  if (status === "I") {
+    engine.txElectrified = false;
+    engine.txVersionAssigned = false;
+    engine.txTables.clear();
+    engine.txIndexes.clear();
+  }
+}
+
+const Z = 0x5a; // 'Z' ReadyForQuery
+
+export function onClientFrame(engine: Engine, out: Output, frame: Frame, parsed?: SqlParse): void {
+  if (engine.mode === "transparent") {
+    out.toUpstream.push(frame.raw);
+    if (frame.tag === 0x58) close(engine, out); // 'X' Terminate
+    return;
+  }
+  const decoded = decodeFrontend(frame);
+  if (!decoded.ok) {
+    out.toClient.push(errorBytes(protocolViolation(decoded.error.message)));
+    return close(engine, out);
+  }
+  const message = decoded.message;
+  switch (message.type) {
+    case "Terminate":
+      out.toUpstream.push(frame.raw);
+      return close(engine, out);
+    case "CopyData":
+    case "CopyDone":
+    case "CopyFail":
+      // COPY FROM STDIN data belongs to the statement already running upstream.
+      out.toUpstream.push(frame.raw);
+      return;
+    case "PasswordMessage":
+      out.toClient.push(errorBytes(protocolViolation("Unexpected password message")));
+      return close(engine, out);
+  }
+  engine.pending.push({ frame, message, parsed });
+  if (
+    message.type === "Query" || message.type === "Sync" || message.type === "Flush" ||
+    message.type === "FunctionCall"
+  ) {
+    pump(engine, out);
+  }
+}
+
+function close(engine: Engine, out: Output): void {
+  engine.closed = true;
+  out.close = true;
+}
+
+export function errorBytes(error: ProxyError): Uint8Array {
+  return encodeBackend({ type: "ErrorResponse", fields: errorFields(error) });
+}
+
+/** Takes the next complete unit off `pending`, if one has arrived. */
+function nextUnit(engine: Engine): Unit | undefined {
+  const end = engine.pending.findIndex((p) =>
+    p.message.type === "Query" || p.message.type === "Sync" || p.message.type === "Flush" ||
+    p.message.type === "FunctionCall"
+  );
+  if (end < 0) return undefined;
+  const items = engine.pending.splice(0, end + 1);
+  return { items };
+}
+
+/** Starts as many waiting units as possible. */
+function pump(engine: Engine, out: Output): void {
+  while (!engine.plan && !engine.closed) {
+    const unit = nextUnit(engine);
+    if (!unit) return;
+    if (engine.discardUntilSync) {
+      // Set only by a plan, which starts with nothing outstanding and sends nothing after
+      // its error: this ReadyForQuery cannot overtake an upstream answer.
+      if (unit.items[unit.items.length - 1].message.type === "Sync") {
+        engine.discardUntilSync = false;
+        out.toClient.push(readyBytes("E"));
+      }
+      continue;
+    }
+    const kind = classifyUnit(engine, unit);
+    if (kind.kind === "pass") {
+      for (const item of unit.items) out.toUpstream.push(item.frame.raw);
+      for (const item of unit.items) {
+        const t = item.message.type;
+        if (t === "Query" || t === "Sync" || t === "FunctionCall") {
+          engine.expect.push({ kind: "pass" });
+        }
+      }
+      continue;
+    }
+    if (engine.expect.length > 0) {
+      // Wait until the upstream has answered everything sent before this unit.
+      engine.pending.unshift(...unit.items);
+      return;
+    }
+    const plan = kind.kind === "simple" ? simplePlan(engine, unit) : extendedPlan(engine, unit);
+    startPlan(engine, out, plan);
+  }
+}
+
+function startPlan(engine: Engine, out: Output, plan: Plan): void {
+  engine.plan = plan;
+  drive(engine, out, undefined);
+}
+
+function drive(engine: Engine, out: Output, result: OpResult | undefined): void {
+  const plan = engine.plan!;
+  for (;;) {
+    const next = plan.next(result);
+    if (next.done) {
+      engine.plan = undefined;
+      out.logs.push(...engine.logs.splice(0));
+      return pump(engine, out);
+    }
+    const op = next.value;
+    if (op.op === "reply") {
+      out.toClient.push(...op.bytes);
+      result = undefined;
+      continue;
+    }
+    out.toUpstream.push(op.bytes);
+    engine.expect.push({
+      kind: "op",
+      internal: op.internal,
+      hold: op.hold ?? false,
+      collect: op.collect ?? false,
+      relayNotices: op.relayNotices ?? false,
+      rows: [],
+      held: [],
+    });
+    return;
+  }
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Appends `raw` to `list`, extending the last entry instead when `raw` directly follows it in
+ * the same buffer (consecutive frames of one read leave as one write, without copying).
+ */
+export function pushRaw(list: Uint8Array[], raw: Uint8Array): void {
+  const last = list[list.length - 1];
+  if (
+    last !== undefined && last.buffer === raw.buffer &&
+    last.byteOffset + last.byteLength === raw.byteOffset
+  ) {
+    list[list.length - 1] = new Uint8Array(
+      last.buffer,
+      last.byteOffset,
+      last.byteLength + raw.byteLength,
+    );
+  } else {
+    list.push(raw);
+  }
+}
+
+export function onUpstreamFrame(engine: Engine, out: Output, frame: Frame): void {
+  const head = engine.expect[0];
+  if (engine.mode === "transparent" || !head || head.kind === "pass") {
+    pushRaw(out.toClient, frame.raw);
+    if (frame.tag === Z && engine.mode !== "transparent") {
+      setStatus(engine, readyStatus(frame));
+      if (head) engine.expect.shift();
+      pump(engine, out);
+    }
+    return;
+  }
+  const relay = (raw: Uint8Array) => {
+    if (head.hold) head.held.push(raw);
+    else pushRaw(out.toClient, raw);
+  };
+  switch (frame.tag) {
+    case Z: {
+      engine.expect.shift();
+      const status = readyStatus(frame);
+      setStatus(engine, status);
+      const result: OpResult = {
+        ok: head.error === undefined,
+        status,
+        rows: head.rows,
+        held: head.held,
+        ...(head.error ? { error: head.error, errorRaw: head.errorRaw } : {}),
+      };
+      return drive(engine, out, result);
+    }
+    case 0x45: { // 'E' ErrorResponse
+      const decoded = decodeBackend(frame);
+      head.error = decoded.ok && decoded.message.type === "ErrorResponse"
+        ? decoded.message.fields
+        : { S: "ERROR", C: "XX000", M: "Malformed error response" };
+      head.errorRaw = frame.raw;
+      if (!head.internal) relay(frame.raw);
+      return;
+    }
+    case 0x4e: // 'N' NoticeResponse
+      if (!head.internal || head.relayNotices) relay(frame.raw);
+      return;
+    case 0x41: // 'A' NotificationResponse
+    case 0x53: // 'S' ParameterStatus
+      out.toClient.push(frame.raw);
+      return;
+    case 0x44: // 'D' DataRow
+      if (head.collect) {
+        const decoded = decodeBackend(frame);
+        if (decoded.ok && decoded.message.type === "DataRow") {
+          head.rows.push(decoded.message.values.map((v) => v === null ? null : decoder.decode(v)));
+        }
+        return;
+      }
+      if (!head.internal) relay(frame.raw);
+      return;
+    default:
+      if (!head.internal) relay(frame.raw);
+  }
+}
+
+function readyStatus(frame: Frame): TransactionStatus {
+  const c = String.fromCharCode(frame.body[0] ?? 0x49);
+  return c === "T" || c === "E" ? c : "I";
+}
+
+export function readyBytes(status: TransactionStatus): Uint8Array {
+  return encodeBackend({ type: "ReadyForQuery", status });
+}

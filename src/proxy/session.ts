@@ -1,0 +1,393 @@
+/**
+ * One proxy connection as a state machine: `step(state, event) -> { state, out }`, where
+ * events are what the client or the upstream Postgres sent (already cut into frames, SQL
+ * already parsed by the transport) and `out` says what to write where. No I/O here.
+ *
+ * Phases, in the order a connection goes through them (proxy-http-auth-config.md §3.2–3.3):
+ *   startup   SSLRequest/GSSENCRequest → `N`; CancelRequest → forwarded cancel, close;
+ *             StartupMessage → password check (parameter) or MD5 challenge
+ *   auth      PasswordMessage `md5…` checked against PG_PROXY_PASSWORD
+ *   upstream  connect, StartupMessage, upstream auth (trust, MD5, SCRAM-SHA-256, cleartext);
+ *             ParameterStatus, BackendKeyData, NoticeResponse and ReadyForQuery relayed
+ *   ready     units of client messages run per `engine.ts`
+ *
+ * The ready phase lives in `engine.ts`; this file owns start-up and the dispatch.
+ */
+import {
+  AUTH,
+  type BackendMessage,
+  DECLINE_ENCRYPTION,
+  decodeBackend,
+  encodeBackend,
+  encodeFrontend,
+  encodeStartup,
+  type Frame,
+  md5PasswordResponse,
+  md5ResponseMatches,
+  passwordMessage,
+  PROTOCOL_3_0,
+  saslInitialResponse,
+  SCRAM_SHA_256,
+  type ScramClient,
+  scramClientFinal,
+  scramClientFirst,
+  scramVerifyServerFinal,
+  type StartupPacket,
+  type WireError,
+} from "../pgwire/wire.ts";
+import { type Engine, initialEngine, onClientFrame, onUpstreamFrame } from "./engine.ts";
+import { errorFields, passwordFailed, protocolViolation, type ProxyError } from "./errors.ts";
+import type { SqlParse } from "./parse_sql.ts";
+
+export interface SessionOptions {
+  /** PG_PROXY_PASSWORD. */
+  password: string;
+  /** Credentials and database of the upstream connection (from DATABASE_URL). */
+  upstream: { user: string; password: string; database: string };
+  featureEnabled(name: string): boolean;
+  randomBytes(n: number): Uint8Array;
+  now(): Date;
+}
+
+export type Mode = "electric" | "transparent";
+
+export type SessionEvent =
+  | { type: "startup"; packet: StartupPacket }
+  | { type: "client"; frame: Frame; parsed?: SqlParse }
+  | { type: "client_malformed"; error: WireError }
+  | { type: "upstream_connected" }
+  /** The frames of one upstream read, in order. */
+  | { type: "upstream"; frames: Frame[] }
+  | { type: "upstream_malformed"; error: WireError }
+  | { type: "upstream_failed"; message: string };
+
+export interface LogEntry {
+  level: "debug" | "info" | "warning" | "error";
+  message: string;
+}
+
+export interface Output {
+  toClient: Uint8Array[];
+  toUpstream: Uint8Array[];
+  /** Open the upstream connection, then report `upstream_connected` or `upstream_failed`. */
+  connectUpstream?: boolean;
+  /** Forward a cancel request to the upstream server on a connection of its own. */
+  cancel?: { processId: number; secretKey: number };
+  /** Close both connections once `toClient` is written. */
+  close?: boolean;
+  logs: LogEntry[];
+}
+
+export type Phase = "startup" | "auth" | "upstream" | "ready" | "closed";
+
+export interface SessionState {
+  phase: Phase;
+  options: SessionOptions;
+  user: string;
+  mode: Mode;
+  salt?: Uint8Array;
+  scram?: { client: ScramClient; serverSignature?: string };
+  /** Client frames that arrived before the upstream was ready. */
+  early: { frame: Frame; parsed?: SqlParse }[];
+  engine: Engine;
+}
+
+export function initialSession(options: SessionOptions): SessionState {
+  return {
+    phase: "startup",
+    options,
+    user: "",
+    mode: "electric",
+    early: [],
+    engine: initialEngine(options),
+  };
+}
+
+/** Whether the next client bytes are an untagged start-up packet. */
+export function expectsStartupPacket(state: SessionState): boolean {
+  return state.phase === "startup";
+}
+
+/** Whether the transport should parse this client frame's SQL before passing it in. */
+export function wantsParsedSql(state: SessionState): boolean {
+  return state.mode === "electric" && (state.phase === "upstream" || state.phase === "ready");
+}
+
+function emptyOutput(): Output {
+  return { toClient: [], toUpstream: [], logs: [] };
+}
+
+export function errorMessage(error: ProxyError): Uint8Array {
+  return encodeBackend({ type: "ErrorResponse", fields: errorFields(error) });
+}
+
+function fatal(state: SessionState, out: Output, error: ProxyError): void {
+  out.toClient.push(errorMessage(error));
+  out.close = true;
+  state.phase = "closed";
+}
+
+export function step(
+  state: SessionState,
+  event: SessionEvent,
+): { state: SessionState; out: Output } {
+  const out = emptyOutput();
+  if (state.phase === "closed") return { state, out };
+  switch (event.type) {
+    case "startup":
+      onStartup(state, out, event.packet);
+      break;
+    case "client":
+      onClient(state, out, event.frame, event.parsed);
+      break;
+    case "client_malformed":
+      out.logs.push({
+        level: "warning",
+        message: `Malformed client message: ${event.error.message}`,
+      });
+      fatal(
+        state,
+        out,
+        state.phase === "auth"
+          ? passwordFailed(state.user)
+          : protocolViolation(event.error.message),
+      );
+      break;
+    case "upstream_connected":
+      out.toUpstream.push(encodeStartup({
+        type: "StartupMessage",
+        protocolVersion: PROTOCOL_3_0,
+        parameters: {
+          user: state.options.upstream.user,
+          database: state.options.upstream.database,
+          client_encoding: "UTF8",
+          application_name: "electric",
+        },
+      }));
+      break;
+    case "upstream":
+      for (const frame of event.frames) {
+        if (state.phase === "upstream") onUpstreamStartup(state, out, frame);
+        else if (state.phase === "ready") onUpstreamFrame(state.engine, out, frame);
+        if (state.engine.closed) state.phase = "closed";
+      }
+      break;
+    case "upstream_malformed":
+    case "upstream_failed": {
+      const message = event.type === "upstream_failed" ? event.message : event.error.message;
+      out.logs.push({ level: "warning", message: `Upstream connection ended: ${message}` });
+      if (state.phase === "upstream") {
+        fatal(state, out, {
+          code: "08006",
+          severity: "FATAL",
+          message: `Upstream connection failed: ${message}`,
+        });
+      } else {
+        out.close = true;
+        state.phase = "closed";
+      }
+      break;
+    }
+  }
+  return { state, out };
+}
+
+function onStartup(state: SessionState, out: Output, packet: StartupPacket): void {
+  switch (packet.type) {
+    case "SSLRequest":
+    case "GSSENCRequest":
+      out.toClient.push(DECLINE_ENCRYPTION);
+      return;
+    case "CancelRequest":
+      out.cancel = { processId: packet.processId, secretKey: packet.secretKey };
+      out.close = true;
+      state.phase = "closed";
+      return;
+    case "StartupMessage": {
+      const user = packet.parameters.user;
+      state.user = user ?? "";
+      if (packet.protocolVersion !== PROTOCOL_3_0) {
+        return fatal(state, out, {
+          code: "0A000",
+          severity: "FATAL",
+          message: `Unsupported frontend protocol ${packet.protocolVersion >> 16}.${
+            packet.protocolVersion & 0xffff
+          }: the proxy supports 3.0`,
+        });
+      }
+      if (user === undefined || user === "") return authFailed(state, out);
+      state.mode = user === "transparent" ? "transparent" : "electric";
+      state.engine.mode = state.mode;
+      const password = packet.parameters.password;
+      if (password !== undefined) {
+        return password === state.options.password
+          ? authenticated(state, out)
+          : authFailed(state, out);
+      }
+      state.salt = state.options.randomBytes(4);
+      state.phase = "auth";
+      out.toClient.push(
+        encodeBackend({ type: "Authentication", code: AUTH.MD5Password, data: state.salt }),
+      );
+      return;
+    }
+  }
+}
+
+function authFailed(state: SessionState, out: Output): void {
+  out.logs.push({
+    level: "warning",
+    message: `Password authentication for user '${state.user}' failed`,
+  });
+  fatal(state, out, passwordFailed(state.user));
+}
+
+function authenticated(state: SessionState, out: Output): void {
+  out.toClient.push(
+    encodeBackend({ type: "Authentication", code: AUTH.Ok, data: new Uint8Array() }),
+  );
+  out.logs.push({
+    level: "info",
+    message: `Initialising injector in ${
+      state.mode === "electric" ? "capture" : "transparent"
+    } mode`,
+  });
+  state.phase = "upstream";
+  out.connectUpstream = true;
+}
+
+function onClient(state: SessionState, out: Output, frame: Frame, parsed?: SqlParse): void {
+  switch (state.phase) {
+    case "startup":
+      return; // unreachable: the transport reads a start-up packet in this phase
+    case "auth": {
+      if (frame.tag !== 0x70) return authFailed(state, out); // 'p' PasswordMessage expected
+      const body = frame.body;
+      const nul = body.indexOf(0);
+      const text = new TextDecoder().decode(body.subarray(0, nul < 0 ? body.length : nul));
+      const ok = nul === body.length - 1 &&
+        md5ResponseMatches(text, {
+          user: state.user,
+          password: state.options.password,
+          salt: state.salt!,
+        });
+      return ok ? authenticated(state, out) : authFailed(state, out);
+    }
+    case "upstream":
+      if (frame.tag === 0x58) { // 'X' Terminate
+        out.close = true;
+        state.phase = "closed";
+        return;
+      }
+      state.early.push({ frame, parsed });
+      return;
+    case "ready":
+      onClientFrame(state.engine, out, frame, parsed);
+      if (state.engine.closed) state.phase = "closed";
+      return;
+  }
+}
+
+function unsupportedAuth(state: SessionState, out: Output, what: string): void {
+  out.logs.push({
+    level: "error",
+    message: `Proxy's upstream connection requested unsupported authentication method: ${what}`,
+  });
+  fatal(state, out, {
+    code: "28000",
+    severity: "FATAL",
+    message: `The proxy cannot authenticate to Postgres: unsupported authentication method ${what}`,
+  });
+}
+
+function onUpstreamStartup(state: SessionState, out: Output, frame: Frame): void {
+  const decoded = decodeBackend(frame);
+  if (!decoded.ok) {
+    return fatal(state, out, { code: "08P01", severity: "FATAL", message: decoded.error.message });
+  }
+  const message: BackendMessage = decoded.message;
+  const { upstream } = state.options;
+  switch (message.type) {
+    case "Authentication":
+      switch (message.code) {
+        case AUTH.Ok:
+          out.logs.push({
+            level: "debug",
+            message: "Upstream connection is ready to accept queries",
+          });
+          return;
+        case AUTH.CleartextPassword:
+          out.toUpstream.push(passwordMessage(upstream.password));
+          return;
+        case AUTH.MD5Password:
+          out.toUpstream.push(
+            passwordMessage(md5PasswordResponse(upstream.user, upstream.password, message.data)),
+          );
+          return;
+        case AUTH.SASL: {
+          const mechanisms = new TextDecoder().decode(message.data).split("\0").filter((m) => m);
+          if (!mechanisms.includes(SCRAM_SHA_256)) {
+            return unsupportedAuth(state, out, `SASL ${mechanisms.join(", ")}`);
+          }
+          const nonce = btoa(String.fromCharCode(...state.options.randomBytes(18)));
+          const first = scramClientFirst(upstream.password, nonce);
+          state.scram = { client: first.state };
+          out.toUpstream.push(saslInitialResponse(SCRAM_SHA_256, first.message));
+          return;
+        }
+        case AUTH.SASLContinue: {
+          if (!state.scram) return unsupportedAuth(state, out, "SASL continue without SASL");
+          const final = scramClientFinal(state.scram.client, message.data);
+          if (!final.ok) {
+            return fatal(state, out, { code: "28000", severity: "FATAL", message: final.message });
+          }
+          state.scram.serverSignature = final.value.serverSignature;
+          out.toUpstream.push(
+            encodeFrontend({ type: "PasswordMessage", data: final.value.message }),
+          );
+          return;
+        }
+        case AUTH.SASLFinal:
+          if (
+            !state.scram?.serverSignature ||
+            !scramVerifyServerFinal(message.data, state.scram.serverSignature)
+          ) {
+            return fatal(state, out, {
+              code: "28000",
+              severity: "FATAL",
+              message: "Postgres sent an invalid SCRAM server signature",
+            });
+          }
+          return;
+        default:
+          return unsupportedAuth(state, out, `code ${message.code}`);
+      }
+    case "ErrorResponse":
+      out.toClient.push(frame.raw);
+      out.close = true;
+      state.phase = "closed";
+      return;
+    case "BackendKeyData":
+    case "ParameterStatus":
+    case "NoticeResponse":
+      out.toClient.push(frame.raw);
+      return;
+    case "ReadyForQuery": {
+      out.toClient.push(frame.raw);
+      state.phase = "ready";
+      state.engine.status = message.status;
+      const early = state.early;
+      state.early = [];
+      for (const item of early) {
+        onClientFrame(state.engine, out, item.frame, item.parsed);
+        if (state.engine.closed) {
+          state.phase = "closed";
+          return;
+        }
+      }
+      return;
+    }
+    default:
+      out.toClient.push(frame.raw);
+  }
+}

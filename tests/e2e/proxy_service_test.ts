@@ -1,0 +1,124 @@
+/**
+ * The migrations proxy inside the running service: psql through PG_PROXY_PORT electrifies a
+ * table and adds a column, and both migrations reach `/api/migrations` with the right
+ * versions; with `PG_PROXY_PORT=http:<port>` the real `electric-sql proxy-tunnel` reaches the
+ * same proxy through `//proxy` on the HTTP port.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import postgres from "postgres";
+import { findFreePort } from "../../src/embedded/mod.ts";
+import { freshDatabase } from "../helpers/pg_cluster.ts";
+import { serviceEnv } from "../helpers/service_config.ts";
+import { isListening, type ServiceProcess, startService } from "../helpers/service_process.ts";
+import { readZip } from "../helpers/unzip.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { psql } from "../integration/proxy_harness.ts";
+
+const CLI = fileURLToPath(new URL("../interop/node_modules/.bin/electric-sql", import.meta.url));
+
+type Db = Awaited<ReturnType<typeof freshDatabase>>;
+let db: Db;
+let sql: postgres.Sql;
+let httpPort: number;
+let proxyPort: number;
+let service: ServiceProcess;
+
+before(async () => {
+  db = await freshDatabase();
+  sql = postgres(db.url, { onnotice: () => {}, max: 2 });
+  httpPort = await findFreePort();
+  proxyPort = await findFreePort();
+  service = startService(serviceEnv(db.url, httpPort, { PG_PROXY_PORT: `http:${proxyPort}` }));
+  await service.waitForStatus(httpPort, 200, 30_000);
+  await waitFor(() => isListening(proxyPort), { timeoutMs: 15_000, what: "the proxy port" });
+});
+
+after(async () => {
+  service.kill();
+  await sql.end();
+  await db.drop();
+});
+
+async function migrationFiles(): Promise<Map<string, string> | undefined> {
+  const res = await fetch(`http://127.0.0.1:${httpPort}/api/migrations?dialect=sqlite`);
+  const body = new Uint8Array(await res.arrayBuffer());
+  return res.status === 200 ? readZip(body) : undefined;
+}
+
+async function waitForMigration(pattern: RegExp): Promise<Map<string, string>> {
+  return await waitFor(async () => {
+    const files = await migrationFiles();
+    return files && [...files.values()].some((t) => pattern.test(t)) ? files : undefined;
+  }, { timeoutMs: 15_000, what: `a migration matching ${pattern}` });
+}
+
+test("ENABLE ELECTRIC and ADD COLUMN through the proxy reach /api/migrations", async () => {
+  const created = await psql(proxyPort, [
+    "-v",
+    "ON_ERROR_STOP=1",
+    "-c",
+    "CREATE TABLE items (id uuid PRIMARY KEY, v text);",
+    "-c",
+    "ALTER TABLE items ENABLE ELECTRIC;",
+  ]);
+  assert.equal(created.code, 0, created.stderr + service.output());
+  assert.match(created.stdout, /ELECTRIC ENABLE/);
+  await waitForMigration(/CREATE TABLE "items"/);
+
+  const added = await psql(proxyPort, [
+    "-v",
+    "ON_ERROR_STOP=1",
+    "-c",
+    "BEGIN; CALL electric.migration_version('20300101000000'); ALTER TABLE items ADD COLUMN n int4; COMMIT;",
+  ]);
+  assert.equal(added.code, 0, added.stderr);
+  const files = await waitForMigration(/ALTER TABLE "items" ADD COLUMN "n" INTEGER;/);
+  assert.ok(files.has("20300101000000/migration.sql"), [...files.keys()].join(", "));
+  assert.match(files.get("20300101000000/migration.sql")!, /ADD COLUMN "n" INTEGER/);
+});
+
+test("a refused change leaves no migration behind", async () => {
+  const before = [...(await migrationFiles())?.keys() ?? []];
+  const r = await psql(proxyPort, ["-c", "ALTER TABLE items DROP COLUMN v;"]);
+  assert.match(r.stderr, /Cannot drop column "v" of electrified table "public"."items"/);
+  const [row] = await sql`SELECT count(*)::int AS n FROM pg_attribute
+    WHERE attrelid = 'public.items'::regclass AND attname = 'v' AND NOT attisdropped`;
+  assert.equal(row.n, 1);
+  assert.deepEqual([...(await migrationFiles())?.keys() ?? []], before);
+});
+
+test("the tunnel on //proxy works with the real electric-sql proxy-tunnel", {
+  skip: !existsSync(CLI),
+}, async () => {
+  const localPort = await findFreePort();
+  const child: ChildProcess = spawn(
+    "node",
+    [
+      CLI,
+      "proxy-tunnel",
+      "--service",
+      `http://127.0.0.1:${httpPort}`,
+      "--local-port",
+      String(localPort),
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stdout!.on("data", (d) => output += d);
+  child.stderr!.on("data", (d) => output += d);
+  try {
+    await waitFor(() => output.includes(`listening on port ${localPort}`), {
+      timeoutMs: 20_000,
+      what: "the tunnel to listen",
+    });
+    const r = await psql(localPort, ["-c", "SELECT count(*) AS n FROM items"]);
+    assert.equal(r.code, 0, r.stderr + output);
+    assert.match(r.stdout, /\b0\b/);
+  } finally {
+    child.kill();
+  }
+});
