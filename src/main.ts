@@ -16,6 +16,7 @@ import { InMemoryTransactionLog, replicationStep } from "./replication/mod.ts";
 import { findTable } from "./schema/mod.ts";
 import { ClientRegistry, Inbound, satelliteHandler } from "./satellite/mod.ts";
 import { type ClientWriter, DirectWriter } from "./writes/mod.ts";
+import { MigrationsProxy, proxyTunnelHandler } from "./proxy/mod.ts";
 import {
   LogicalPublisher,
   PostgresPublisherCatalog,
@@ -23,9 +24,9 @@ import {
   subscriptionRefresher,
   subscriptionStep,
 } from "./publisher/mod.ts";
-import { type Service, withTimeout } from "./lifecycle/mod.ts";
+import { delay, type Service, withTimeout } from "./lifecycle/mod.ts";
 import { loadRuntime, type Runtime } from "./runtime/mod.ts";
-import { type ConnectorFatal, ORIGIN, PostgresConnector } from "./storage/mod.ts";
+import { backoffDelayMs, type ConnectorFatal, ORIGIN, PostgresConnector } from "./storage/mod.ts";
 import {
   configurationErrorBody,
   createLogger,
@@ -205,6 +206,34 @@ async function serve(
     services.push(direct);
     writer = direct;
   }
+  const proxyLogger = logger.child({ component: "proxy" });
+  const proxy = new MigrationsProxy({
+    config,
+    logger: proxyLogger,
+    ready: () => connector.whenReady(1_000),
+  });
+  // A busy proxy port is not fatal (as in the reference): say so once and keep trying.
+  services.push({
+    name: "migrations proxy",
+    async run(signal) {
+      for (let attempt = 0; !signal.aborted; attempt++) {
+        try {
+          return await proxy.run(signal);
+        } catch (error) {
+          if ((error as { code?: string }).code !== "ADDRESS_IN_USE") throw error;
+          if (attempt === 0) {
+            printBanner("CONNECTION ERROR", [
+              `Failed to open a socket to listen for TCP connections on port ${config.proxy.port}.`,
+              "",
+              "Another process is using this port. Electric keeps retrying; set PG_PROXY_PORT to use another.",
+            ]);
+          }
+          await delay(backoffDelayMs(attempt), signal);
+        }
+      }
+    },
+  });
+  const tunnel = proxyTunnelHandler(runtime, { port: config.proxy.port, logger: proxyLogger });
   const satellite = satelliteHandler(runtime, {
     logger: logger.child({ component: "satellite" }),
     instanceId: config.instanceId,
@@ -225,6 +254,7 @@ async function serve(
     mounts: {
       migrations: migrationsHandler({ catalog: (ms) => catalogs.wait(ms) }),
       ws: (c) => satellite(c.req.raw),
+      proxy: (c) => tunnel(c.req.raw),
     },
   });
   const served = runtime.serve({

@@ -47,3 +47,4 @@ export {
   standbyStatusUpdate,
   type XLogData,
 } from "./replication_messages.ts";
+export * from "./wire.ts";

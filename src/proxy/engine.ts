@@ -18,7 +18,7 @@ import {
   type FrontendMessage,
   type NoticeFields,
   type TransactionStatus,
-} from "../pgwire/wire.ts";
+} from "../pgwire/mod.ts";
 import type { QualifiedName } from "./ddlx.ts";
 import { errorFields, protocolViolation, type ProxyError } from "./errors.ts";
 import type { SqlParse } from "./parse_sql.ts";

@@ -2,7 +2,7 @@
  * Errors the proxy answers itself (proxy-http-auth-config.md §3.7), as values with a SQLSTATE
  * `code`, translated once into ErrorResponse fields at the edge of the session.
  */
-import type { NoticeFields } from "../pgwire/wire.ts";
+import type { NoticeFields } from "../pgwire/mod.ts";
 import type { QualifiedName } from "./ddlx.ts";
 
 export interface ProxyError {

@@ -18,7 +18,7 @@ import {
   encodeFrontend,
   type Frame,
   type FrontendMessage,
-} from "../pgwire/wire.ts";
+} from "../pgwire/mod.ts";
 import {
   decide,
   type Decision,

@@ -19,7 +19,7 @@ import {
   readFrame,
   readStartupPacket,
   type WireError,
-} from "../pgwire/wire.ts";
+} from "../pgwire/mod.ts";
 import { resolveDatabaseHost } from "../storage/mod.ts";
 import type { Logger } from "../telemetry/mod.ts";
 import { parseSql, quickParse } from "./parse_sql.ts";

@@ -34,7 +34,7 @@ import {
   scramVerifyServerFinal,
   type StartupPacket,
   type WireError,
-} from "../pgwire/wire.ts";
+} from "../pgwire/mod.ts";
 import { type Engine, initialEngine, onClientFrame, onUpstreamFrame } from "./engine.ts";
 import { errorFields, passwordFailed, protocolViolation, type ProxyError } from "./errors.ts";
 import type { SqlParse } from "./parse_sql.ts";

@@ -14,7 +14,7 @@ import {
   passwordMessage,
   PROTOCOL_3_0,
   readFrame,
-} from "../pgwire/wire.ts";
+} from "../pgwire/mod.ts";
 import { parseSql } from "./parse_sql.ts";
 import { initialSession, type Output, type SessionState, step } from "./session.ts";
 
