@@ -99,6 +99,16 @@ async function connectedClient(tables) {
   });
   defer("client", () => client.close());
   await client.connect(15_000);
+  // connect() resolves before the migrations are applied; the service may also still be
+  // taking in the later ones (one per table).
+  const names = Object.keys(TABLES);
+  await client.waitForRows(
+    `SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (${
+      names.map((n) => `'${n}'`).join(", ")
+    })`,
+    (rows) => rows.length === names.length,
+    15_000,
+  );
   for (const table of tables) await client.sync(table, {}, 15_000);
   return client;
 }

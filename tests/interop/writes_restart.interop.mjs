@@ -162,6 +162,11 @@ before(async () => {
   });
   defer("client", () => a.close());
   await a.connect(15_000);
+  await a.waitForRows(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'counters'",
+    (rows) => rows.length === 1,
+    15_000,
+  );
   await a.sync("counters", {}, 15_000);
   aId = await clientIdOf(a);
   const first = await writeTransaction(

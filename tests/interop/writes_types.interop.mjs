@@ -337,6 +337,11 @@ before(async () => {
     });
     defer(`client ${name}`, () => client.close());
     await client.connect(15_000);
+    await client.waitForRows(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'typed'",
+      (rows) => rows.length === 1,
+      15_000,
+    );
     await client.sync("typed", {}, 15_000);
     if (name === "a") a = client;
     else b = client;
