@@ -24,7 +24,7 @@ import {
   subscriptionRefresher,
   subscriptionStep,
 } from "./publisher/mod.ts";
-import { delay, type Service, withTimeout } from "./lifecycle/mod.ts";
+import { delay, Limiter, type Service, withTimeout } from "./lifecycle/mod.ts";
 import { loadRuntime, type Runtime } from "./runtime/mod.ts";
 import { backoffDelayMs, type ConnectorFatal, ORIGIN, PostgresConnector } from "./storage/mod.ts";
 import {
@@ -37,6 +37,8 @@ import {
 import { ELECTRIC_VERSION } from "./version.ts";
 
 const SHUTDOWN_GRACE_MS = 5_000;
+/** Snapshot readers at once; the pool has room for them and for writes and magic writes. */
+const SNAPSHOT_READERS = 4;
 
 function printBanner(title: string, body: string[]): void {
   console.log(formatBanner(title, body));
@@ -242,6 +244,7 @@ async function serve(
     log,
     pool: () => connector.pool,
     clients: new ClientRegistry(),
+    snapshots: new Limiter(SNAPSHOT_READERS),
     inbound: writer
       ? ({ clientId, logger: clientLogger, fail }) =>
         new Inbound({ clientId, catalogs, writer: writer!, logger: clientLogger, fail })

@@ -6,6 +6,7 @@
  *
  *   deno run -A scripts/bench/proxy.ts              both runtimes, updates docs/benchmarks.md
  *   deno run -A scripts/bench/proxy.ts --runtime bun --seconds 5   one runtime, prints only
+ *   deno run -A scripts/bench/proxy.ts --transport node   proxy on `node:net` (no runtime TCP)
  *
  * Postgres: BENCH_DATABASE_URL if set (its database is initialised with `pgbench -i`), else a
  * temporary embedded cluster. The proxy runs in a child process (`--serve`) so the runtime
@@ -20,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../src/config/mod.ts";
 import { findFreePort, startCluster } from "../../src/embedded/mod.ts";
 import { MigrationsProxy } from "../../src/proxy/mod.ts";
+import { loadRuntime } from "../../src/runtime/mod.ts";
 import { createLogger } from "../../src/telemetry/mod.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -52,6 +54,8 @@ async function serve(url: string): Promise<void> {
     logger: createLogger({ level: "error" }),
     port: 0,
     hostname: "127.0.0.1",
+    // As src/main.ts wires it; `--transport node` measures the node:net fallback instead.
+    ...(arg("--transport") === "node" ? {} : { runtime: await loadRuntime() }),
   });
   const abort = new AbortController();
   process.on("SIGTERM", () => abort.abort());
@@ -138,7 +142,10 @@ function startProxyChild(
   url: string,
 ): Promise<{ child: ChildProcess; port: number }> {
   const bin = join(ROOT, "node_modules", ".bin", runtime);
-  const args = runtime === "deno" ? ["run", "-A", SELF, "--serve", url] : [SELF, "--serve", url];
+  const transport = arg("--transport") ?? "native";
+  const args = runtime === "deno"
+    ? ["run", "-A", SELF, "--serve", url, "--transport", transport]
+    : [SELF, "--serve", url, "--transport", transport];
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let out = "";

@@ -9,7 +9,8 @@
  * Layers (style.md): codec in `src/pgwire/` (protocol.ts, password_auth.ts), the session state
  * machine (`session.ts` start-up and auth, `engine.ts` units and response routing, `plans.ts`
  * what a unit does, `classify.ts`/`ddlx.ts`/`parse_sql.ts` pure analysis), and the transport
- * (`server.ts` TCP, `tunnel.ts` WebSocket). Must not import other edge modules.
+ * (`server.ts` TCP through the runtime, `node_upstream.ts` an upstream that may use TLS,
+ * `tunnel.ts` WebSocket). Must not import other edge modules.
  *
  * Message flow of a session: client StartupMessage → AuthenticationMD5Password → password →
  * AuthenticationOk; upstream start-up and auth; upstream ParameterStatus…, BackendKeyData,
@@ -17,6 +18,7 @@
  */
 import type { Config } from "../config/mod.ts";
 import { delay, type Service } from "../lifecycle/mod.ts";
+import type { TcpRuntime } from "../runtime/mod.ts";
 import type { Logger } from "../telemetry/mod.ts";
 import { ProxyServer } from "./server.ts";
 
@@ -35,6 +37,11 @@ export interface MigrationsProxyOptions {
   port?: number;
   /** Overrides the bind address (`::` or `0.0.0.0` from ELECTRIC_USE_IPV6). */
   hostname?: string;
+  /**
+   * Native TCP for the listener and plain-text upstream connections (pass the `Runtime`).
+   * Default: `node:net`, which works under both runtimes but costs more per message.
+   */
+  runtime?: TcpRuntime;
 }
 
 /** Thrown by `run()` when the port cannot be opened. */
@@ -60,6 +67,7 @@ export class MigrationsProxy implements Service {
       logger: options.logger,
       ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
+      ...(options.runtime === undefined ? {} : { tcp: options.runtime }),
     });
     this.listening = new Promise((resolve) => this.#listening = resolve);
   }

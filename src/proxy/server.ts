@@ -1,15 +1,16 @@
 /**
- * The proxy's transport: a TCP listener, one client socket and one upstream socket per
+ * The proxy's transport: a TCP listener, one client connection and one upstream connection per
  * session, bytes cut into frames and handed to the session state machine, whose output is
- * written back. `node:net`/`node:tls` rather than `src/runtime/`: Deno and Bun implement them
- * alike, so one file serves both runtimes and the compiled binary.
+ * written back. TCP comes from the runtime (`src/runtime/`: `Deno.listen`/`Bun.listen` and
+ * their connects, with writes coalesced per event-loop turn); without one, from `node:net`.
+ * An upstream that may speak TLS goes through `node_upstream.ts` (`node:tls`).
  *
  * Ordering: client input is handled on one promise chain per connection, because SQL is parsed
  * (asynchronously) before the session sees it; upstream input is handled synchronously.
- * Backpressure: when one side's socket buffers too much, reading from the other side pauses.
+ * Backpressure: when one side's write queue passes its mark, reading from the other side pauses.
+ * Copies: received chunks belong to us, so frames are cut from them and kept without copying;
+ * the output parts of a step are queued as they are and joined once per turn by the runtime.
  */
-import { connect as netConnect, createServer, type Server, type Socket } from "node:net";
-import { connect as tlsConnect } from "node:tls";
 import { randomBytes } from "node:crypto";
 import { type Config, featureEnabled } from "../config/mod.ts";
 import {
@@ -20,8 +21,15 @@ import {
   readStartupPacket,
   type WireError,
 } from "../pgwire/mod.ts";
+import {
+  createNodeTcp,
+  type TcpConnection,
+  type TcpRuntime,
+  type TcpServerHandle,
+} from "../runtime/mod.ts";
 import { resolveDatabaseHost } from "../storage/mod.ts";
 import type { Logger } from "../telemetry/mod.ts";
+import { connectNegotiatingTls } from "./node_upstream.ts";
 import { parseSql, quickParse } from "./parse_sql.ts";
 import {
   expectsStartupPacket,
@@ -44,52 +52,51 @@ export interface ProxyServerOptions {
   /** Overrides `config.proxy.port` (0 picks a free port). */
   port?: number;
   hostname?: string;
+  /** Native TCP (the runtime); default: `node:net`. */
+  tcp?: TcpRuntime;
 }
 
 export class ProxyServer {
   #options: ProxyServerOptions;
-  #server?: Server;
-  #sessions = new Set<Socket>();
+  #tcp: TcpRuntime;
+  #server?: TcpServerHandle;
+  #sessions = new Set<Connection>();
   #nextId = 1;
 
   constructor(options: ProxyServerOptions) {
     this.#options = options;
+    this.#tcp = options.tcp ?? createNodeTcp();
   }
 
   get port(): number {
-    const address = this.#server?.address();
-    return typeof address === "object" && address ? address.port : 0;
+    return this.#server?.port ?? 0;
   }
 
-  listen(): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
+  async listen(): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
     const { config } = this.#options;
-    const server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
-    this.#server = server;
-    const port = this.#options.port ?? config.proxy.port;
-    const hostname = this.#options.hostname ?? (config.listenIpv6 ? "::" : "0.0.0.0");
-    return new Promise((resolve) => {
-      server.once("error", (error: NodeJS.ErrnoException) =>
-        resolve({
-          ok: false,
-          code: error.code === "EADDRINUSE" ? "ADDRESS_IN_USE" : "LISTEN_FAILED",
-          message: error.message,
-        }));
-      server.listen({ port, host: hostname }, () => resolve({ ok: true }));
+    const listened = await this.#tcp.listenTcp({
+      port: this.#options.port ?? config.proxy.port,
+      hostname: this.#options.hostname ?? (config.listenIpv6 ? "::" : "0.0.0.0"),
+      onConnection: (client) => this.#accept(client),
     });
+    if (!listened.ok) return { ok: false, ...listened.error };
+    this.#server = listened.server;
+    return { ok: true };
   }
 
   async close(): Promise<void> {
-    for (const socket of this.#sessions) socket.destroy();
-    await new Promise<void>((resolve) =>
-      this.#server ? this.#server.close(() => resolve()) : resolve()
-    );
+    for (const session of this.#sessions) session.close();
+    await this.#server?.close();
   }
 
-  #accept(client: Socket): void {
-    const id = this.#nextId++;
-    this.#sessions.add(client);
-    client.once("close", () => this.#sessions.delete(client));
-    new Connection(client, id, this.#options).start();
+  #accept(client: TcpConnection): void {
+    const session = new Connection(client, this.#nextId++, {
+      ...this.#options,
+      tcp: this.#tcp,
+      onGone: () => this.#sessions.delete(session),
+    });
+    this.#sessions.add(session);
+    session.start();
   }
 }
 
@@ -130,11 +137,17 @@ class FrameBuffer {
   }
 }
 
+interface ConnectionOptions extends ProxyServerOptions {
+  tcp: TcpRuntime;
+  /** The client connection is gone. */
+  onGone: () => void;
+}
+
 class Connection {
-  #client: Socket;
-  #upstream?: Socket;
+  #client: TcpConnection;
+  #upstream?: TcpConnection;
   #id: number;
-  #options: ProxyServerOptions;
+  #options: ConnectionOptions;
   #logger: Logger;
   #state: SessionState;
   #clientIn = new FrameBuffer();
@@ -143,7 +156,7 @@ class Connection {
   #closed = false;
   #tracing: boolean;
 
-  constructor(client: Socket, id: number, options: ProxyServerOptions) {
+  constructor(client: TcpConnection, id: number, options: ConnectionOptions) {
     this.#client = client;
     this.#id = id;
     this.#options = options;
@@ -153,28 +166,30 @@ class Connection {
   }
 
   start(): void {
-    const client = this.#client;
-    client.setNoDelay(true);
-    client.on("data", (chunk: Uint8Array) => {
-      this.#chain = this.#chain.then(() => this.#onClientData(chunk)).catch((error) =>
-        this.#crash(error)
-      );
+    this.#client.start({
+      onData: (chunk) => {
+        this.#chain = this.#chain.then(() => this.#onClientData(chunk)).catch((error) =>
+          this.#crash(error)
+        );
+      },
+      onDrain: () => this.#upstream?.resume(),
+      onClose: () => {
+        this.#options.onGone();
+        this.close();
+      },
     });
-    client.on("error", () => this.#close());
-    client.on("close", () => this.#close());
-    client.on("drain", () => this.#upstream?.resume());
   }
 
   #crash(error: unknown): void {
     this.#logger.error(`Proxy session failed: ${(error as Error)?.message ?? String(error)}`);
-    this.#close();
+    this.close();
   }
 
-  #close(): void {
+  close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#client.destroy();
-    this.#upstream?.destroy();
+    this.#client.close();
+    this.#upstream?.close();
   }
 
   #apply(event: SessionEvent): void {
@@ -187,18 +202,23 @@ class Connection {
   #write(out: Output): void {
     for (const entry of out.logs) this.#logger[entry.level](entry.message);
     if (this.#tracing) this.#trace(out);
-    if (out.toUpstream.length > 0 && this.#upstream) {
-      if (!this.#upstream.write(concatBytes(out.toUpstream))) this.#client.pause();
+    const upstream = this.#upstream;
+    if (out.toUpstream.length > 0 && upstream) {
+      let ok = true;
+      for (const part of out.toUpstream) ok = upstream.write(part);
+      if (!ok) this.#client.pause();
     }
     if (out.toClient.length > 0) {
-      if (!this.#client.write(concatBytes(out.toClient))) this.#upstream?.pause();
+      let ok = true;
+      for (const part of out.toClient) ok = this.#client.write(part);
+      if (!ok) upstream?.pause();
     }
     if (out.cancel) void this.#forwardCancel(out.cancel);
     if (out.connectUpstream) void this.#connectUpstream();
     if (out.close) {
       this.#closed = true;
-      this.#client.end(() => this.#client.destroy());
-      this.#upstream?.end();
+      this.#client.end();
+      upstream?.end();
     }
   }
 
@@ -229,7 +249,8 @@ class Connection {
         return this.#apply({ type: "client_malformed", error: read.error });
       }
       this.#clientIn.consume(read.consumed);
-      const frame = copyFrame(read.frame);
+      // The chunk is ours and never written to again, so the frame may be kept as it is.
+      const frame = read.frame;
       const sql = wantsParsedSql(this.#state) ? sqlOf(frame) : undefined;
       const simple = frame.tag === 0x51;
       const parsed = sql === undefined
@@ -260,32 +281,28 @@ class Connection {
     if (error) this.#apply({ type: "upstream_malformed", error });
   }
 
-  async #openUpstream(): Promise<Socket> {
+  async #openUpstream(): Promise<TcpConnection> {
     const { database } = this.#options.config;
     const resolved = await resolveDatabaseHost(database.host, database.useIpv6);
     if (!resolved.ok) throw new Error(resolved.error.message);
-    let socket = await tcpConnect(resolved.address, database.port, database.connectTimeoutMs);
     if (database.sslMode !== "disable") {
-      socket.write(encodeStartup({ type: "SSLRequest" }));
-      const answer = await readOneByte(socket);
-      if (answer === 0x53) { // 'S': upgrade to TLS
-        socket = await new Promise<Socket>((resolve, reject) => {
-          const tls = tlsConnect({
-            socket,
-            rejectUnauthorized: database.requireSsl,
-            ...(database.requireSsl ? { servername: database.host } : {}),
-          }, () => resolve(tls));
-          tls.once("error", reject);
-        });
-      } else if (answer !== 0x4e) { // 'N': continue in plain text
-        throw new Error("Postgres answered the SSL request with an unexpected byte");
-      }
+      return await connectNegotiatingTls({
+        address: resolved.address,
+        port: database.port,
+        servername: database.host,
+        requireSsl: database.requireSsl,
+        connectTimeoutMs: database.connectTimeoutMs,
+      });
     }
-    return socket;
+    return await this.#options.tcp.connectTcp({
+      hostname: resolved.address,
+      port: database.port,
+      timeoutMs: database.connectTimeoutMs,
+    });
   }
 
   async #connectUpstream(): Promise<void> {
-    let upstream: Socket;
+    let upstream: TcpConnection;
     try {
       upstream = await this.#openUpstream();
     } catch (error) {
@@ -295,45 +312,39 @@ class Connection {
       return;
     }
     if (this.#closed) {
-      upstream.destroy();
+      upstream.close();
       return;
     }
     this.#upstream = upstream;
-    upstream.setNoDelay?.(true);
-    upstream.on("data", (chunk: Uint8Array) => {
-      try {
-        this.#onUpstreamData(chunk);
-      } catch (error) {
-        this.#crash(error);
-      }
+    upstream.start({
+      onData: (chunk) => {
+        try {
+          this.#onUpstreamData(chunk);
+        } catch (error) {
+          this.#crash(error);
+        }
+      },
+      onDrain: () => this.#client.resume(),
+      onClose: (error) => this.#upstreamGone(error?.message ?? "closed"),
     });
-    upstream.on("drain", () => this.#client.resume());
-    upstream.on("error", (error) => this.#upstreamGone(error.message));
-    upstream.on("close", () => this.#upstreamGone("closed"));
-    upstream.resume();
     this.#apply({ type: "upstream_connected" });
   }
 
   #upstreamGone(message: string): void {
     if (this.#closed) return;
     this.#apply({ type: "upstream_failed", message });
-    this.#close();
+    this.close();
   }
 
   async #forwardCancel(key: { processId: number; secretKey: number }): Promise<void> {
     try {
       const upstream = await this.#openUpstream();
-      upstream.end(encodeStartup({ type: "CancelRequest", ...key }));
+      upstream.write(encodeStartup({ type: "CancelRequest", ...key }));
+      upstream.end();
     } catch (error) {
       this.#logger.warning(`Could not forward a cancel request: ${(error as Error).message}`);
     }
   }
-}
-
-/** Client frames may outlive the chunk they came in (held in a unit): copy them. */
-function copyFrame(frame: Frame): Frame {
-  const raw = frame.raw.slice();
-  return { tag: frame.tag, raw, body: raw.subarray(5) };
 }
 
 function sqlOf(frame: Frame): string | undefined {
@@ -349,40 +360,4 @@ function sqlOf(frame: Frame): string | undefined {
     return new TextDecoder().decode(body.subarray(nameEnd + 1, end < 0 ? body.length : end));
   }
   return undefined;
-}
-
-function tcpConnect(host: string, port: number, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = netConnect({ host, port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`connection to ${host}:${port} timed out`));
-    }, timeoutMs);
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.removeAllListeners("error");
-      resolve(socket);
-    });
-    socket.once("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-}
-
-function readOneByte(socket: Socket): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Uint8Array) => {
-      socket.off("error", onError);
-      socket.pause();
-      if (chunk.length > 1) socket.unshift(chunk.subarray(1));
-      resolve(chunk[0]);
-    };
-    const onError = (error: Error) => {
-      socket.off("data", onData);
-      reject(error);
-    };
-    socket.once("data", onData);
-    socket.once("error", onError);
-  });
 }

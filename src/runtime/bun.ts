@@ -1,11 +1,16 @@
 /** Bun implementation of the runtime contract. Loaded only when running under Bun. */
 import process from "node:process";
+import { QueuedConnection, type SendResult, withConnectTimeout } from "./queued_connection.ts";
 import type {
+  ListenTcpResult,
   Runtime,
   ServeOptions,
   ServeResult,
   ServerSocket,
   SocketHandlers,
+  TcpConnection,
+  TcpConnectOptions,
+  TcpListenOptions,
   UpgradeOptions,
 } from "./types.ts";
 
@@ -25,7 +30,34 @@ interface SocketData {
   handlers: SocketHandlers;
   socket?: ServerSocket;
 }
+/** A socket of `Bun.listen`/`Bun.connect`; `write` sends what the kernel takes, no more. */
+interface BunTcpSocket {
+  data: BunTcpConnection | undefined;
+  write(data: Uint8Array): number;
+  end(): void;
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+  setNoDelay(noDelay?: boolean): boolean;
+}
+interface BunTcpHandlers {
+  open(socket: BunTcpSocket): void;
+  data(socket: BunTcpSocket, data: Uint8Array): void;
+  drain(socket: BunTcpSocket): void;
+  end(socket: BunTcpSocket): void;
+  close(socket: BunTcpSocket, error?: Error): void;
+  error(socket: BunTcpSocket, error: Error): void;
+  connectError?(socket: BunTcpSocket, error: Error): void;
+}
+interface BunTcpListener {
+  readonly port: number;
+  stop(closeActiveConnections?: boolean): void;
+}
 interface BunApi {
+  listen(options: { hostname: string; port: number; socket: BunTcpHandlers }): BunTcpListener;
+  connect(options: { hostname: string; port: number; socket: BunTcpHandlers }): Promise<
+    BunTcpSocket
+  >;
   serve(options: {
     port: number;
     hostname: string;
@@ -113,6 +145,8 @@ export function createBunRuntime(): Runtime {
     args: () => process.argv.slice(2),
     upgradeWebSocket,
     serve,
+    listenTcp: (options) => listenTcp(bun, options),
+    connectTcp: (options) => connectTcp(bun, options),
     onShutdownSignal(handler) {
       const onInt = () => handler("SIGINT");
       const onTerm = () => handler("SIGTERM");
@@ -129,4 +163,113 @@ export function createBunRuntime(): Runtime {
       process.on("uncaughtException", (error) => handler(error));
     },
   };
+}
+
+/**
+ * A Bun socket. Bun hands each `data` callback a fresh buffer and sends synchronously (a short
+ * count when the kernel buffer is full, then `drain`), so the queue only holds what did not fit.
+ */
+class BunTcpConnection extends QueuedConnection {
+  #socket: BunTcpSocket;
+  #started = false;
+  #paused = false;
+
+  constructor(socket: BunTcpSocket) {
+    super();
+    this.#socket = socket;
+    socket.data = this;
+    socket.setNoDelay(true);
+  }
+
+  /** From the socket handlers. */
+  onData(data: Uint8Array): void {
+    this.received(data);
+    // Hold the peer back until someone listens.
+    if (!this.#started && !this.#paused) this.#socket.pause();
+  }
+  onDrain(): void {
+    this.writable();
+  }
+  onEnd(): void {
+    this.peerEnded();
+  }
+  onClose(error?: Error): void {
+    this.closedByPeer(error);
+  }
+
+  protected send(bytes: Uint8Array): SendResult {
+    return this.#socket.write(bytes);
+  }
+
+  protected shutdown(graceful: boolean): void {
+    if (graceful) this.#socket.end();
+    else this.#socket.terminate();
+  }
+
+  protected pauseReading(): void {
+    this.#paused = true;
+    this.#socket.pause();
+  }
+
+  protected resumeReading(): void {
+    this.#paused = false;
+    this.#socket.resume();
+  }
+
+  protected startReading(): void {
+    this.#started = true;
+    if (!this.#paused) this.#socket.resume();
+  }
+}
+
+function socketHandlers(onOpen: (connection: BunTcpConnection) => void): BunTcpHandlers {
+  return {
+    open: (socket) => onOpen(new BunTcpConnection(socket)),
+    data: (socket, data) => socket.data?.onData(data),
+    drain: (socket) => socket.data?.onDrain(),
+    end: (socket) => socket.data?.onEnd(),
+    close: (socket, error) => socket.data?.onClose(error),
+    error: (socket, error) => socket.data?.onClose(error),
+  };
+}
+
+function listenTcp(bun: BunApi, options: TcpListenOptions): Promise<ListenTcpResult> {
+  let listener: BunTcpListener;
+  try {
+    listener = bun.listen({
+      hostname: options.hostname,
+      port: options.port,
+      socket: socketHandlers((connection) => options.onConnection(connection)),
+    });
+  } catch (error) {
+    const code = (error as { code?: string }).code === "EADDRINUSE"
+      ? "ADDRESS_IN_USE"
+      : "LISTEN_FAILED";
+    return Promise.resolve({ ok: false, error: { code, message: String(error) } });
+  }
+  return Promise.resolve({
+    ok: true,
+    server: {
+      port: listener.port,
+      close: () => {
+        listener.stop(false);
+        return Promise.resolve();
+      },
+    },
+  });
+}
+
+function connectTcp(bun: BunApi, options: TcpConnectOptions): Promise<TcpConnection> {
+  const what = `${options.hostname}:${options.port}`;
+  const connecting = bun.connect({
+    hostname: options.hostname,
+    port: options.port,
+    socket: socketHandlers(() => {}),
+  }).then(
+    (socket) => socket.data!,
+    (error) => {
+      throw new Error(`connection to ${what} failed: ${(error as Error).message}`);
+    },
+  );
+  return withConnectTimeout(connecting, options.timeoutMs, what);
 }

@@ -1,9 +1,14 @@
 /** Deno implementation of the runtime contract. Loaded only when running under Deno. */
+import { QueuedConnection, type SendResult, withConnectTimeout } from "./queued_connection.ts";
 import type {
+  ListenTcpResult,
   Runtime,
   ServeOptions,
   ServeResult,
   ShutdownSignal,
+  TcpConnection,
+  TcpConnectOptions,
+  TcpListenOptions,
   UpgradeOptions,
 } from "./types.ts";
 
@@ -14,6 +19,8 @@ export function createDenoRuntime(): Runtime {
     args: () => [...Deno.args],
     upgradeWebSocket,
     serve,
+    listenTcp,
+    connectTcp,
     onShutdownSignal(handler) {
       const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
         const listener = () => handler(signal as ShutdownSignal);
@@ -94,4 +101,131 @@ function serve(options: ServeOptions): ServeResult {
     }
     return { ok: false, error: { code: "LISTEN_FAILED", message: String(error) } };
   }
+}
+
+/** Bytes asked for per read; a read that fills less than half of it is copied out. */
+const READ_SIZE = 64 * 1024;
+
+/**
+ * `Deno.Conn` read in a loop into one buffer: small reads are copied out (cheaper than a fresh
+ * 64 KiB buffer per read), large ones take the buffer and a new one is allocated.
+ */
+class DenoTcpConnection extends QueuedConnection {
+  #conn: Deno.TcpConn;
+  #paused = false;
+  #resumed?: () => void;
+
+  constructor(conn: Deno.TcpConn) {
+    super();
+    this.#conn = conn;
+    try {
+      conn.setNoDelay(true);
+    } catch {
+      // Already reset by the peer; the first read reports it.
+    }
+  }
+
+  protected send(bytes: Uint8Array): SendResult {
+    return this.#conn.write(bytes);
+  }
+
+  protected shutdown(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+    this.resumeReading(); // lets a paused read loop see the close and return
+  }
+
+  protected pauseReading(): void {
+    this.#paused = true;
+  }
+
+  protected resumeReading(): void {
+    this.#paused = false;
+    const resumed = this.#resumed;
+    this.#resumed = undefined;
+    resumed?.();
+  }
+
+  protected startReading(): void {
+    void this.#readLoop();
+  }
+
+  async #readLoop(): Promise<void> {
+    let buffer = new Uint8Array(READ_SIZE);
+    try {
+      for (;;) {
+        while (this.#paused && !this.isClosed) {
+          await new Promise<void>((resolve) => this.#resumed = resolve);
+        }
+        if (this.isClosed) return;
+        const n = await this.#conn.read(buffer);
+        if (n === null) return this.peerEnded();
+        let chunk: Uint8Array;
+        if (n > READ_SIZE / 2) {
+          chunk = buffer.subarray(0, n);
+          buffer = new Uint8Array(READ_SIZE);
+        } else {
+          chunk = buffer.slice(0, n);
+        }
+        this.received(chunk);
+      }
+    } catch (error) {
+      // After close() the pending read fails with BadResource/Interrupted: not an error.
+      if (!this.isClosed) {
+        this.closedByPeer(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+  }
+}
+
+function listenTcp(options: TcpListenOptions): Promise<ListenTcpResult> {
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
+  } catch (error) {
+    const code = error instanceof Deno.errors.AddrInUse ? "ADDRESS_IN_USE" : "LISTEN_FAILED";
+    return Promise.resolve({ ok: false, error: { code, message: String(error) } });
+  }
+  let closed = false;
+  void (async () => {
+    while (!closed) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (closed || error instanceof Deno.errors.BadResource) return;
+        // Out of descriptors and the like: wait a little rather than spin.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      options.onConnection(new DenoTcpConnection(conn));
+    }
+  })();
+  return Promise.resolve({
+    ok: true,
+    server: {
+      port: (listener.addr as Deno.NetAddr).port,
+      close: () => {
+        if (!closed) {
+          closed = true;
+          listener.close();
+        }
+        return Promise.resolve();
+      },
+    },
+  });
+}
+
+function connectTcp(options: TcpConnectOptions): Promise<TcpConnection> {
+  const what = `${options.hostname}:${options.port}`;
+  const connecting = Deno.connect({ hostname: options.hostname, port: options.port }).then(
+    (conn) => new DenoTcpConnection(conn),
+    (error) => {
+      throw new Error(`connection to ${what} failed: ${(error as Error).message}`);
+    },
+  );
+  return withConnectTimeout(connecting, options.timeoutMs, what);
 }

@@ -1,10 +1,13 @@
 /**
  * Runtime adapter: picks the Deno or Bun implementation of the small contract in `types.ts`.
  * Only this folder may name `Deno` or `Bun`; the rest of the service is runtime-neutral.
+ * `node_tcp.ts` implements the raw-TCP part over `node:net` for callers given no runtime and
+ * for sockets that only `node:tls` can produce.
  */
 export type {
   FetchHandler,
   HttpServerHandle,
+  ListenTcpResult,
   Runtime,
   RuntimeName,
   ServeOptions,
@@ -12,8 +15,15 @@ export type {
   ServerSocket,
   ShutdownSignal,
   SocketHandlers,
+  TcpConnection,
+  TcpConnectOptions,
+  TcpHandlers,
+  TcpListenOptions,
+  TcpRuntime,
+  TcpServerHandle,
   UpgradeOptions,
 } from "./types.ts";
+export { createNodeTcp, nodeSocketConnection } from "./node_tcp.ts";
 
 /** Which runtime is executing this process. */
 export function detectRuntime(): "deno" | "bun" {

@@ -1,6 +1,6 @@
 /**
  * The runtime contract: the few things Deno and Bun do differently (HTTP serving with
- * WebSocket upgrades, signals, environment, exit). Everything outside `src/runtime/` uses
+ * WebSocket upgrades, raw TCP, signals, environment, exit). Everything outside `src/runtime/` uses
  * this interface and web-standard APIs, and never names `Deno` or `Bun`.
  */
 export type RuntimeName = "deno" | "bun";
@@ -50,7 +50,80 @@ export interface UpgradeOptions {
   handlers: SocketHandlers;
 }
 
-export interface Runtime {
+/** Handlers of a TCP connection, given to `TcpConnection.start`. */
+export interface TcpHandlers {
+  /**
+   * Bytes received. The chunk belongs to the handler (the runtime never reuses it), so frames
+   * cut from it may be kept without copying.
+   */
+  onData(chunk: Uint8Array): void;
+  /** The write queue fell back under the high-water mark after `write` returned false. */
+  onDrain?(): void;
+  /**
+   * Called once when the connection is gone: the peer closed it, it failed (`error` set), or
+   * `close`/`end` finished. Not called for a connection closed before `start`.
+   */
+  onClose?(error?: Error): void;
+}
+
+/**
+ * One TCP connection, accepted or opened. Writes are queued and sent together at the end of
+ * the current turn of the event loop (one send for everything a turn wrote).
+ */
+export interface TcpConnection {
+  /** Begins delivering events; bytes that arrived earlier are delivered first. */
+  start(handlers: TcpHandlers): void;
+  /**
+   * Queues bytes. The caller must not modify them afterwards (they may be sent later, without
+   * a copy). Returns false once the queue passes the high-water mark: stop writing until
+   * `onDrain`. Ignored after `close`/`end`.
+   */
+  write(bytes: Uint8Array): boolean;
+  /** Stops reading (backpressure towards the peer) until `resume`. */
+  pause(): void;
+  resume(): void;
+  /** Sends what is queued, then closes. */
+  end(): void;
+  /** Closes at once, dropping anything queued. */
+  close(): void;
+}
+
+export interface TcpListenOptions {
+  /** `::` for dual-stack, `0.0.0.0` for IPv4 only. */
+  hostname: string;
+  /** 0 picks a free port (read it from the handle). */
+  port: number;
+  /** Called for each accepted connection; call its `start` to receive data. */
+  onConnection(connection: TcpConnection): void;
+}
+
+export interface TcpServerHandle {
+  /** The port actually bound. */
+  readonly port: number;
+  /** Stops accepting; connections already accepted stay open (their owners close them). */
+  close(): Promise<void>;
+}
+
+export type ListenTcpResult =
+  | { ok: true; server: TcpServerHandle }
+  | { ok: false; error: { code: "ADDRESS_IN_USE" | "LISTEN_FAILED"; message: string } };
+
+export interface TcpConnectOptions {
+  hostname: string;
+  port: number;
+  /** Gives up (rejects) after this many milliseconds. Default: the system's own timeout. */
+  timeoutMs?: number;
+}
+
+/** The raw-TCP part of the contract (also implemented over `node:net`, see `node_tcp.ts`). */
+export interface TcpRuntime {
+  /** Listens, with TCP_NODELAY on accepted connections. */
+  listenTcp(options: TcpListenOptions): Promise<ListenTcpResult>;
+  /** Connects with TCP_NODELAY; rejects with an Error naming the address when it cannot. */
+  connectTcp(options: TcpConnectOptions): Promise<TcpConnection>;
+}
+
+export interface Runtime extends TcpRuntime {
   readonly name: RuntimeName;
   /** A snapshot of the process environment (config is read once, at startup). */
   env(): Record<string, string | undefined>;

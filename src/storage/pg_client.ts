@@ -36,7 +36,7 @@ export function createSqlClient(database: DatabaseConfig, options: SqlClientOpti
     password: database.password,
     database: database.database,
     ssl: sslOption(database),
-    max: options.max ?? 4,
+    max: options.max ?? 10,
     connect_timeout: Math.ceil(database.connectTimeoutMs / 1000),
     idle_timeout: 60,
     // The service reconnects itself with backoff; keep postgres.js from retrying silently.

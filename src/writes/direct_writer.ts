@@ -66,59 +66,115 @@ export class DirectWriter implements Service, ClientWriter {
         this.#wake = undefined;
         continue;
       }
-      // Several queued transactions share one Postgres transaction (fewer round trips); if
-      // Postgres refuses the batch, they are applied one by one to find the one at fault.
       const batch = this.#queue.slice(0, MAX_BATCH);
-      let outcome = await this.#apply(batch.map((p) => p.tx));
-      if (outcome !== "retry" && !outcome.ok && batch.length > 1) {
-        outcome = await this.#apply([batch[0].tx]);
-        if (outcome !== "retry") {
-          attempt = 0;
-          this.#queue.shift();
-          batch[0].resolve(outcome);
-        }
-        if (outcome === "retry") await delay(backoffDelayMs(attempt++), signal);
-        continue;
-      }
-      if (outcome === "retry") {
+      const settled = await this.#applyBatch(batch.map((p) => p.tx));
+      if (settled === "retry") {
         await delay(backoffDelayMs(attempt++), signal);
         continue;
       }
       attempt = 0;
-      this.#queue.splice(0, batch.length);
-      for (const pending of batch) pending.resolve(outcome);
+      this.#queue.splice(0, settled.length);
+      settled.forEach((outcome, i) => batch[i].resolve(outcome));
     }
     signal.removeEventListener("abort", stop);
   }
 
-  async #apply(txs: ClientTransaction[]): Promise<WriteOutcome | "retry"> {
-    const parts: string[] = [];
-    for (const tx of txs) {
+  /**
+   * Applies queued transactions, each in its own Postgres transaction (one client
+   * transaction must be one Postgres transaction: that is how its echo keeps its origin and
+   * timestamp), but sent back to back in one simple-query message to save round trips. When
+   * Postgres refuses one of them, the ones before it are committed: the stored client LSNs
+   * tell which, and the refused one is identified by applying it alone.
+   * Returns the outcomes of the first `n` transactions (those settled), or "retry".
+   */
+  async #applyBatch(txs: ClientTransaction[]): Promise<WriteOutcome[] | "retry"> {
+    const blocks: string[] = [];
+    for (const [i, tx] of txs.entries()) {
       const built = clientTransactionSql(tx);
-      if (!built.ok) return built;
-      parts.push(built.sql);
+      if (!built.ok) {
+        if (i === 0) return [built];
+        break;
+      }
+      blocks.push(`BEGIN;\n${built.sql}\nCOMMIT;`);
     }
     const sql = this.#pool();
     if (!sql) return "retry";
+    let connection: Awaited<ReturnType<Sql["reserve"]>> | undefined;
     try {
-      await sql.begin((t) => t.unsafe(parts.join("\n")));
-      return { ok: true };
+      connection = await sql.reserve();
+      await connection.unsafe(blocks.join("\n"));
+      return blocks.map(() => ({ ok: true }));
     } catch (error) {
-      const sqlstate = (error as { code?: string }).code;
-      if (sqlstate && /^(?:2[2-3]|42|P0)/.test(sqlstate)) {
-        const message = (error as Error).message;
-        if (txs.length === 1) {
-          this.#logger.warning(
-            `Postgres refused a transaction of client ${txs[0].clientId}: ${message}`,
-          );
+      if (!isRefusal(error)) return this.#transient(error);
+      try {
+        await connection?.unsafe("ROLLBACK");
+        const settled: WriteOutcome[] = [];
+        for (const tx of txs.slice(0, blocks.length)) {
+          if (await this.#isApplied(connection!, tx)) {
+            settled.push({ ok: true });
+            continue;
+          }
+          // The first transaction not applied is the one Postgres refused (or came after it).
+          const alone = await this.#applyOne(connection!, tx);
+          if (alone === "retry") return settled.length > 0 ? settled : "retry";
+          settled.push(alone);
+          break;
         }
-        return { ok: false, error: { code: "REJECTED_BY_POSTGRES", message, sqlstate } };
+        return settled;
+      } catch (inner) {
+        return this.#transient(inner);
       }
-      const failure = classifyPgError(error);
-      this.#logger.warning(
-        `Could not apply a client transaction (${failure.code}): ${failure.message}; retrying`,
-      );
-      return "retry";
+    } finally {
+      connection?.release();
     }
   }
+
+  async #applyOne(connection: Sql, tx: ClientTransaction): Promise<WriteOutcome | "retry"> {
+    const built = clientTransactionSql(tx);
+    if (!built.ok) return built;
+    try {
+      await connection.unsafe(`BEGIN;\n${built.sql}\nCOMMIT;`);
+      return { ok: true };
+    } catch (error) {
+      await connection.unsafe("ROLLBACK").catch(() => {});
+      if (!isRefusal(error)) return this.#transient(error);
+      const message = (error as Error).message;
+      const sqlstate = (error as { code?: string }).code;
+      this.#logger.warning(`Postgres refused a transaction of client ${tx.clientId}: ${message}`);
+      return { ok: false, error: { code: "REJECTED_BY_POSTGRES", message, sqlstate } };
+    }
+  }
+
+  /** Whether Postgres holds this transaction: the client's stored LSN is at or past it. */
+  async #isApplied(connection: Sql, tx: ClientTransaction): Promise<boolean> {
+    const [row] =
+      await connection`SELECT lsn FROM electric.acknowledged_client_lsns WHERE client_id = ${tx.clientId}`;
+    return row ? compareLsn(new Uint8Array(row.lsn), tx.lsn) >= 0 : false;
+  }
+
+  #transient(error: unknown): "retry" {
+    const failure = classifyPgError(error);
+    this.#logger.warning(
+      `Could not apply client transactions (${failure.code}): ${failure.message}; retrying`,
+    );
+    return "retry";
+  }
+}
+
+/** Errors that are about the data (Postgres would refuse the same transaction again). */
+function isRefusal(error: unknown): boolean {
+  const sqlstate = (error as { code?: string }).code;
+  return sqlstate !== undefined && /^(?:2[2-3]|42|P0|EX)/.test(sqlstate);
+}
+
+/** Client LSNs are big-endian integers of any length. */
+export function compareLsn(a: Uint8Array, b: Uint8Array): number {
+  const strip = (x: Uint8Array) => {
+    const first = x.findIndex((v) => v !== 0);
+    return first === -1 ? x.subarray(x.length) : x.subarray(first);
+  };
+  const [x, y] = [strip(a), strip(b)];
+  if (x.length !== y.length) return x.length - y.length;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return 0;
 }

@@ -605,6 +605,22 @@ test(`[${runtime}/${mode}] 7. writes made while disconnected are sent on reconne
   );
   await a.connect(15_000);
   await waitForAcknowledged(aId, clientLsnHex(last.rowid));
+  const auditNow = async () =>
+    (await sql`
+      SELECT tbl, op, count(*)::int AS changes, count(DISTINCT xid)::int AS txs
+        FROM audit WHERE id = ${cid} OR id LIKE ${`${cid}-%`}
+       GROUP BY tbl, op ORDER BY tbl, op`).map((r) => ({ ...r }));
+  // postgres-side.md §8.5: one client transaction per Postgres transaction (the outgoing
+  // stream takes each transaction's origin and commit timestamp from it, §7.3/§8.8).
+  assert.deepEqual(
+    await auditNow(),
+    [
+      { tbl: "counters", op: "INSERT", changes: 1, txs: 1 },
+      { tbl: "counters", op: "UPDATE", changes: TXS, txs: TXS },
+      { tbl: "events", op: "INSERT", changes: TXS, txs: TXS },
+    ],
+    "each client transaction applied once, in a Postgres transaction of its own",
+  );
   await waitForEcho(a, 15_000, serviceOutput);
 
   // A second reconnect must not resend anything; a marker transaction is the barrier.
@@ -623,12 +639,8 @@ test(`[${runtime}/${mode}] 7. writes made while disconnected are sent on reconne
   const events =
     await sql`SELECT count(*)::int AS n FROM events WHERE counter_id = ${cid}`;
   assert.equal(events[0].n, TXS + 1);
-  const audit = await sql`
-    SELECT tbl, op, count(*)::int AS changes, count(DISTINCT xid)::int AS txs
-      FROM audit WHERE id = ${cid} OR id LIKE ${`${cid}-%`}
-     GROUP BY tbl, op ORDER BY tbl, op`;
   assert.deepEqual(
-    audit.map((r) => ({ ...r })),
+    await auditNow(),
     [
       { tbl: "counters", op: "INSERT", changes: 1, txs: 1 },
       { tbl: "counters", op: "UPDATE", changes: TXS, txs: TXS },

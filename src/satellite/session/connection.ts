@@ -10,6 +10,7 @@
  */
 import { create, fromBinary } from "@bufbuild/protobuf";
 import type { Authenticator } from "../../auth/mod.ts";
+import type { Limiter } from "../../lifecycle/mod.ts";
 import {
   SatAuthReqSchema,
   SatAuthRespSchema,
@@ -85,6 +86,8 @@ export interface ConnectionDeps {
   log: TransactionLog;
   pool: () => Sql | undefined;
   clients: ClientRegistry;
+  /** Bounds concurrent snapshot reads across all connections (they hold pool connections). */
+  snapshots: Limiter;
   /** Creates the write-path handler of an authenticated client; absent: writes are not accepted. */
   inbound?: (client: {
     clientId: string;
@@ -484,6 +487,7 @@ export class SatelliteConnection {
       catalog,
       shapes: this.#shapes,
       pool: this.#deps.pool,
+      snapshots: this.#deps.snapshots,
       logger: this.#logger,
       send: (frame) => this.#send(frame),
       fail: (reason, message) => {

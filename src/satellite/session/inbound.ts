@@ -135,7 +135,9 @@ export class Inbound implements InboundHandler {
       const decoded = decodeClientRow(table, relation, row, model, {
         allowNullsInNotNull: allowNulls,
       });
-      return decoded.ok ? decoded : { ok: false as const, message: decoded.error.message };
+      return decoded.ok
+        ? decoded
+        : { ok: false as const, message: `${decoded.error.message} in table "${table.name}"` };
     };
     const keys = new Set(table.primaryKey);
     const nonKey = table.columns.filter((c) => !keys.has(c.name)).map((c) => c.name);

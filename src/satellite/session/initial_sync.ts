@@ -6,6 +6,7 @@
  * that point is visible to the snapshot, every one after it is not (or is applied twice,
  * harmlessly).
  */
+import type { Limiter } from "../../lifecycle/mod.ts";
 import type { Sql } from "../../storage/mod.ts";
 import { fetchInitialData, type ShapeRow, type SubscriptionPlan } from "../../shapes/mod.ts";
 
@@ -26,7 +27,11 @@ export async function readConsistently<T>(
   causedBy: string,
   read: (snapshot: Sql) => Promise<T>,
   onXmin: (xmin: number) => void,
+  limiter?: Limiter,
 ): Promise<T> {
+  // Each reader holds a pool connection while it needs another for the magic write; the
+  // limiter keeps readers from taking every connection and waiting on each other.
+  if (limiter) return await limiter.run(() => readConsistently(sql, causedBy, read, onXmin));
   const reserved = await sql.reserve();
   try {
     await reserved`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`;
@@ -47,13 +52,14 @@ export async function readConsistently<T>(
 export function readSubscriptionData(
   sql: Sql,
   plan: SubscriptionPlan,
-  options: { userId: string; onXmin: (xmin: number) => void },
+  options: { userId: string; onXmin: (xmin: number) => void; limiter?: Limiter },
 ): Promise<Map<string, ShapeRow[]>> {
   return readConsistently(
     sql,
     `subscription:${plan.subscriptionId}`,
     (snapshot) => fetchInitialData(snapshot, plan, { userId: options.userId }),
     options.onXmin,
+    options.limiter,
   );
 }
 

@@ -35,6 +35,7 @@ import {
   type ShapeState,
   type SubscriptionPlan,
 } from "../../shapes/mod.ts";
+import type { Limiter } from "../../lifecycle/mod.ts";
 import type { Sql } from "../../storage/mod.ts";
 import type { Logger } from "../../telemetry/mod.ts";
 import { encodePkRow, encodeRow, relationFor } from "../serialization/mod.ts";
@@ -56,6 +57,8 @@ export interface OutboundOptions {
   catalog: SchemaCatalog;
   shapes: ShapeState;
   pool: () => Sql | undefined;
+  /** Bounds concurrent snapshot reads (initial data and move-ins) across connections. */
+  snapshots: Limiter;
   logger: Logger;
   send: (frame: Uint8Array) => void;
   /** Ends the connection with a top-level error (the client reconnects for REPLICATION_FAILED). */
@@ -166,6 +169,7 @@ export class OutboundStream {
     delivery.data = sql
       ? readSubscriptionData(sql, plan, {
         userId: this.#o.userId,
+        limiter: this.#o.snapshots,
         onXmin: (xmin) => {
           delivery.xmin = xmin;
           resolveXmin();
@@ -371,6 +375,7 @@ export class OutboundStream {
           delivery.xmin = xmin;
           resolveXmin();
         },
+        this.#o.snapshots,
       )
       : Promise.reject(new Error("Postgres is not connected"));
     delivery.data.catch(() => resolveXmin());

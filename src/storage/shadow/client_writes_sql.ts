@@ -42,28 +42,36 @@ END;
 $$;
 
 -- The placeholder insert covers a shadow insert without a preceding user-table insert, so the
--- change is still resolved (through the update) rather than stored raw.
+-- change is still resolved (through the update) rather than stored raw. The user-table insert
+-- normally parked the row already, so the update is tried first and usually suffices.
 CREATE OR REPLACE FUNCTION electric.__shadow_body__shadow_insert_to_upsert(rel regclass)
 RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
 DECLARE
   nm record;
+  update_statement text;
 BEGIN
   SELECT * INTO nm FROM electric.__shadow_names(rel);
+  update_statement := format($u$UPDATE %1$s AS _e_s
+       SET _currently_reordering = NULL,
+           _last_modified = coalesce(NEW._last_modified, pg_catalog.txid_current()),
+           _tag = NEW._tag,
+           _is_a_delete_operation = coalesce(NEW._is_a_delete_operation, false),
+           _observed_tags = coalesce(NEW._observed_tags, '{}'::electric.tag[]),
+           _modified_columns_bit_mask = coalesce(NEW._modified_columns_bit_mask, '{}'::boolean[])
+     WHERE %2$s;$u$,
+    nm.shadow_table,
+    electric.__shadow_format_columns(rel, 'pk', '_e_s.%1$I = NEW.%1$I', ' AND '));
   RETURN format($b$
 BEGIN
   IF (NEW._tag).timestamp IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'not_null_violation', MESSAGE = %4$L;
   END IF;
-  INSERT INTO %1$s AS _e_s (%2$s, _currently_reordering) VALUES (%3$s, true)
-  ON CONFLICT (%2$s) DO NOTHING;
-  UPDATE %1$s AS _e_s
-     SET _currently_reordering = NULL,
-         _last_modified = coalesce(NEW._last_modified, pg_catalog.txid_current()),
-         _tag = NEW._tag,
-         _is_a_delete_operation = coalesce(NEW._is_a_delete_operation, false),
-         _observed_tags = coalesce(NEW._observed_tags, '{}'::electric.tag[]),
-         _modified_columns_bit_mask = coalesce(NEW._modified_columns_bit_mask, '{}'::boolean[])
-   WHERE %5$s;
+  %5$s
+  IF NOT FOUND THEN
+    INSERT INTO %1$s AS _e_s (%2$s, _currently_reordering) VALUES (%3$s, true)
+    ON CONFLICT (%2$s) DO NOTHING;
+    %5$s
+  END IF;
   RETURN NULL;
 END;
 $b$,
@@ -71,103 +79,129 @@ $b$,
     electric.__shadow_format_columns(rel, 'pk', '%1$I', ', '),
     electric.__shadow_format_columns(rel, 'pk', 'NEW.%1$I', ', '),
     format('Client change to %s has no tag', nm.user_table),
-    electric.__shadow_format_columns(rel, 'pk', '_e_s.%1$I = NEW.%1$I', ' AND '));
+    update_statement);
+END;
+$$;
+
+-- Step 4 for the resolved shadow row held in the record named row_name, with its bitmask in
+-- the local _e_mask: the statements shared by perform_reordered_op and resolve_observed_tags
+-- (which runs them inline, sparing a call per change). A column takes the parked (client)
+-- value only where the change's tag won it; every other column keeps the current row's
+-- value, or the tombstone's for a deleted row; without a tombstone the parked values are
+-- inserted as they are.
+CREATE OR REPLACE FUNCTION electric.__shadow_perform_statements(rel regclass, row_name text)
+RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+  nm record;
+  client_wins text := format('coalesce(%1$s.%%4$I OPERATOR(electric.=) %1$s._tag, false)'
+                             ' AND coalesce(_e_mask[%%2$s], false)', row_name);
+  pk_match text;
+  first_pk text;
+  write_row text;
+BEGIN
+  SELECT * INTO nm FROM electric.__shadow_names(rel);
+  pk_match := electric.__shadow_format_columns(rel, 'pk', '_e_u.%1$I = ' || row_name || '.%1$I', ' AND ');
+  SELECT format('%I', c.name) INTO first_pk
+    FROM electric.__shadow_columns(rel) c WHERE c.pk_ord = 1;
+  IF nm.value_count = 0 THEN
+    write_row := format($w$PERFORM FROM %1$s AS _e_u WHERE %2$s FOR UPDATE;
+    IF NOT FOUND THEN
+      INSERT INTO %1$s (%3$s) VALUES (%4$s);
+    END IF;$w$,
+      nm.user_table, pk_match,
+      electric.__shadow_format_columns(rel, 'pk', '%1$I', ', '),
+      electric.__shadow_format_columns(rel, 'pk', row_name || '.%1$I', ', '));
+  ELSE
+    -- An existing row is updated in place (the update locks it); otherwise it is inserted,
+    -- from the tombstone when there is one (a LEFT JOIN: one statement either way).
+    write_row := format($w$UPDATE %1$s AS _e_u SET %2$s WHERE %3$s;
+    IF NOT FOUND THEN
+      INSERT INTO %1$s (%4$s)
+      SELECT %5$s
+        FROM (SELECT) AS _e_one LEFT JOIN %6$s AS _e_t ON %7$s;
+    END IF;$w$,
+      nm.user_table,
+      electric.__shadow_format_columns(rel, 'value',
+        '%1$I = CASE WHEN ' || client_wins || ' THEN ' || row_name || '.%5$I ELSE _e_u.%1$I END', ', '),
+      pk_match,
+      electric.__shadow_format_columns(rel, 'all', '%1$I', ', '),
+      electric.__shadow_format_columns(rel, 'all',
+        'CASE WHEN _e_t.' || first_pk || ' IS NULL OR ' || client_wins || ' THEN ' || row_name
+          || '.%5$I ELSE _e_t.%1$I END', ', ', row_name || '.%1$I'),
+      nm.tombstone_table,
+      electric.__shadow_format_columns(rel, 'pk', '_e_t.%1$I = ' || row_name || '.%1$I', ' AND '));
+  END IF;
+  RETURN format($b$IF coalesce(pg_catalog.cardinality(%1$s._tags), 0) = 0 THEN
+    DELETE FROM %2$s AS _e_u WHERE %3$s;
+  ELSE
+    %4$s
+  END IF;$b$,
+    row_name, nm.user_table, pk_match, write_row);
 END;
 $$;
 
 -- tags := old tags minus observed, plus the change's tag unless it is a delete. A column takes
 -- the change's tag when the change modified it and is not older than the column's tag; an
--- unset column tag (a column added after the row was written) counts as lowest.
+-- unset column tag (a column added after the row was written) counts as lowest. The tag set
+-- is filtered with a loop rather than a query, and not at all when there is nothing to remove.
 CREATE OR REPLACE FUNCTION electric.__shadow_body__resolve_observed_tags(rel regclass)
 RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
-DECLARE
-  nm record;
 BEGIN
-  SELECT * INTO nm FROM electric.__shadow_names(rel);
   RETURN format($b$
 DECLARE
-  _e_old_tags electric.tag[] := coalesce(OLD._tags, '{}');
-  _e_observed electric.tag[] := coalesce(NEW._observed_tags, '{}');
+  _e_observed electric.tag[] := NEW._observed_tags;
   _e_mask boolean[] := coalesce(NEW._modified_columns_bit_mask, '{}');
   _e_delete boolean := coalesce(NEW._is_a_delete_operation, false);
-  _e_tags electric.tag[];
+  _e_tags electric.tag[] := '{}';
+  _e_t electric.tag;
 BEGIN
-  _e_tags := ARRAY(
-    SELECT _e_old_tags[_e_i]
-      FROM pg_catalog.generate_subscripts(_e_old_tags, 1) AS _e_i
-     WHERE (_e_old_tags[_e_i]).timestamp IS NOT NULL
-       AND NOT coalesce(_e_old_tags[_e_i] OPERATOR(electric.=) ANY (_e_observed), false)
-     ORDER BY _e_i);
+  IF pg_catalog.cardinality(OLD._tags) > 0 THEN
+    IF coalesce(pg_catalog.cardinality(_e_observed), 0) = 0 THEN
+      FOREACH _e_t IN ARRAY OLD._tags LOOP
+        IF (_e_t).timestamp IS NOT NULL THEN
+          _e_tags := _e_tags || _e_t;
+        END IF;
+      END LOOP;
+    ELSE
+      FOREACH _e_t IN ARRAY OLD._tags LOOP
+        IF (_e_t).timestamp IS NOT NULL
+           AND NOT coalesce(_e_t OPERATOR(electric.=) ANY (_e_observed), false) THEN
+          _e_tags := _e_tags || _e_t;
+        END IF;
+      END LOOP;
+    END IF;
+  END IF;
   IF NOT _e_delete AND NOT coalesce(NEW._tag OPERATOR(electric.=) ANY (_e_tags), false) THEN
     _e_tags := _e_tags || NEW._tag;
   END IF;
-  NEW._tags := _e_tags;
-%2$s
-  PERFORM electric.%1$I(NEW);
+  NEW._tags := _e_tags;%1$s
+  %2$s
   NEW._observed_tags := NULL;
   NEW._currently_reordering := NULL;%3$s
   RETURN NEW;
 END;
 $b$,
-    electric.__shadow_function_name('perform_reordered_op', nm.schema_name, nm.table_name),
     electric.__shadow_format_columns(rel, 'value', $t$
-  IF NOT _e_delete AND coalesce(_e_mask[%2$s], false)
-     AND ((OLD.%4$I).timestamp IS NULL OR NOT (NEW._tag OPERATOR(electric.<) OLD.%4$I)) THEN
-    NEW.%4$I := NEW._tag;
-  ELSE
-    NEW.%4$I := OLD.%4$I;
-  END IF;$t$, ''),
+  NEW.%4$I := CASE WHEN NOT _e_delete AND coalesce(_e_mask[%2$s], false)
+                        AND ((OLD.%4$I).timestamp IS NULL OR NOT (NEW._tag OPERATOR(electric.<) OLD.%4$I))
+                   THEN NEW._tag ELSE OLD.%4$I END;$t$, ''),
+    electric.__shadow_perform_statements(rel, 'NEW'),
     electric.__shadow_format_columns(rel, 'value', E'\\n  NEW.%5$I := NULL;', ''));
 END;
 $$;
 
--- A column takes the parked (client) value only where the change's tag won it; every other
--- column keeps the current row's value, or the tombstone's for a deleted row.
+-- perform_reordered_op___<s>__<t>(shadow row): step 4 on its own, for direct calls.
 CREATE OR REPLACE FUNCTION electric.__shadow_body__perform_reordered_op(rel regclass)
 RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
-DECLARE
-  nm record;
-  client_wins text := 'coalesce(_e_row.%4$I OPERATOR(electric.=) _e_row._tag, false)'
-                      ' AND coalesce(_e_mask[%2$s], false)';
 BEGIN
-  SELECT * INTO nm FROM electric.__shadow_names(rel);
   RETURN format($b$
 DECLARE
   _e_mask boolean[] := coalesce(_e_row._modified_columns_bit_mask, '{}');
-  _e_main record;
-  _e_tomb record;
 BEGIN
-  IF coalesce(cardinality(_e_row._tags), 0) = 0 THEN
-    DELETE FROM %1$s AS _e_u WHERE %2$s;
-    RETURN;
-  END IF;
-  SELECT * INTO _e_main FROM %1$s AS _e_u WHERE %2$s FOR UPDATE;
-  IF FOUND THEN
-    %3$s
-    RETURN;
-  END IF;
-  SELECT * INTO _e_tomb FROM %4$s AS _e_t WHERE %5$s;
-  IF FOUND THEN
-    INSERT INTO %1$s (%6$s) VALUES (%7$s);
-  ELSE
-    INSERT INTO %1$s (%6$s) VALUES (%8$s);
-  END IF;
+  %1$s
 END;
 $b$,
-    nm.user_table,
-    electric.__shadow_format_columns(rel, 'pk', '_e_u.%1$I = _e_row.%1$I', ' AND '),
-    CASE WHEN nm.value_count = 0 THEN 'NULL;'
-         ELSE format('UPDATE %s AS _e_u SET %s WHERE %s;', nm.user_table,
-           electric.__shadow_format_columns(rel, 'value',
-             '%1$I = CASE WHEN ' || client_wins || ' THEN _e_row.%5$I ELSE _e_main.%1$I END', ', '),
-           electric.__shadow_format_columns(rel, 'pk', '_e_u.%1$I = _e_row.%1$I', ' AND '))
-    END,
-    nm.tombstone_table,
-    electric.__shadow_format_columns(rel, 'pk', '_e_t.%1$I = _e_row.%1$I', ' AND '),
-    electric.__shadow_format_columns(rel, 'all', '%1$I', ', '),
-    electric.__shadow_format_columns(rel, 'all',
-      'CASE WHEN ' || client_wins || ' THEN _e_row.%5$I ELSE _e_tomb.%1$I END', ', ', '_e_row.%1$I'),
-    electric.__shadow_format_columns(rel, 'all', '_e_row.%5$I', ', ', '_e_row.%1$I'));
+    electric.__shadow_perform_statements(rel, '_e_row'));
 END;
 $$;
 `;

@@ -55,30 +55,42 @@ $$;
 
 -- Statement-level, after insert or update, with the new rows as transition table _e_new_rows.
 -- Written rows are only recorded when some foreign key could reach them, which keeps bulk
--- writes to tables nobody references from growing the transaction-local set.
+-- writes to tables nobody references from growing the transaction-local set. Whether one can
+-- is decided when the body is generated, from the catalog: electrifying a table regenerates
+-- the bodies of the tables it references (electric.reinstall_shadow_functions). A table that
+-- neither references nor is referenced gets an empty body.
 CREATE OR REPLACE FUNCTION electric.__shadow_body__send_self_trigger(rel regclass)
 RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
 DECLARE
   nm record;
+  record_keys text := '';
 BEGIN
   SELECT * INTO nm FROM electric.__shadow_names(rel);
+  IF EXISTS (SELECT 1 FROM pg_constraint WHERE confrelid = rel AND contype = 'f') THEN
+    record_keys := format($r$
+  PERFORM electric.__tx_store_touched_keys(ARRAY(
+    SELECT electric.__tx_touched_key(%1$L, %2$L, ARRAY[%3$s]::text[]) FROM _e_new_rows AS _e_n));$r$,
+      nm.schema_name,
+      nm.table_name,
+      electric.__shadow_format_columns(rel, 'pk', '_e_n.%1$I::text', ', '));
+  END IF;
   RETURN format($b$
 DECLARE
   _e_r record;
-BEGIN
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE confrelid = %1$s AND contype = 'f') THEN
-    PERFORM electric.__tx_store_touched_keys(ARRAY(
-      SELECT electric.__tx_touched_key(%2$L, %3$L, ARRAY[%4$s]::text[]) FROM _e_new_rows AS _e_n));
-  END IF;%5$s
+BEGIN%1$s%2$s
   RETURN NULL;
 END;
 $b$,
-    rel::oid,
-    nm.schema_name,
-    nm.table_name,
-    electric.__shadow_format_columns(rel, 'pk', '_e_n.%1$I::text', ', '),
+    record_keys,
     electric.__shadow_fk_calls(rel, '_e_n', true));
 END;
+$$;
+
+-- True when send_self_trigger's body does nothing, so it needs no privileges of its own.
+CREATE OR REPLACE FUNCTION electric.__shadow_send_self_is_empty(rel regclass) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+  SELECT NOT EXISTS (SELECT 1 FROM pg_constraint
+                      WHERE (confrelid = rel OR conrelid = rel) AND contype = 'f')
 $$;
 
 -- send_self_and_references___<s>__<t>(pk...): announce one row (if it exists and was neither

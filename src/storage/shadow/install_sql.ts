@@ -8,14 +8,31 @@
 export const INSTALL_ROUTINES_SQL = /* sql */ `
 -- Generated functions run as their owner (the service's role, which owns the shadow tables
 -- and may emit logical messages), with a fixed search path since they are SECURITY DEFINER.
+-- A body that touches nothing (definer = false) runs as its caller and skips that setup.
 CREATE OR REPLACE FUNCTION electric.__shadow_define_function(
-  function_name text, arguments text, returns text, body text
+  function_name text, arguments text, returns text, body text, definer boolean DEFAULT true
 ) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 BEGIN
   EXECUTE format(
-    'CREATE OR REPLACE FUNCTION electric.%I(%s) RETURNS %s LANGUAGE plpgsql SECURITY DEFINER '
-    'SET search_path = pg_catalog, pg_temp AS %L',
-    function_name, arguments, returns, E'#variable_conflict use_column\\n' || body);
+    'CREATE OR REPLACE FUNCTION electric.%I(%s) RETURNS %s LANGUAGE plpgsql %s AS %L',
+    function_name, arguments, returns,
+    CASE WHEN definer THEN 'SECURITY DEFINER SET search_path = pg_catalog, pg_temp'
+         ELSE 'SECURITY INVOKER' END,
+    E'#variable_conflict use_column\\n' || body);
+END;
+$$;
+
+-- (Re)defines send_self_trigger___<s>__<t> of an electrified table from the catalog.
+CREATE OR REPLACE PROCEDURE electric.__shadow_define_send_self_trigger(rel regclass)
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+  nm record;
+BEGIN
+  SELECT * INTO nm FROM electric.__shadow_names(rel);
+  PERFORM electric.__shadow_define_function(
+    electric.__shadow_function_name('send_self_trigger', nm.schema_name, nm.table_name), '',
+    'trigger', electric.__shadow_body__send_self_trigger(rel),
+    NOT electric.__shadow_send_self_is_empty(rel));
 END;
 $$;
 
@@ -42,11 +59,11 @@ DECLARE
   kind text;
   function_name text;
   arguments text;
+  parent record;
 BEGIN
   FOREACH kind IN ARRAY ARRAY[
     'generate_tombstone_entry', 'create_shadow_row_from_upsert', 'update_shadow_row_from_delete',
-    'write_correct_max_tag', 'reorder_main_op', 'shadow_insert_to_upsert', 'resolve_observed_tags',
-    'send_self_trigger'
+    'write_correct_max_tag', 'reorder_main_op', 'shadow_insert_to_upsert', 'resolve_observed_tags'
   ] LOOP
     EXECUTE format('SELECT electric.__shadow_define_function($1, '''', ''trigger'', electric.%I($2))',
                    '__shadow_body__' || kind)
@@ -65,6 +82,20 @@ BEGIN
   PERFORM electric.__shadow_define_function(function_name, arguments, 'void',
     electric.__shadow_body__send_self_and_references(rel));
   EXECUTE format('REVOKE ALL ON FUNCTION electric.%I(%s) FROM PUBLIC', function_name, arguments);
+
+  CALL electric.__shadow_define_send_self_trigger(rel);
+  -- The electrified tables this one references now have a referencing table: their
+  -- send_self_trigger starts recording the rows they write (see its generator).
+  FOR parent IN
+    SELECT DISTINCT format('%I.%I', n.nspname, c.relname)::regclass AS rel
+      FROM pg_constraint f
+      JOIN pg_class c ON c.oid = f.confrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE f.conrelid = rel AND f.contype = 'f' AND f.confrelid <> rel
+       AND to_regclass(format('electric.%I', electric.__shadow_table_name('shadow', n.nspname, c.relname))) IS NOT NULL
+  LOOP
+    CALL electric.__shadow_define_send_self_trigger(parent.rel);
+  END LOOP;
 END;
 $$;
 
