@@ -82,6 +82,7 @@ function pairGroups(changes: ClientChange[]): { start: number; end: number }[] {
 }
 
 const DIGITS = /^[+-]?\d+$/;
+const ASCII = /^[\x20-\x7e]*$/;
 const NUMBER = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
 function comparableKey(change: ClientChange): string | undefined {
@@ -111,7 +112,8 @@ function comparableKey(change: ClientChange): string | undefined {
       case "varchar":
       case "bpchar":
         // Folded, so that no collation (case- or accent-insensitive) can equate what differs here.
-        part = value.normalize("NFKD").replace(/\p{M}/gu, "").toUpperCase().toLowerCase().trim();
+        part = (ASCII.test(value) ? value : value.normalize("NFKD").replace(/\p{M}/gu, ""))
+          .toUpperCase().toLowerCase().trim();
         break;
       default:
         return undefined;

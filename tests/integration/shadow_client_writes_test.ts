@@ -9,6 +9,12 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { bootstrapElectricSchema } from "../../src/storage/mod.ts";
 import { SHADOW_ROUTINES_SQL } from "../../src/storage/shadow/mod.ts";
+import type { TableModel } from "../../src/schema/mod.ts";
+import {
+  type ClientChange as WriterChange,
+  type ClientTransaction as WriterTransaction,
+  clientTransactionSql,
+} from "../../src/writes/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
 
 interface Tag {
@@ -448,5 +454,186 @@ test("after shadow_add_column, client and Postgres writes handle the new column"
     }]);
     const [back] = await sql`SELECT content, n, "Extra" FROM items`;
     assert.deepEqual({ ...back }, { content: "a", n: 9, Extra: "pg" });
+  });
+});
+
+// ---- The direct writer's statements (src/writes/statements.ts): consecutive changes to one
+// table share multi-row inserts; the outcome must be that of one insert pair per change.
+
+const pgType = (name: string) => ({ name, array: [], size: [] });
+
+const ITEMS_MODEL: TableModel = {
+  schema: "public",
+  name: "items",
+  oid: 0,
+  columns: [
+    { name: "id", type: pgType("uuid"), notNull: true },
+    { name: "content", type: pgType("text"), notNull: false },
+    { name: "n", type: pgType("int4"), notNull: false },
+    { name: "userId", type: pgType("text"), notNull: false },
+  ],
+  primaryKey: ["id"],
+  primaryKeyName: "items_pkey",
+  foreignKeys: [],
+  indexes: [],
+};
+
+const PARENTS_MODEL: TableModel = {
+  ...ITEMS_MODEL,
+  name: "parents",
+  columns: [
+    { name: "id", type: pgType("int4"), notNull: true },
+    { name: "name", type: pgType("text"), notNull: true },
+  ],
+  primaryKeyName: "parents_pkey",
+};
+
+const CHILDREN_MODEL: TableModel = {
+  ...ITEMS_MODEL,
+  name: "children",
+  columns: [
+    { name: "id", type: pgType("int4"), notNull: true },
+    { name: "parent_id", type: pgType("int4"), notNull: true },
+    { name: "label", type: pgType("text"), notNull: false },
+  ],
+  primaryKeyName: "children_pkey",
+};
+
+function writerChange(
+  table: TableModel,
+  kind: WriterChange["kind"],
+  record: Record<string, string | null>,
+  options: { modified?: string[]; observed?: Tag[] } = {},
+): WriterChange {
+  const values = table.columns.map((c) => c.name).filter((c) => !table.primaryKey.includes(c));
+  return {
+    kind,
+    table,
+    record,
+    modified: new Set(kind === "insert" ? values : kind === "update" ? options.modified : []),
+    present: new Set(Object.keys(record)),
+    observedTags: (options.observed ?? []).map((t) => `${t.source ?? "postgres_1"}@${t.ms}`),
+  };
+}
+
+/** Everything the changes leave behind, but transaction ids and the times of Postgres's tags. */
+async function everything(sql: postgres.Sql) {
+  const out: Record<string, unknown> = {};
+  for (const table of ["items", "parents", "children"]) {
+    out[table] = await sql.unsafe(`SELECT to_jsonb(t) AS r FROM ${table} t ORDER BY 1`);
+    out[`shadow ${table}`] = await sql.unsafe(
+      `SELECT to_jsonb(s) - '_last_modified' AS r FROM electric.shadow__public__${table} s ORDER BY 1`,
+    );
+    out[`tombstone ${table}`] = await sql.unsafe(
+      `SELECT to_jsonb(t) AS r FROM electric.tombstone__public__${table} t ORDER BY 1`,
+    );
+  }
+  return JSON.parse(
+    JSON.stringify(out),
+    (_, value) => value?.source_id === null && "timestamp" in value ? "postgres tag" : value,
+  );
+}
+
+test("grouped direct-writer statements resolve exactly like one insert pair per change", async () => {
+  const ids = [1, 2, 3, 4].map((i) => `abcdef00-0000-4000-8000-00000000000${i}`);
+  const first: WriterTransaction = {
+    clientId: "client-a",
+    lsn: new Uint8Array([1]),
+    commitTimestampMs: BigInt(NOW + 1000),
+    changes: [
+      writerChange(ITEMS_MODEL, "insert", { id: ids[0], content: "a", n: "1", userId: "u" }),
+      writerChange(ITEMS_MODEL, "insert", { id: ids[1], content: "b", n: "2", userId: "u" }),
+      // The same row again in the run, in another spelling of its key.
+      writerChange(ITEMS_MODEL, "update", { id: ids[0].toUpperCase(), content: "a2", n: "1" }, {
+        modified: ["content"],
+      }),
+      writerChange(ITEMS_MODEL, "insert", { id: ids[2], content: "c", n: "3" }),
+      writerChange(PARENTS_MODEL, "insert", { id: "1", name: "p1" }),
+      writerChange(PARENTS_MODEL, "insert", { id: "2", name: "p2" }),
+      writerChange(CHILDREN_MODEL, "insert", { id: "10", parent_id: "1", label: "x" }),
+      writerChange(CHILDREN_MODEL, "insert", { id: "20", parent_id: "2", label: null }),
+    ],
+  };
+  const second: WriterTransaction = {
+    clientId: "client-b",
+    lsn: new Uint8Array([2]),
+    // Later than the Postgres writes of the setup, so the resurrection wins its column.
+    commitTimestampMs: BigInt(NOW + 3_600_000),
+    changes: [
+      writerChange(ITEMS_MODEL, "delete", { id: ids[1], content: "b", n: "2", userId: "u" }, {
+        observed: [at(1)],
+      }),
+      writerChange(ITEMS_MODEL, "update", { id: ids[2], n: "30" }, { modified: ["n"] }),
+      writerChange(ITEMS_MODEL, "update", { id: ids[3], content: "resurrected?", n: "4" }, {
+        modified: ["content"],
+      }),
+      writerChange(ITEMS_MODEL, "delete", { id: ids[0], content: "a2", n: "1", userId: "u" }, {
+        observed: [at(1)],
+      }),
+      writerChange(PARENTS_MODEL, "compensation", { id: "1" }),
+      writerChange(PARENTS_MODEL, "compensation", { id: "2" }),
+      writerChange(CHILDREN_MODEL, "update", { id: "10", parent_id: "2", label: "moved" }, {
+        modified: ["parent_id", "label"],
+      }),
+    ],
+  };
+  const results: unknown[] = [];
+  for (const grouped of [true, false]) {
+    await withDatabase(async ({ sql, writer }) => {
+      await sql`INSERT INTO items VALUES (${ids[3]}, 'before', 0, 'u0')`;
+      await sql`DELETE FROM items WHERE id = ${ids[3]}`;
+      for (const tx of [first, second]) {
+        const parts = grouped ? [tx] : tx.changes.map((change) => ({ ...tx, changes: [change] }));
+        const text = parts.map((part) => {
+          const built = clientTransactionSql(part);
+          assert.ok(built.ok);
+          return built.sql;
+        }).join("\n");
+        if (grouped) {
+          assert.match(text, /VALUES \([^;]*\), \(/, "changes share multi-row inserts");
+        }
+        await writer.begin((t) => t.unsafe(text));
+      }
+      results.push(await everything(sql));
+    });
+  }
+  assert.deepEqual(results[0], results[1]);
+  const state = results[0] as Record<string, { r: Record<string, unknown> }[]>;
+  assert.deepEqual(state.items.map((row) => [row.r.content, row.r.n]), [
+    ["resurrected?", 0],
+    ["c", 30],
+  ]);
+});
+
+test("a client update of a row from before installation updates it in place", async () => {
+  await withDatabase(async ({ sql, writer }) => {
+    await sql`CREATE TABLE legacy (id int4 PRIMARY KEY, a text, b text)`;
+    await sql`INSERT INTO legacy VALUES (1, 'a', 'b')`;
+    await sql`CALL electric.install_shadow_objects('public', 'legacy')`;
+    await writer.begin(async (tx) => {
+      await tx`INSERT INTO legacy VALUES (1, 'client', 'ignored')`;
+      await tx`INSERT INTO electric.shadow__public__legacy (id, _tag, _is_a_delete_operation, _observed_tags, _modified_columns_bit_mask)
+               VALUES (1, ${tagText(at(1))}, false, '{}', '{t,f}')`;
+    });
+    assert.deepEqual((await sql`SELECT a, b FROM legacy`).map((r) => ({ ...r })), [
+      { a: "client", b: "b" },
+    ]);
+  });
+});
+
+test("a table whose primary key is deferrable takes client writes", async () => {
+  await withDatabase(async ({ sql, writer }) => {
+    await sql`CREATE TABLE deferred (id int4 PRIMARY KEY DEFERRABLE INITIALLY DEFERRED, a text)`;
+    await sql`CALL electric.install_shadow_objects('public', 'deferred')`;
+    for (const [value, second] of [["first", 1], ["second", 2]] as const) {
+      await writer.begin(async (tx) => {
+        await tx`INSERT INTO deferred VALUES (1, ${value})`;
+        await tx`INSERT INTO electric.shadow__public__deferred (id, _tag, _is_a_delete_operation, _observed_tags, _modified_columns_bit_mask)
+                 VALUES (1, ${tagText(at(second))}, false, '{}', '{t}')`;
+      });
+    }
+    assert.deepEqual((await sql`SELECT id, a FROM deferred`).map((r) => ({ ...r })), [
+      { id: 1, a: "second" },
+    ]);
   });
 });

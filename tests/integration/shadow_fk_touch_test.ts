@@ -189,3 +189,21 @@ test("client writes applied in replica mode announce their parents too", async (
     assert.deepEqual(txn.map((t) => t.table), ["projects", "orgs"]);
   });
 });
+
+test("a table electrified before its first child still counts its own writes as written", async () => {
+  await withDatabase(async (sql, touches) => {
+    await sql`CREATE TABLE teams (id int4 PRIMARY KEY, name text)`;
+    await sql`CALL electric.install_shadow_objects('public', 'teams')`;
+    await sql`CREATE TABLE members (id int4 PRIMARY KEY, team_id int4 REFERENCES teams (id))`;
+    await sql`CALL electric.install_shadow_objects('public', 'members')`;
+    await touches();
+    await sql.begin(async (tx) => {
+      await tx`INSERT INTO teams VALUES (1, 'new')`;
+      await tx`INSERT INTO members VALUES (10, 1)`;
+    });
+    assert.deepEqual(await touches(), [[]], "the team was written by the transaction");
+    await sql`INSERT INTO members VALUES (11, 1)`;
+    const [txn] = await touches();
+    assert.deepEqual(txn.map((t) => `${t.table}:${t.pk.join(",")}`), ["teams:1"]);
+  });
+});

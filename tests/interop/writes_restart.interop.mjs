@@ -206,7 +206,9 @@ test(`[${runtime}/${mode}] 8a. kill -9 while the client's transaction is held in
     await killService();
     await locker`ROLLBACK`;
     if (mode === "direct_writes") {
-      // The writer's backend finds its client gone and rolls back.
+      // The writer sends each client transaction as one message (BEGIN … COMMIT), so its
+      // backend may finish and commit it after the service died; either way it must not be
+      // lost or applied twice, which the checks after the restart establish.
       await waitFor(async () => {
         const rows =
           await sql`SELECT 1 FROM pg_stat_activity WHERE pid = ${blocked.pid}`;
@@ -216,8 +218,8 @@ test(`[${runtime}/${mode}] 8a. kill -9 while the client's transaction is held in
         what: `the killed service's backend ${blocked.pid} to end`,
       });
       const [row] = await sql`SELECT n FROM counters WHERE id = ${ID}`;
-      assert.equal(row.n, 0, "the write did not commit before the restart");
-      assert.deepEqual(await counterUpdates(), { changes: 0, txs: 0 });
+      assert.ok(row.n === 0 || row.n === 1, `committed at most once before the restart (n = ${row.n})`);
+      assert.deepEqual(await counterUpdates(), { changes: row.n, txs: row.n });
     }
   } finally {
     locker.release();

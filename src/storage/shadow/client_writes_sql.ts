@@ -88,55 +88,98 @@ $$;
 -- (which runs them inline, sparing a call per change). A column takes the parked (client)
 -- value only where the change's tag won it; every other column keeps the current row's
 -- value, or the tombstone's for a deleted row; without a tombstone the parked values are
--- inserted as they are.
-CREATE OR REPLACE FUNCTION electric.__shadow_perform_statements(rel regclass, row_name text)
-RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+-- inserted as they are, so when the change won every column the tombstone is not read.
+-- likely_new (an expression) says which to try first, inserting or updating the row; the
+-- other is the fallback, so it only decides how many statements run.
+-- (A primary key that is deferrable cannot arbitrate ON CONFLICT; such a table always updates
+-- first.)
+CREATE OR REPLACE FUNCTION electric.__shadow_perform_statements(
+  rel regclass, row_name text, likely_new text
+) RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
 DECLARE
   nm record;
   client_wins text := format('coalesce(%1$s.%%4$I OPERATOR(electric.=) %1$s._tag, false)'
                              ' AND coalesce(_e_mask[%%2$s], false)', row_name);
   pk_match text;
+  pk_list text;
   first_pk text;
-  write_row text;
+  all_columns text;
+  update_row text;
+  insert_values text;
+  insert_select text;
+  on_conflict text;
 BEGIN
   SELECT * INTO nm FROM electric.__shadow_names(rel);
   pk_match := electric.__shadow_format_columns(rel, 'pk', '_e_u.%1$I = ' || row_name || '.%1$I', ' AND ');
+  pk_list := electric.__shadow_format_columns(rel, 'pk', '%1$I', ', ');
   SELECT format('%I', c.name) INTO first_pk
     FROM electric.__shadow_columns(rel) c WHERE c.pk_ord = 1;
   IF nm.value_count = 0 THEN
-    write_row := format($w$PERFORM FROM %1$s AS _e_u WHERE %2$s FOR UPDATE;
-    IF NOT FOUND THEN
-      INSERT INTO %1$s (%3$s) VALUES (%4$s);
-    END IF;$w$,
-      nm.user_table, pk_match,
-      electric.__shadow_format_columns(rel, 'pk', '%1$I', ', '),
-      electric.__shadow_format_columns(rel, 'pk', row_name || '.%1$I', ', '));
+    RETURN format($b$IF coalesce(pg_catalog.cardinality(%1$s._tags), 0) = 0 THEN
+    DELETE FROM %2$s AS _e_u WHERE %3$s;
   ELSE
-    -- An existing row is updated in place (the update locks it); otherwise it is inserted,
-    -- from the tombstone when there is one (a LEFT JOIN: one statement either way).
-    write_row := format($w$UPDATE %1$s AS _e_u SET %2$s WHERE %3$s;
+    PERFORM FROM %2$s AS _e_u WHERE %3$s FOR UPDATE;
     IF NOT FOUND THEN
-      INSERT INTO %1$s (%4$s)
-      SELECT %5$s
-        FROM (SELECT) AS _e_one LEFT JOIN %6$s AS _e_t ON %7$s;
-    END IF;$w$,
-      nm.user_table,
-      electric.__shadow_format_columns(rel, 'value',
-        '%1$I = CASE WHEN ' || client_wins || ' THEN ' || row_name || '.%5$I ELSE _e_u.%1$I END', ', '),
-      pk_match,
-      electric.__shadow_format_columns(rel, 'all', '%1$I', ', '),
-      electric.__shadow_format_columns(rel, 'all',
-        'CASE WHEN _e_t.' || first_pk || ' IS NULL OR ' || client_wins || ' THEN ' || row_name
-          || '.%5$I ELSE _e_t.%1$I END', ', ', row_name || '.%1$I'),
-      nm.tombstone_table,
-      electric.__shadow_format_columns(rel, 'pk', '_e_t.%1$I = ' || row_name || '.%1$I', ' AND '));
+      INSERT INTO %2$s (%4$s) VALUES (%5$s);
+    END IF;
+  END IF;$b$,
+      row_name, nm.user_table, pk_match, pk_list,
+      electric.__shadow_format_columns(rel, 'pk', row_name || '.%1$I', ', '));
   END IF;
+  IF EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = rel AND contype = 'p' AND condeferrable) THEN
+    likely_new := 'false';
+  END IF;
+  all_columns := electric.__shadow_format_columns(rel, 'all', '%1$I', ', ');
+  -- The update locks the row it finds.
+  update_row := format('UPDATE %1$s AS _e_u SET %2$s WHERE %3$s;',
+    nm.user_table,
+    electric.__shadow_format_columns(rel, 'value',
+      '%1$I = CASE WHEN ' || client_wins || ' THEN ' || row_name || '.%5$I ELSE _e_u.%1$I END', ', '),
+    pk_match);
+  insert_values := format('INSERT INTO %s (%s) VALUES (%s)',
+    nm.user_table,
+    all_columns,
+    electric.__shadow_format_columns(rel, 'all', row_name || '.%5$I', ', ', row_name || '.%1$I'));
+  -- first_pk goes into a template, where a % of its name must not count.
+  insert_select := format('INSERT INTO %s (%s) SELECT %s FROM (SELECT) AS _e_one LEFT JOIN %s AS _e_t ON %s',
+    nm.user_table,
+    all_columns,
+    electric.__shadow_format_columns(rel, 'all',
+      'CASE WHEN _e_t.' || replace(first_pk, '%', '%%') || ' IS NULL OR ' || client_wins || ' THEN ' || row_name
+        || '.%5$I ELSE _e_t.%1$I END', ', ', row_name || '.%1$I'),
+    nm.tombstone_table,
+    electric.__shadow_format_columns(rel, 'pk', '_e_t.%1$I = ' || row_name || '.%1$I', ' AND '));
+  on_conflict := format(' ON CONFLICT (%s) DO NOTHING', pk_list);
   RETURN format($b$IF coalesce(pg_catalog.cardinality(%1$s._tags), 0) = 0 THEN
     DELETE FROM %2$s AS _e_u WHERE %3$s;
   ELSE
-    %4$s
+    _e_all_won := %4$s;
+    IF %5$s THEN
+    %6$s
+      IF NOT FOUND THEN
+        %7$s
+      END IF;
+    ELSE
+      %7$s
+      IF NOT FOUND THEN
+    %8$s
+      END IF;
+    END IF;
   END IF;$b$,
-    row_name, nm.user_table, pk_match, write_row);
+    row_name, nm.user_table, pk_match,
+    electric.__shadow_format_columns(rel, 'value', '(' || client_wins || ')', ' AND '),
+    likely_new,
+    format($i$IF _e_all_won THEN
+        %s;
+      ELSE
+        %s;
+      END IF;$i$, insert_values || on_conflict, insert_select || on_conflict),
+    update_row,
+    format($i$IF _e_all_won THEN
+        %s;
+      ELSE
+        %s;
+      END IF;$i$, insert_values, insert_select));
 END;
 $$;
 
@@ -154,6 +197,7 @@ DECLARE
   _e_delete boolean := coalesce(NEW._is_a_delete_operation, false);
   _e_tags electric.tag[] := '{}';
   _e_t electric.tag;
+  _e_all_won boolean;
 BEGIN
   IF pg_catalog.cardinality(OLD._tags) > 0 THEN
     IF coalesce(pg_catalog.cardinality(_e_observed), 0) = 0 THEN
@@ -185,7 +229,7 @@ $b$,
   NEW.%4$I := CASE WHEN NOT _e_delete AND coalesce(_e_mask[%2$s], false)
                         AND ((OLD.%4$I).timestamp IS NULL OR NOT (NEW._tag OPERATOR(electric.<) OLD.%4$I))
                    THEN NEW._tag ELSE OLD.%4$I END;$t$, ''),
-    electric.__shadow_perform_statements(rel, 'NEW'),
+    electric.__shadow_perform_statements(rel, 'NEW', 'coalesce(pg_catalog.cardinality(OLD._tags), 0) = 0'),
     electric.__shadow_format_columns(rel, 'value', E'\\n  NEW.%5$I := NULL;', ''));
 END;
 $$;
@@ -197,11 +241,12 @@ BEGIN
   RETURN format($b$
 DECLARE
   _e_mask boolean[] := coalesce(_e_row._modified_columns_bit_mask, '{}');
+  _e_all_won boolean;
 BEGIN
   %1$s
 END;
 $b$,
-    electric.__shadow_perform_statements(rel, '_e_row'));
+    electric.__shadow_perform_statements(rel, '_e_row', 'false'));
 END;
 $$;
 `;

@@ -17,6 +17,18 @@ LANGUAGE sql STABLE PARALLEL SAFE
 RETURN coalesce(nullif(pg_catalog.current_setting('electric.session_replication_role', true), ''),
                 pg_catalog.current_setting('session_replication_role'));
 
+-- The same test for trigger conditions. PL/pgSQL on purpose: a SQL function would be inlined,
+-- that is, its stored body parsed again each time a statement prepares the condition.
+-- Its fixed search path also keeps its cached plan valid whichever search path the caller has.
+CREATE OR REPLACE FUNCTION electric.__is_replica() RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+BEGIN
+  RETURN coalesce(nullif(pg_catalog.current_setting('electric.session_replication_role', true), ''),
+                  pg_catalog.current_setting('session_replication_role'))
+         OPERATOR(pg_catalog.=) 'replica';
+END;
+$$;
+
 -- Client tags have millisecond precision; Postgres tags match so that conversions round-trip
 -- and tag sets can be compared by equality.
 CREATE OR REPLACE FUNCTION electric.__transaction_base_tag() RETURNS electric.tag

@@ -9,6 +9,8 @@ export const INSTALL_ROUTINES_SQL = /* sql */ `
 -- Generated functions run as their owner (the service's role, which owns the shadow tables
 -- and may emit logical messages), with a fixed search path since they are SECURITY DEFINER.
 -- A body that touches nothing (definer = false) runs as its caller and skips that setup.
+-- The four-argument version of earlier installations would make four-argument calls ambiguous.
+DROP FUNCTION IF EXISTS electric.__shadow_define_function(text, text, text, text);
 CREATE OR REPLACE FUNCTION electric.__shadow_define_function(
   function_name text, arguments text, returns text, body text, definer boolean DEFAULT true
 ) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $$
@@ -110,7 +112,10 @@ DECLARE
   shadow_table text := format('electric.%I', electric.__shadow_table_name('shadow', schema_name, table_name));
   tombstone_table text := format('electric.%I', electric.__shadow_table_name('tombstone', schema_name, table_name));
   pk_list text := electric.__shadow_format_columns(rel, 'pk', '%1$I', ', ');
-  role_is_replica text := $c$electric.__session_replication_role() = 'replica'$c$;
+  -- Not electric.__session_replication_role() = 'replica': a trigger's WHEN is read back from
+  -- the catalog and prepared again for every statement on its table (most of them run inside
+  -- other triggers, one row each), so it is kept to a single call that is not inlined.
+  role_is_replica text := $c$electric.__is_replica()$c$;
 
   -- Trigger functions of this table, quoted and qualified.
   fn_tombstone text := format('electric.%I', electric.__shadow_function_name('generate_tombstone_entry', schema_name, table_name));
