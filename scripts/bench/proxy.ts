@@ -1,12 +1,13 @@
 /**
  * Migrations proxy benchmark (issue 6): pgbench through the proxy beside pgbench straight to
  * Postgres, in the same run, for the built-in select-only (`-S`) and simple-update (`-N`)
- * scripts, with the proxy running under Deno and under Bun. Target: through the proxy at least
+ * scripts, with the proxy running under Deno and under Bun, on the runtime's native TCP (as
+ * `src/main.ts` wires it) and on the `node:net` fallback. Target: through the proxy at least
  * 80% of the direct transactions per second for select-only.
  *
- *   deno run -A scripts/bench/proxy.ts              both runtimes, updates docs/benchmarks.md
- *   deno run -A scripts/bench/proxy.ts --runtime bun --seconds 5   one runtime, prints only
- *   deno run -A scripts/bench/proxy.ts --transport node   proxy on `node:net` (no runtime TCP)
+ *   deno run -A scripts/bench/proxy.ts              everything, updates docs/benchmarks.md
+ *   deno run -A scripts/bench/proxy.ts --runtime bun --repeat 1   one runtime, prints only
+ *   deno run -A scripts/bench/proxy.ts --transport node   only `node:net` (or `native`), prints only
  *
  * Postgres: BENCH_DATABASE_URL if set (its database is initialised with `pgbench -i`), else a
  * temporary embedded cluster. The proxy runs in a child process (`--serve`) so the runtime
@@ -15,13 +16,13 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../src/config/mod.ts";
 import { findFreePort, startCluster } from "../../src/embedded/mod.ts";
 import { MigrationsProxy } from "../../src/proxy/mod.ts";
-import { loadRuntime } from "../../src/runtime/mod.ts";
+import { loadRuntime, type TcpConnection } from "../../src/runtime/mod.ts";
 import { createLogger } from "../../src/telemetry/mod.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -41,6 +42,7 @@ function arg(name: string): string | undefined {
 
 /** Child mode: run only the proxy against `--serve <url>` and report its port. */
 async function serve(url: string): Promise<void> {
+  if (arg("--transport") === "pipe") return await servePipe(url);
   const loaded = loadConfig({
     DATABASE_URL: url,
     PG_PROXY_PASSWORD: PASSWORD,
@@ -63,6 +65,36 @@ async function serve(url: string): Promise<void> {
   await proxy.listening;
   console.log(`PROXY_READY ${proxy.port}`);
   await running;
+  process.exit(0);
+}
+
+/**
+ * Child mode `--transport pipe`: bytes forwarded both ways on the runtime's TCP with no protocol
+ * handling at all, the ceiling for any proxy on this machine and runtime.
+ */
+async function servePipe(url: string): Promise<void> {
+  const runtime = await loadRuntime();
+  const target = targetOf(url);
+  const listened = await runtime.listenTcp({
+    hostname: "127.0.0.1",
+    port: 0,
+    onConnection: (client) => {
+      let upstream: TcpConnection | undefined;
+      const early: Uint8Array[] = [];
+      client.start({
+        onData: (chunk) => upstream ? upstream.write(chunk) : early.push(chunk),
+        onClose: () => upstream?.close(),
+      });
+      runtime.connectTcp({ hostname: target.host, port: target.port }).then((connection) => {
+        upstream = connection;
+        for (const chunk of early.splice(0)) connection.write(chunk);
+        connection.start({ onData: (chunk) => client.write(chunk), onClose: () => client.close() });
+      }, () => client.close());
+    },
+  });
+  if (!listened.ok) throw new Error(listened.error.message);
+  console.log(`PROXY_READY ${listened.server.port}`);
+  await new Promise<void>((resolve) => process.on("SIGTERM", () => resolve()));
   process.exit(0);
 }
 
@@ -128,21 +160,46 @@ async function tps(
   seconds: number,
   clients: number,
 ): Promise<number> {
+  return (await pgbench(t, mode, seconds, clients)).tps;
+}
+
+async function pgbench(
+  t: Target,
+  mode: "-S" | "-N",
+  seconds: number,
+  clients: number,
+): Promise<{ tps: number; transactions: number }> {
   const out = await run(PGBENCH, pgbenchArgs(t, mode, seconds, clients), {
     PGPASSWORD: t.password,
     PGSSLMODE: "disable",
   });
   const match = /tps = ([\d.]+) \(without initial connection time\)/.exec(out);
-  if (!match) throw new Error(`Unexpected pgbench output:\n${out}`);
-  return Number(match[1]);
+  const processed = /actually processed: (\d+)/.exec(out);
+  if (!match || !processed) throw new Error(`Unexpected pgbench output:\n${out}`);
+  return { tps: Number(match[1]), transactions: Number(processed[1]) };
 }
+
+/**
+ * CPU seconds (user + system) the process has used, from /proc (Linux): a measure of the
+ * proxy's cost that other work on the machine does not skew the way it skews tps.
+ */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+  } catch {
+    return NaN;
+  }
+}
+
+type Transport = "native" | "node" | "pipe";
 
 function startProxyChild(
   runtime: "deno" | "bun",
+  transport: Transport,
   url: string,
 ): Promise<{ child: ChildProcess; port: number }> {
   const bin = join(ROOT, "node_modules", ".bin", runtime);
-  const transport = arg("--transport") ?? "native";
   const args = runtime === "deno"
     ? ["run", "-A", SELF, "--serve", url, "--transport", transport]
     : [SELF, "--serve", url, "--transport", transport];
@@ -160,18 +217,24 @@ function startProxyChild(
 
 interface Row {
   runtime: string;
+  transport: Transport;
   mode: string;
   direct: number;
   proxied: number;
+  /** CPU of the proxy process per transaction through it, µs (all runs of the row). */
+  cpuPerTx: number;
 }
 
 async function main(): Promise<void> {
   const served = arg("--serve");
   if (served) return await serve(served);
-  const seconds = Number(arg("--seconds") ?? "10");
+  const seconds = Number(arg("--seconds") ?? "5");
+  const repeat = Number(arg("--repeat") ?? "3");
   const clients = Number(arg("--clients") ?? "8");
   const only = arg("--runtime") as "deno" | "bun" | undefined;
   const runtimes: ("deno" | "bun")[] = only ? [only] : ["deno", "bun"];
+  const onlyTransport = arg("--transport") as Transport | undefined;
+  const transports: Transport[] = onlyTransport ? [onlyTransport] : ["native", "node", "pipe"];
 
   let url = process.env.BENCH_DATABASE_URL;
   let stop = async () => {};
@@ -190,6 +253,7 @@ async function main(): Promise<void> {
     };
   }
   const direct = targetOf(url);
+  const loadAtStart = loadavg()[0];
   try {
     await run(PGBENCH, [
       "-i",
@@ -209,54 +273,96 @@ async function main(): Promise<void> {
     });
     const rows: Row[] = [];
     for (const runtime of runtimes) {
-      const { child, port } = await startProxyChild(runtime, url);
-      const proxied: Target = { ...direct, host: "127.0.0.1", port, password: PASSWORD };
-      try {
-        for (const mode of ["-S", "-N"] as const) {
-          await tps(direct, mode, 2, clients); // warm-up
-          const d = await tps(direct, mode, seconds, clients);
-          const p = await tps(proxied, mode, seconds, clients);
-          const row = {
-            runtime,
-            mode: mode === "-S" ? "select-only" : "simple-update",
-            direct: d,
-            proxied: p,
-          };
-          rows.push(row);
-          console.log(
-            `${runtime} ${row.mode}: direct ${d.toFixed(0)} tps, proxy ${p.toFixed(0)} tps (${
-              ((p / d) * 100).toFixed(0)
-            }%)`,
-          );
+      for (const transport of transports) {
+        const { child, port } = await startProxyChild(runtime, transport, url);
+        const proxied: Target = {
+          ...direct,
+          host: "127.0.0.1",
+          port,
+          password: transport === "pipe" ? direct.password : PASSWORD,
+        };
+        try {
+          for (const mode of transport === "pipe" ? ["-S"] as const : ["-S", "-N"] as const) {
+            await tps(direct, mode, 2, clients); // warm-up
+            await tps(proxied, mode, 2, clients); // warm-up (the SQL parser loads on first use)
+            // Alternating pairs, median ratio: other work on the machine comes and goes.
+            const pairs: [number, number][] = [];
+            let cpu = 0;
+            let transactions = 0;
+            for (let i = 0; i < repeat; i++) {
+              const d = await tps(direct, mode, seconds, clients);
+              const before = cpuSeconds(child.pid);
+              const p = await pgbench(proxied, mode, seconds, clients);
+              cpu += cpuSeconds(child.pid) - before;
+              transactions += p.transactions;
+              pairs.push([d, p.tps]);
+            }
+            pairs.sort((a, b) => a[1] / a[0] - b[1] / b[0]);
+            const [d, p] = pairs[Math.floor(pairs.length / 2)];
+            const cpuPerTx = (cpu / transactions) * 1e6;
+            const row = {
+              runtime,
+              transport,
+              mode: mode === "-S" ? "select-only" : "simple-update",
+              direct: d,
+              proxied: p,
+              cpuPerTx,
+            };
+            rows.push(row);
+            console.log(
+              `${runtime} ${transport} ${row.mode}: direct ${d.toFixed(0)} tps, proxy ${
+                p.toFixed(0)
+              } tps (${((p / d) * 100).toFixed(0)}%), proxy CPU ${cpuPerTx.toFixed(1)} µs/tx`,
+            );
+          }
+        } finally {
+          child.kill("SIGTERM");
         }
-      } finally {
-        child.kill("SIGTERM");
       }
     }
-    if (!only) updateDoc(rows, seconds, clients);
+    if (!only && !onlyTransport) {
+      updateDoc(rows, { seconds, repeat, clients, load: [loadAtStart, loadavg()[0]] });
+    }
   } finally {
     await stop();
   }
 }
 
-function updateDoc(rows: Row[], seconds: number, clients: number): void {
+function updateDoc(
+  rows: Row[],
+  { seconds, repeat, clients, load }: {
+    seconds: number;
+    repeat: number;
+    clients: number;
+    /** 1-minute load average at the start and the end of the run. */
+    load: [number, number];
+  },
+): void {
   const lines = [
     BEGIN,
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} CPUs (${
       cpus()[0]?.model ?? "unknown"
     }),`,
     `PostgreSQL 15, \`pgbench -s 10\`, ${clients} clients, ${seconds} s per run, proxy and Postgres on`,
-    "the same machine; each proxy row ran right after its direct run. Target: ≥ 80% of direct",
-    "transactions/s for select-only.",
+    `the same machine. Each row is the median (by ratio) of ${repeat} direct/proxy pairs run`,
+    `back to back, after a 2 s warm-up of each. Load average ${load[0].toFixed(1)} at the start,`,
+    `${load[1].toFixed(1)} at the end (other work on the machine).`,
+    "TCP: `native` is the runtime's own (`Deno.listen`/`Deno.connect`, `Bun.listen`/`Bun.connect`",
+    "through `src/runtime/`, as `src/main.ts` wires the proxy), `node:net` the fallback, and `pipe`",
+    "a bare byte pipe on native TCP to Postgres (no protocol handling: the ceiling for any proxy",
+    "here). Target: ≥ 80% of direct transactions/s for select-only.",
     "",
-    "| proxy runtime | script | direct tps | through proxy tps | ratio | target |",
-    "|---|---|---:|---:|---:|---|",
+    "| proxy runtime | TCP | script | direct tps | through proxy tps | ratio | proxy CPU µs/tx | target |",
+    "|---|---|---|---:|---:|---:|---:|---|",
     ...rows.map((r) => {
       const ratio = r.proxied / r.direct;
-      const target = r.mode === "select-only" ? (ratio >= TARGET ? "met" : "missed") : "—";
-      return `| ${r.runtime} | ${r.mode} | ${r.direct.toFixed(0)} | ${r.proxied.toFixed(0)} | ${
-        (ratio * 100).toFixed(0)
-      }% | ${target} |`;
+      const tcp = r.transport === "node" ? "node:net" : r.transport;
+      const target = r.mode === "select-only" && r.transport !== "pipe"
+        ? (ratio >= TARGET ? "met" : "missed")
+        : "—";
+      return `| ${r.runtime} | ${tcp} | ${r.mode} | ${r.direct.toFixed(0)} | ${
+        r.proxied.toFixed(0)
+      } | ${(ratio * 100).toFixed(0)}% | ${r.cpuPerTx.toFixed(1)} | ${target} |`;
     }),
     "",
     "Commands (`PGPASSWORD` set for each side):",
@@ -272,12 +378,23 @@ function updateDoc(rows: Row[], seconds: number, clients: number): void {
     "deno run -A scripts/bench/proxy.ts   # reruns everything and rewrites this section",
     "```",
     "",
-    "Where the time goes: the session state machine costs about 4.5 µs per select-only",
-    "transaction (measured in-process, both runtimes); the rest of the proxy's share is socket",
-    "I/O through the runtimes' `node:net` layers (two reads and two writes per transaction). On",
-    "a 2-CPU machine the proxy competes with pgbench and the Postgres backends for the same",
-    "cores, so every microsecond it spends shows up as lost throughput; runs also vary by ±20%",
-    "when other work shares the machine.",
+    "The proxy CPU column (user + system time of the proxy process, from `/proc`, per transaction",
+    "through it) is the steadier comparison: tps moves by ±20% when other work shares the machine.",
+    "",
+    "Where the time goes (select-only): both TCP paths make the minimum of system calls (strace: 2",
+    "`sendto` and 2 `recvfrom` per transaction, epoll batched), and about half of the proxy's CPU",
+    "is kernel time in them: a loopback send runs the receiver's TCP input and wakes it (perf:",
+    "`sock_def_readable`, context switches). The session state machine costs about 4.5 µs",
+    "(measured in-process). Native TCP saves 0–5 µs of proxy CPU per transaction over `node:net`",
+    "(interleaved runs: Deno 41 vs 43 µs, Bun 36 vs 40 µs), within run-to-run noise for Deno.",
+    "",
+    "Why 80% is out of reach here: on a 2-CPU machine the proxy, pgbench and the Postgres",
+    "backends share the cores, so the ratio is about direct CPU / (direct CPU + proxy CPU). Direct",
+    "costs about 75 µs of CPU per transaction (2 CPUs at ~27k tps), so 80% would leave the proxy",
+    "19 µs, about the kernel time of its two extra loopback hops alone; the `pipe` rows show the",
+    "ceiling. With the proxy on cores of its own, its cost would not come out of the database's",
+    "CPU. Simple-update is seven statements (seven round trips) per transaction, and its UPDATE",
+    "and INSERT statements go through the full SQL parser.",
     END,
   ].join("\n");
   const doc = readFileSync(DOC, "utf8");

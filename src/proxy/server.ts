@@ -5,8 +5,9 @@
  * their connects, with writes coalesced per event-loop turn); without one, from `node:net`.
  * An upstream that may speak TLS goes through `node_upstream.ts` (`node:tls`).
  *
- * Ordering: client input is handled on one promise chain per connection, because SQL is parsed
- * (asynchronously) before the session sees it; upstream input is handled synchronously.
+ * Ordering: input is handled synchronously as it arrives, except that a client frame whose SQL
+ * needs the full (asynchronous) parser holds back the client input after it, and an upstream
+ * failure reported meanwhile, until it is applied.
  * Backpressure: when one side's write queue passes its mark, reading from the other side pauses.
  * Copies: received chunks belong to us, so frames are cut from them and kept without copying;
  * the output parts of a step are queued as they are and joined once per turn by the runtime.
@@ -152,7 +153,12 @@ class Connection {
   #state: SessionState;
   #clientIn = new FrameBuffer();
   #upstreamIn = new FrameBuffer();
-  #chain: Promise<void> = Promise.resolve();
+  /**
+   * A client frame waits for `parseSql` (asynchronous): input is buffered, and events from the
+   * upstream side that must follow it wait in `#afterParse`, until it is applied.
+   */
+  #parsing = false;
+  #afterParse: SessionEvent[] = [];
   #closed = false;
   #tracing: boolean;
 
@@ -168,9 +174,13 @@ class Connection {
   start(): void {
     this.#client.start({
       onData: (chunk) => {
-        this.#chain = this.#chain.then(() => this.#onClientData(chunk)).catch((error) =>
-          this.#crash(error)
-        );
+        this.#clientIn.push(chunk);
+        if (this.#parsing) return;
+        try {
+          this.#pumpClient();
+        } catch (error) {
+          this.#crash(error);
+        }
       },
       onDrain: () => this.#upstream?.resume(),
       onClose: () => {
@@ -178,6 +188,12 @@ class Connection {
         this.close();
       },
     });
+  }
+
+  /** Runs `event` now, or after the SQL parse in progress (keeping the order events arrived). */
+  #applyInOrder(event: SessionEvent): void {
+    if (this.#parsing) this.#afterParse.push(event);
+    else this.#apply(event);
   }
 
   #crash(error: unknown): void {
@@ -229,8 +245,8 @@ class Connection {
     if (out.toUpstream.length > 0) console.log(`[${this.#id}] server ◀- ${tags(out.toUpstream)}`);
   }
 
-  async #onClientData(chunk: Uint8Array): Promise<void> {
-    this.#clientIn.push(chunk);
+  /** Cuts and applies client frames synchronously, unless one needs the full SQL parser. */
+  #pumpClient(): void {
     while (!this.#closed) {
       const buf = this.#clientIn.view;
       if (expectsStartupPacket(this.#state)) {
@@ -252,11 +268,25 @@ class Connection {
       // The chunk is ours and never written to again, so the frame may be kept as it is.
       const frame = read.frame;
       const sql = wantsParsedSql(this.#state) ? sqlOf(frame) : undefined;
+      if (sql === undefined) {
+        this.#apply({ type: "client", frame });
+        continue;
+      }
       const simple = frame.tag === 0x51;
-      const parsed = sql === undefined
-        ? undefined
-        : quickParse(sql, simple) ?? await parseSql(sql, simple);
-      this.#apply({ type: "client", frame, ...(parsed ? { parsed } : {}) });
+      const quick = quickParse(sql, simple);
+      if (quick) {
+        this.#apply({ type: "client", frame, parsed: quick });
+        continue;
+      }
+      this.#parsing = true;
+      parseSql(sql, simple).then((parsed) => {
+        this.#parsing = false;
+        this.#apply({ type: "client", frame, parsed });
+        for (const event of this.#afterParse.splice(0)) this.#applyInOrder(event);
+        if (!this.#parsing) this.#pumpClient();
+      }).catch((error) => this.#crash(error));
+      // Frames after this one wait in #clientIn; the continuation above resumes the pump.
+      return;
     }
   }
 
@@ -306,9 +336,7 @@ class Connection {
     try {
       upstream = await this.#openUpstream();
     } catch (error) {
-      this.#chain = this.#chain.then(() =>
-        this.#apply({ type: "upstream_failed", message: (error as Error).message })
-      );
+      this.#applyInOrder({ type: "upstream_failed", message: (error as Error).message });
       return;
     }
     if (this.#closed) {
