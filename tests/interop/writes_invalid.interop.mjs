@@ -292,7 +292,7 @@ test(`[${runtime}/${mode}] refused: a primary-key change (client trigger dropped
 });
 
 test(`[${runtime}/${mode}] the service still applies valid writes from other clients`, {
-  timeout: 30_000,
+  timeout: 60_000,
 }, async () => {
   const c = await newClient();
   const id = randomUUID();

@@ -93,7 +93,7 @@ export async function writeTransaction(client, sql, args = []) {
       ? log
       : undefined;
   }, {
-    timeoutMs: 10_000,
+    timeoutMs: 30_000,
     what: () =>
       `the client's snapshot of ${
         typeof sql === "string" ? sql : sql.map((s) => s.sql).join("; ")
