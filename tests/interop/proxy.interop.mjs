@@ -80,13 +80,13 @@ test(`[${runtime}] DDL through the proxy reaches a connected client`, { timeout:
   await client.waitForRows(
     "SELECT name FROM pragma_table_info('notes') WHERE name = 'pinned'",
     (rows) => rows.length === 1,
-    15_000,
+    30_000,
   );
   await direct`INSERT INTO notes (id, body, pinned) VALUES ('n1', 'hello', true)`;
   const rows = await client.waitForRows(
     "SELECT id, body, pinned FROM notes WHERE id = 'n1'",
     (r) => r.length === 1,
-    15_000,
+    30_000,
   );
   assert.deepEqual(rows, [{ id: "n1", body: "hello", pinned: 1 }]);
   const versions = await direct`SELECT version FROM electric.migration_versions ORDER BY version`;

@@ -93,6 +93,8 @@ export class OutboundStream {
   #o: OutboundOptions;
   #model: SchemaModel;
   #relations = new Map<string, string>();
+  /** The table model each relation was last announced from (a cheap per-row check). */
+  #announced = new Map<string, TableModel>();
   #sentVersions = new Set<string>();
   #unacked: Unacked[] = [];
   #lastSentLsn: bigint;
@@ -402,6 +404,7 @@ export class OutboundStream {
         const table = findTable(entry.model, "public", op.table.name);
         if (!table) continue;
         this.#relations.delete(key(table));
+        this.#announced.delete(key(table));
         frames.push(...this.#relationFrames(table));
       }
     }
@@ -442,10 +445,14 @@ export class OutboundStream {
 
   /** The SatRelation frame for `table` unless the client already has it in this layout. */
   #relationFrames(table: TableModel): Uint8Array[] {
+    // Called for every row: the announced layout is compared by the model object first, and
+    // the relation is only built when the table's model changed.
+    if (this.#announced.get(key(table)) === table) return [];
     const relation = relationFor(table, this.#model);
     const signature = JSON.stringify(
       relation.columns.map((c) => [c.name, c.type, c.primaryKey, c.isNullable]),
     );
+    this.#announced.set(key(table), table);
     if (this.#relations.get(key(table)) === signature) return [];
     this.#relations.set(key(table), signature);
     return [encodeFrame(relation)];
