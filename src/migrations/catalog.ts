@@ -25,6 +25,7 @@ export class SchemaCatalog {
   #entries: MigrationEntry[] = [];
   #byVersion = new Map<string, MigrationEntry>();
   #listeners = new Set<(entry: MigrationEntry) => void>();
+  #processedLsn: bigint | undefined;
 
   constructor(entries: readonly MigrationEntry[] = []) {
     for (const entry of entries) this.#insert(entry);
@@ -49,6 +50,19 @@ export class SchemaCatalog {
 
   all(): readonly MigrationEntry[] {
     return this.#entries;
+  }
+
+  /**
+   * The stream position up to which every transaction has been looked at for migrations: a
+   * fresh client may start streaming from here and miss none (the consumer runs behind the
+   * log, so the log's own end may hold migrations the catalog does not have yet).
+   */
+  processedLsn(): bigint | undefined {
+    return this.#processedLsn;
+  }
+
+  markProcessed(lsn: bigint): void {
+    if (this.#processedLsn === undefined || lsn > this.#processedLsn) this.#processedLsn = lsn;
   }
 
   byTxid(txid: bigint): MigrationEntry | undefined {

@@ -32,7 +32,7 @@ export function migrationListener(options: {
   catalogs: CatalogHolder;
   sql: () => Sql | undefined;
   logger: Logger;
-}): (tx: TransactionLike) => void {
+}): (tx: TransactionLike & { lsn: bigint }) => void {
   let queue = Promise.resolve();
   let consumer: MigrationConsumer | undefined;
   return (tx) => {

@@ -431,7 +431,7 @@ export class SatelliteConnection {
         );
       }
       await this.#deps.clients.forget(sql, clientId);
-      const start = await this.#streamPosition();
+      const start = await this.#freshStart(catalog);
       const known = req.schemaVersion ? catalog.get(req.schemaVersion) : undefined;
       const missing = catalog.after(req.schemaVersion) ?? [];
       this.#shapes = new ShapeState();
@@ -525,6 +525,19 @@ export class SatelliteConnection {
         this.#logger.warning(`Could not start client replication: ${(error as Error).message}`)
       );
     }
+  }
+
+  /**
+   * Where a fresh client starts streaming: the position the schema catalog has caught up to,
+   * so every migration after it still arrives through the stream (already sent ones are
+   * stripped). Before the catalog has seen any transaction: the start of the cache.
+   */
+  async #freshStart(catalog: SchemaCatalog): Promise<bigint> {
+    const end = await this.#streamPosition();
+    const processed = catalog.processedLsn();
+    if (processed !== undefined) return processed < end ? processed : end;
+    const first = this.#deps.log.firstLsn();
+    return first !== undefined ? first - 1n : end;
   }
 
   /** The current end of the stream; waits briefly for a log that has not started yet. */
