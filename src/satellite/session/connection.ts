@@ -436,7 +436,16 @@ export class SatelliteConnection {
       const missing = catalog.after(req.schemaVersion) ?? [];
       this.#shapes = new ShapeState();
       this.#respondStarted(request);
-      this.#begin(catalog, dialect, start, known?.model ?? EMPTY_SCHEMA, missing);
+      const sending = new Set(missing.map((entry) => entry.version));
+      const had = catalog.all().filter((entry) => !sending.has(entry.version)).map((e) =>
+        e.version
+      );
+      this.#begin(
+        catalog,
+        dialect,
+        { lsn: start, model: known?.model ?? EMPTY_SCHEMA, known: had },
+        missing,
+      );
       return;
     }
     const lsn = lsnFromBytes(req.lsn);
@@ -455,7 +464,7 @@ export class SatelliteConnection {
     }
     this.#shapes = resumed.shapes;
     this.#respondStarted(request);
-    this.#begin(catalog, dialect, lsn, resumed.model, []);
+    this.#begin(catalog, dialect, { lsn, model: resumed.model, known: resumed.known }, []);
   }
 
   #respondStarted(request: SatRpcRequest): void {
@@ -473,8 +482,7 @@ export class SatelliteConnection {
   #begin(
     catalog: SchemaCatalog,
     dialect: "sqlite" | "postgresql",
-    start: bigint,
-    model: SchemaModel,
+    start: { lsn: bigint; model: SchemaModel; known: Iterable<string> },
     migrations: MigrationEntry[],
   ): void {
     if (this.#closed) return;
@@ -513,7 +521,7 @@ export class SatelliteConnection {
             )
           );
       },
-    }, { lsn: start, model });
+    }, start);
     this.#outbound = outbound;
     this.#starting = false;
     outbound.sendInitialMigrations(migrations);
@@ -555,7 +563,7 @@ export class SatelliteConnection {
     lsn: bigint,
     subscriptionIds: string[],
   ): Promise<
-    | { ok: true; shapes: ShapeState; model: SchemaModel }
+    | { ok: true; shapes: ShapeState; model: SchemaModel; known: string[] }
     | { ok: false; code: ReplicationErrorCode; message: string }
   > {
     const behind = {
@@ -610,10 +618,16 @@ export class SatelliteConnection {
     // The client knows the schema as of the last migration before the ones still to stream.
     const upcoming = read.transactions.filter((tx) => tx.lsn > lsn)
       .flatMap((tx) => capturedStatements(tx).map((group) => BigInt(group[0].txid)));
-    const model = upcoming.length > 0
-      ? catalog.modelBefore(upcoming.reduce((a, b) => (a < b ? a : b)))
+    const firstUpcoming = upcoming.length > 0
+      ? upcoming.reduce((a, b) => (a < b ? a : b))
+      : undefined;
+    const model = firstUpcoming !== undefined
+      ? catalog.modelBefore(firstUpcoming)
       : catalog.current();
-    return { ok: true, shapes, model };
+    const known = catalog.all()
+      .filter((entry) => firstUpcoming === undefined || entry.txid < firstUpcoming)
+      .map((entry) => entry.version);
+    return { ok: true, shapes, model, known };
   }
 
   async #subscribe(request: SatRpcRequest): Promise<void> {

@@ -103,10 +103,18 @@ export class OutboundStream {
   #nextRef = 1n;
   #stop = new AbortController();
 
-  constructor(options: OutboundOptions, start: { lsn: bigint; model: SchemaModel }) {
+  /**
+   * `known`: migration versions the client already has (bundled, or received before a
+   * resume); they are stripped when their transactions come by in the stream.
+   */
+  constructor(
+    options: OutboundOptions,
+    start: { lsn: bigint; model: SchemaModel; known: Iterable<string> },
+  ) {
     this.#o = options;
     this.#lastSentLsn = start.lsn;
     this.#model = start.model;
+    for (const version of start.known) this.#sentVersions.add(version);
   }
 
   get lastSentLsn(): bigint {
