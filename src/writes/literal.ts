@@ -41,6 +41,14 @@ export function pgLiteral(type: PgType, value: string | null): string {
   return quote(value) + cast;
 }
 
+/**
+ * Like pgLiteral, but NULL carries the cast too: in a VALUES list read by a SELECT (rather than
+ * inserted directly) a column of NULLs would otherwise be typed text.
+ */
+export function typedLiteral(type: PgType, value: string | null): string {
+  return value === null ? `NULL::${castType(type)}` : pgLiteral(type, value);
+}
+
 function signed(value: string): boolean {
   return value.startsWith("-") || value.startsWith("+");
 }

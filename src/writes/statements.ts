@@ -1,26 +1,35 @@
 /**
  * The SQL a client transaction becomes in `direct_writes` mode (postgres-side.md §8.3, §8.6):
- * the client's LSN upserted into `electric.acknowledged_client_lsns`, then per change an insert
- * of the row into the user table and an insert of the operation into its shadow table. The
- * shadow triggers (effective role `replica`) turn the pair into the merged write. Consecutive
- * changes to distinct rows of one table share a pair of multi-row inserts, which Postgres
- * parses and plans once. Pure: one multi-statement text, sent with the simple protocol in one
- * round trip.
+ * the client's LSN upserted into `electric.acknowledged_client_lsns`, then the changes, in
+ * runs of consecutive changes to distinct rows of one table. A run whose changes carry every
+ * column is merged set-based (merged_sql.ts, effective role `merged`); any other run becomes,
+ * per change, an insert of the row into the user table and an insert of the operation into
+ * its shadow table, which the shadow triggers merge (effective role `replica`), sharing a pair
+ * of multi-row inserts that Postgres parses and plans once. Pure: one multi-statement text,
+ * sent with the simple protocol in one round trip.
  */
 import { Buffer } from "node:buffer";
 import type { TableModel } from "../schema/mod.ts";
 import { shadowTableName } from "../storage/mod.ts";
 import type { ClientChange, ClientTransaction } from "./client_transaction.ts";
 import { pgLiteral, quote } from "./literal.ts";
+import { canMergeSetBased, mergedGroupSql } from "./merged_sql.ts";
 import { parseClientTag, type ParsedTag, tagArrayText, tagText } from "./tags.ts";
 
 export type StatementsResult =
   | { ok: true; sql: string }
   | { ok: false; error: { code: "INVALID_TAG"; message: string } };
 
-export function clientTransactionSql(tx: ClientTransaction): StatementsResult {
+export interface StatementsOptions {
+  /** false: every run goes through the triggers (to compare both paths in tests). */
+  setBased?: boolean;
+}
+
+export function clientTransactionSql(
+  tx: ClientTransaction,
+  options: StatementsOptions = {},
+): StatementsResult {
   const statements = [
-    "SET LOCAL electric.session_replication_role = 'replica'",
     `INSERT INTO electric.acknowledged_client_lsns (client_id, lsn) VALUES (${
       quote(tx.clientId)
     }, ` +
@@ -43,12 +52,22 @@ export function clientTransactionSql(tx: ClientTransaction): StatementsResult {
     }
     changes.push({ change, observed });
   }
+  let role: "merged" | "replica" | undefined;
   for (const group of pairGroups(changes.map((c) => c.change))) {
     const members = changes.slice(group.start, group.end);
-    statements.push(
-      userRowsInsert(members.map((m) => m.change)),
-      shadowRowsInsert(members.map((m) => shadowValues(m.change, tag, m.observed))),
-    );
+    const setBased = options.setBased !== false && members.every((m) => canMergeSetBased(m.change));
+    if (role !== (setBased ? "merged" : "replica")) {
+      role = setBased ? "merged" : "replica";
+      statements.push(`SET LOCAL electric.session_replication_role = '${role}'`);
+    }
+    if (setBased) {
+      statements.push(...mergedGroupSql(members, tag));
+    } else {
+      statements.push(
+        userRowsInsert(members.map((m) => m.change)),
+        shadowRowsInsert(members.map((m) => shadowValues(m.change, tag, m.observed))),
+      );
+    }
   }
   return { ok: true, sql: statements.join(";\n") + ";" };
 }

@@ -17,15 +17,47 @@ LANGUAGE sql STABLE PARALLEL SAFE
 RETURN coalesce(nullif(pg_catalog.current_setting('electric.session_replication_role', true), ''),
                 pg_catalog.current_setting('session_replication_role'));
 
--- The same test for trigger conditions. PL/pgSQL on purpose: a SQL function would be inlined,
--- that is, its stored body parsed again each time a statement prepares the condition.
--- Its fixed search path also keeps its cached plan valid whichever search path the caller has.
+-- The test in every electric row trigger's condition: true in a replica session (the client
+-- merge triggers act), false for ordinary writers (the Postgres-write triggers act), and NULL
+-- when the service writes a client batch it has merged itself ('merged', src/writes/
+-- merged_sql.ts): a trigger condition that is NULL does not fire, so neither family acts.
+-- PL/pgSQL on purpose: a SQL function would be inlined, that is, its stored body parsed again
+-- each time a statement prepares the condition. Its fixed search path also keeps its cached
+-- plan valid whichever search path the caller has.
 CREATE OR REPLACE FUNCTION electric.__is_replica() RETURNS boolean
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+DECLARE
+  role text := coalesce(nullif(pg_catalog.current_setting('electric.session_replication_role', true), ''),
+                        pg_catalog.current_setting('session_replication_role'));
 BEGIN
-  RETURN coalesce(nullif(pg_catalog.current_setting('electric.session_replication_role', true), ''),
-                  pg_catalog.current_setting('session_replication_role'))
-         OPERATOR(pg_catalog.=) 'replica';
+  IF role OPERATOR(pg_catalog.=) 'merged' THEN
+    RETURN NULL;
+  END IF;
+  RETURN role OPERATOR(pg_catalog.=) 'replica';
+END;
+$$;
+
+-- Observed-remove (postgres-side.md §8.3) for the set-based merge: the row's tags minus those
+-- the change observed (unset entries dropped), plus the change's tag unless it is a delete.
+-- The same rule as the resolve_observed_tags trigger. No SET clause: every name is qualified,
+-- and a SET would cost a configuration change per call.
+CREATE OR REPLACE FUNCTION electric.__merge_observed_tags(
+  tags electric.tag[], observed electric.tag[], tag electric.tag, is_delete boolean
+) RETURNS electric.tag[] LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  kept electric.tag[] := '{}';
+  candidate electric.tag;
+BEGIN
+  FOREACH candidate IN ARRAY coalesce(tags, '{}') LOOP
+    IF (candidate).timestamp IS NOT NULL
+       AND NOT coalesce(candidate OPERATOR(electric.=) ANY (observed), false) THEN
+      kept := kept OPERATOR(pg_catalog.||) candidate;
+    END IF;
+  END LOOP;
+  IF NOT is_delete AND NOT coalesce(tag OPERATOR(electric.=) ANY (kept), false) THEN
+    kept := kept OPERATOR(pg_catalog.||) tag;
+  END IF;
+  RETURN kept;
 END;
 $$;
 
