@@ -1,6 +1,6 @@
 /**
  * What the publisher tells a subscriber about its tables: every electrified table, its
- * shadow table and `electric.acknowledged_client_lsns`, with real table OIDs, column type
+ * shadow table, `electric.acknowledged_client_lsns` and `electric.client_merge_statements`, with real table OIDs, column type
  * OIDs and type modifiers. Sessions read a snapshot synchronously (they never query while
  * answering), so the Postgres implementation is loaded ahead of time and refreshed after a
  * table is electrified; the in-memory one serves unit tests.
@@ -31,6 +31,8 @@ export interface PublisherCatalog {
 }
 
 export const ACKNOWLEDGED_CLIENT_LSNS = "acknowledged_client_lsns";
+/** Carries set-based merges (see the bootstrap step that creates it). */
+export const CLIENT_MERGE_STATEMENTS = "client_merge_statements";
 
 export function findPublishedTable(
   tables: readonly PublishedTable[],
@@ -97,7 +99,10 @@ interface AttributeRow {
   atttypmod: number;
 }
 
-/** Electrified tables (by `electric.electrified`), their shadow tables, then the LSN table. */
+/**
+ * Electrified tables (by `electric.electrified`), their shadow tables, then the LSN table and
+ * the merge-statements table.
+ */
 export async function loadPublishedTables(sql: Sql): Promise<PublishedTable[]> {
   const electrified = await sql<{ schema_name: string; table_name: string }[]>`
     SELECT schema_name, table_name FROM electric.electrified ORDER BY id`;
@@ -105,7 +110,10 @@ export async function loadPublishedTables(sql: Sql): Promise<PublishedTable[]> {
   for (const { schema_name: schema, table_name: table } of electrified) {
     wanted.push([schema, table], [ELECTRIC_SCHEMA, shadowTableName(schema, table)]);
   }
-  wanted.push([ELECTRIC_SCHEMA, ACKNOWLEDGED_CLIENT_LSNS]);
+  wanted.push([ELECTRIC_SCHEMA, ACKNOWLEDGED_CLIENT_LSNS], [
+    ELECTRIC_SCHEMA,
+    CLIENT_MERGE_STATEMENTS,
+  ]);
   const rows = await sql<AttributeRow[]>`
     SELECT n.nspname AS schema, c.relname AS name, c.oid::int8 AS oid,
            a.attname, a.atttypid::int8 AS atttypid, a.atttypmod

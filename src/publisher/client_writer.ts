@@ -1,22 +1,26 @@
 /**
  * `logical_replication` mode's writer: a client transaction becomes a published transaction
  * for Postgres's subscription — the client's LSN row for `electric.acknowledged_client_lsns`
- * first, then per change the user-table row and the shadow row of the two-insert protocol
- * (postgres-side.md §8.3, §8.7). Postgres's apply worker runs them with the built-in
- * `session_replication_role = replica`, which is what makes the merge triggers fire.
+ * first, then its runs of changes as the writes module plans them (postgres-side.md §8.3,
+ * §8.7): a set-based run as one `electric.client_merge_statements` row carrying its
+ * statements, which that table's trigger runs; any other run as the user-table row and the
+ * shadow row of the two-insert protocol per change, which the merge triggers turn into the
+ * merged write (Postgres's apply worker has the built-in `session_replication_role =
+ * replica`). Either way the merge happens in Postgres, inside the applied transaction.
  */
 import { Buffer } from "node:buffer";
 import { shadowTableName } from "../storage/mod.ts";
 import {
   type ClientChange,
+  clientChangeRuns,
   type ClientTransaction,
   type ClientWriter,
-  parseClientTag,
   type ParsedTag,
   tagArrayText,
   tagText,
   type WriteOutcome,
 } from "../writes/mod.ts";
+import { CLIENT_MERGE_STATEMENTS } from "./catalog.ts";
 import type { PublishedChange, PublishedTransaction } from "./stream.ts";
 
 export function toPublishedTransaction(
@@ -26,17 +30,28 @@ export function toPublishedTransaction(
     table: { schema: "electric", name: "acknowledged_client_lsns" },
     values: { client_id: tx.clientId, lsn: `\\x${Buffer.from(tx.lsn).toString("hex")}` },
   }];
-  const tag: ParsedTag = { ms: tx.commitTimestampMs, source: tx.clientId };
-  for (const change of tx.changes) {
-    const observed: ParsedTag[] = [];
-    for (const text of change.observedTags) {
-      const parsed = parseClientTag(text);
-      if (!parsed) return { error: `Invalid tag "${text.slice(0, 80)}"` };
-      observed.push(parsed);
+  const planned = clientChangeRuns(tx);
+  if (!planned.ok) return { error: planned.error.message };
+  for (const run of planned.runs) {
+    if (run.kind === "merged") {
+      changes.push({
+        table: { schema: "electric", name: CLIENT_MERGE_STATEMENTS },
+        values: { statements: textArray(run.statements) },
+      });
+      continue;
     }
-    changes.push(userRow(change), shadowRow(change, tag, observed));
+    for (const { change, observed } of run.members) {
+      changes.push(userRow(change), shadowRow(change, planned.tag, observed));
+    }
   }
   return { commitTimestamp: new Date(Number(tx.commitTimestampMs)), changes };
+}
+
+/** A text[] in array input form: every element quoted, `\` and `"` escaped. */
+function textArray(items: readonly string[]): string {
+  return `{${
+    items.map((item) => `"${item.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`).join(",")
+  }}`;
 }
 
 function userRow(change: ClientChange): PublishedChange {

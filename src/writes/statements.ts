@@ -13,22 +13,19 @@ import type { TableModel } from "../schema/mod.ts";
 import { shadowTableName } from "../storage/mod.ts";
 import type { ClientChange, ClientTransaction } from "./client_transaction.ts";
 import { pgLiteral, quote } from "./literal.ts";
-import { canMergeSetBased, mergedGroupSql } from "./merged_sql.ts";
-import { parseClientTag, type ParsedTag, tagArrayText, tagText } from "./tags.ts";
+import { type ChangeRunsOptions, clientChangeRuns } from "./runs.ts";
+import { type ParsedTag, tagArrayText, tagText } from "./tags.ts";
 
 export type StatementsResult =
   | { ok: true; sql: string }
   | { ok: false; error: { code: "INVALID_TAG"; message: string } };
 
-export interface StatementsOptions {
-  /** false: every run goes through the triggers (to compare both paths in tests). */
-  setBased?: boolean;
-}
-
 export function clientTransactionSql(
   tx: ClientTransaction,
-  options: StatementsOptions = {},
+  options: ChangeRunsOptions = {},
 ): StatementsResult {
+  const planned = clientChangeRuns(tx, options);
+  if (!planned.ok) return planned;
   const statements = [
     `INSERT INTO electric.acknowledged_client_lsns (client_id, lsn) VALUES (${
       quote(tx.clientId)
@@ -36,110 +33,23 @@ export function clientTransactionSql(
     `${quote(`\\x${Buffer.from(tx.lsn).toString("hex")}`)}::bytea) ` +
     "ON CONFLICT (client_id) DO UPDATE SET lsn = excluded.lsn",
   ];
-  const tag: ParsedTag = { ms: tx.commitTimestampMs, source: tx.clientId };
-  const changes: { change: ClientChange; observed: ParsedTag[] }[] = [];
-  for (const change of tx.changes) {
-    const observed: ParsedTag[] = [];
-    for (const text of change.observedTags) {
-      const parsed = parseClientTag(text);
-      if (!parsed) {
-        return {
-          ok: false,
-          error: { code: "INVALID_TAG", message: `Invalid tag "${text.slice(0, 80)}"` },
-        };
-      }
-      observed.push(parsed);
-    }
-    changes.push({ change, observed });
-  }
   let role: "merged" | "replica" | undefined;
-  for (const group of pairGroups(changes.map((c) => c.change))) {
-    const members = changes.slice(group.start, group.end);
-    const setBased = options.setBased !== false && members.every((m) => canMergeSetBased(m.change));
-    if (role !== (setBased ? "merged" : "replica")) {
-      role = setBased ? "merged" : "replica";
+  for (const run of planned.runs) {
+    const wanted = run.kind === "merged" ? "merged" : "replica";
+    if (role !== wanted) {
+      role = wanted;
       statements.push(`SET LOCAL electric.session_replication_role = '${role}'`);
     }
-    if (setBased) {
-      statements.push(...mergedGroupSql(members, tag));
+    if (run.kind === "merged") {
+      statements.push(...run.statements);
     } else {
       statements.push(
-        userRowsInsert(members.map((m) => m.change)),
-        shadowRowsInsert(members.map((m) => shadowValues(m.change, tag, m.observed))),
+        userRowsInsert(run.members.map((m) => m.change)),
+        shadowRowsInsert(run.members.map((m) => shadowValues(m.change, planned.tag, m.observed))),
       );
     }
   }
   return { ok: true, sql: statements.join(";\n") + ";" };
-}
-
-/**
- * Runs of consecutive changes that can share one pair of multi-row inserts: same table and
- * primary keys that are surely distinct. The triggers then park every row of the run before
- * resolving the first, which is the same as alternating the inserts only when no two rows of
- * the run are the same row (a second park would overwrite the first's parked values). Keys
- * are compared in a normalised form that may only make distinct keys look equal, never the
- * reverse; a key type without such a form keeps its changes in pairs of their own.
- */
-function pairGroups(changes: ClientChange[]): { start: number; end: number }[] {
-  const groups: { start: number; end: number }[] = [];
-  let seen = new Set<string>();
-  for (const [i, change] of changes.entries()) {
-    const key = comparableKey(change);
-    const last = groups.at(-1);
-    if (
-      last && key !== undefined && !seen.has(key) && changes[last.start].table === change.table &&
-      comparableKey(changes[last.start]) !== undefined
-    ) {
-      last.end = i + 1;
-      seen.add(key);
-      continue;
-    }
-    groups.push({ start: i, end: i + 1 });
-    seen = new Set(key === undefined ? [] : [key]);
-  }
-  return groups;
-}
-
-const DIGITS = /^[+-]?\d+$/;
-const ASCII = /^[\x20-\x7e]*$/;
-const NUMBER = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
-
-function comparableKey(change: ClientChange): string | undefined {
-  const parts: string[] = [];
-  for (const name of change.table.primaryKey) {
-    const column = change.table.columns.find((c) => c.name === name);
-    const value = change.record[name] ?? null;
-    if (!column || column.type.array.length > 0 || value === null) return undefined;
-    let part: string;
-    switch (column.type.name) {
-      case "int2":
-      case "int4":
-      case "int8":
-        if (!DIGITS.test(value)) return undefined;
-        part = BigInt(value).toString();
-        break;
-      case "float4":
-      case "float8":
-      case "numeric":
-        if (!NUMBER.test(value)) return undefined;
-        part = String(Number(value));
-        break;
-      case "uuid":
-        part = value.toLowerCase().replace(/[^0-9a-f]/g, "");
-        break;
-      case "text":
-      case "varchar":
-      case "bpchar":
-        // Folded, so that no collation (case- or accent-insensitive) can equate what differs here.
-        part = (ASCII.test(value) ? value : value.normalize("NFKD").replace(/\p{M}/gu, ""))
-          .toUpperCase().toLowerCase().trim();
-        break;
-      default:
-        return undefined;
-    }
-    parts.push(part);
-  }
-  return JSON.stringify(parts);
 }
 
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;

@@ -19,7 +19,9 @@ import {
   type PublishedTransaction,
   subscriptionRefresher,
   subscriptionStep,
+  toPublishedTransaction,
 } from "../../src/publisher/mod.ts";
+import type { TableModel } from "../../src/schema/mod.ts";
 import { bootstrapElectricSchema, ensurePublication } from "../../src/storage/mod.ts";
 import { createLogger } from "../../src/telemetry/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
@@ -138,6 +140,7 @@ async function subscribedRelations(): Promise<string[]> {
 test("the subscription is enabled and subscribed to every published table (checklist 54)", async () => {
   assert.deepEqual(await subscribedRelations(), [
     "electric.acknowledged_client_lsns:r",
+    "electric.client_merge_statements:r",
     "electric.shadow__public__items:r",
     "items:r",
   ]);
@@ -193,6 +196,71 @@ test("a client transaction reaches Postgres through the subscription (checklist 
   assert.ok(stat.pid > 0);
 });
 
+const ITEMS_MODEL: TableModel = {
+  schema: "public",
+  name: "items",
+  oid: 0,
+  columns: ["id", "content", "n"].map((name) => ({
+    name,
+    type: { name: name === "content" ? "text" : "int4", array: [], size: [] },
+    notNull: name === "id",
+  })),
+  primaryKey: ["id"],
+  primaryKeyName: "items_pkey",
+  foreignKeys: [],
+  indexes: [],
+};
+
+test("a client transaction as the writer publishes it: a set-based run and a trigger run", async () => {
+  const published = toPublishedTransaction({
+    clientId: "client-m",
+    lsn: new Uint8Array([9, 9]),
+    commitTimestampMs: BigInt(BASE + 1500),
+    changes: [
+      // Every column: one row carrying the set-based merge's statements.
+      ...[20, 21].map((id) => ({
+        kind: "insert" as const,
+        table: ITEMS_MODEL,
+        record: { id: String(id), content: `it's "${id}"\\`, n: String(id) },
+        modified: new Set(["content", "n"]),
+        present: new Set(["id", "content", "n"]),
+        observedTags: [],
+      })),
+      // A column left out (a client on an older schema): the two-insert protocol.
+      {
+        kind: "update" as const,
+        table: ITEMS_MODEL,
+        record: { id: "20", n: "200" },
+        modified: new Set(["n"]),
+        present: new Set(["id", "n"]),
+        observedTags: [`client-m@${BASE + 1500}`],
+      },
+    ],
+  });
+  assert.ok(!("error" in published));
+  assert.deepEqual(published.changes.map((c) => c.table.name), [
+    "acknowledged_client_lsns",
+    "client_merge_statements",
+    "items",
+    "shadow__public__items",
+  ]);
+  running.publisher.publish(published);
+  const rows = await waitFor(
+    () =>
+      sql`SELECT id, content, n FROM items WHERE id IN (20, 21) ORDER BY id`
+        .then((r) => r.length === 2 && r[0].n === 200 && r),
+    { timeoutMs: 20_000, what: "both client rows in items, the first updated" },
+  );
+  assert.deepEqual(rows.map((r) => ({ ...r })), [
+    { id: 20, content: `it's "20"\\`, n: 200 },
+    { id: 21, content: `it's "21"\\`, n: 21 },
+  ]);
+  const [shadow] = await sql`SELECT array_length(_tags, 1) AS tags, (_tag_n).source_id AS n_source
+                               FROM electric.shadow__public__items WHERE id = 20`;
+  assert.deepEqual({ ...shadow }, { tags: 1, n_source: "client-m" });
+  assert.equal((await sql`SELECT * FROM electric.client_merge_statements`).length, 0);
+});
+
 test("a newly electrified table is subscribed after a refresh (checklist 54)", async () => {
   await sql.unsafe(`
     CREATE TABLE notes (id int4 PRIMARY KEY, body text);
@@ -201,6 +269,7 @@ test("a newly electrified table is subscribed after a refresh (checklist 54)", a
   await refresh();
   assert.deepEqual(await subscribedRelations(), [
     "electric.acknowledged_client_lsns:r",
+    "electric.client_merge_statements:r",
     "electric.shadow__public__items:r",
     "electric.shadow__public__notes:r",
     "items:r",
@@ -275,7 +344,7 @@ test("after a publisher restart the subscriber resumes; nothing is duplicated (c
     parseLsn(after.position)! > parseLsn(before.position)!,
     `position ${after.position} is past ${before.position}`,
   );
-  const items = await sql`SELECT id, content FROM items ORDER BY id`;
+  const items = await sql`SELECT id, content FROM items WHERE id < 10 ORDER BY id`;
   assert.deepEqual(items.map((r) => ({ ...r })), [
     { id: 1, content: "hello" },
     { id: 2, content: "after restart" },
@@ -285,6 +354,7 @@ test("after a publisher restart the subscriber resumes; nothing is duplicated (c
   assert.deepEqual(lsns.map((r) => ({ ...r })), [
     { client_id: "client-a", lsn: "0103" },
     { client_id: "client-b", lsn: "06" },
+    { client_id: "client-m", lsn: "0909" },
   ]);
   const [shadow] = await sql`SELECT array_length(_tags, 1) AS n FROM electric.shadow__public__items
                               WHERE id = 1`;

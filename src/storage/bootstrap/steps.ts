@@ -263,6 +263,41 @@ CREATE TABLE IF NOT EXISTS electric.replication_positions (
 );
 `;
 
+/**
+ * `logical_replication` mode's carrier for set-based merges (src/writes/merged_sql.ts): the
+ * publisher streams a run of client changes as one row holding the statements the direct
+ * writer would run, and this trigger runs them in the apply worker's transaction, with the
+ * effective role that keeps the electric row triggers out of the way. Rows are never stored.
+ * REPLICA: it fires for replicated rows only; an ordinary insert is just stored, so nothing
+ * is run with the rights of whoever can write here (only the owner, unless granted).
+ */
+const CLIENT_MERGE_STATEMENTS_SQL = /* sql */ `
+CREATE TABLE IF NOT EXISTS electric.client_merge_statements (
+  statements text[] NOT NULL
+);
+REVOKE ALL ON electric.client_merge_statements FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION electric.run_client_merge_statements() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  statement text;
+BEGIN
+  PERFORM pg_catalog.set_config('electric.session_replication_role', 'merged', true);
+  FOREACH statement IN ARRAY NEW.statements LOOP
+    EXECUTE statement;
+  END LOOP;
+  PERFORM pg_catalog.set_config('electric.session_replication_role', '', true);
+  RETURN NULL;
+END;
+$$;
+DROP TRIGGER IF EXISTS run_client_merge_statements ON electric.client_merge_statements;
+CREATE TRIGGER run_client_merge_statements
+  BEFORE INSERT ON electric.client_merge_statements
+  FOR EACH ROW WHEN (pg_trigger_depth() < 1)
+  EXECUTE FUNCTION electric.run_client_merge_statements();
+ALTER TABLE electric.client_merge_statements ENABLE REPLICA TRIGGER run_client_merge_statements;
+`;
+
 export const INSTALL_STEPS: readonly InstallStep[] = [
   {
     version: REFERENCE_STEP_VERSIONS[0],
@@ -275,6 +310,12 @@ export const INSTALL_STEPS: readonly InstallStep[] = [
     records: [20261127000001n],
     description: "replication reader position",
     sql: REPLICATION_POSITIONS_SQL,
+  },
+  {
+    version: 20261127000002n,
+    records: [20261127000002n],
+    description: "set-based client merges in logical_replication mode",
+    sql: CLIENT_MERGE_STATEMENTS_SQL,
   },
 ];
 
