@@ -7,6 +7,28 @@
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8");
 
+/** Below this length an ASCII check and String.fromCharCode beat a TextDecoder call. */
+const SHORT_TEXT = 64;
+
+/**
+ * Short ASCII text (most column values, names and tags) decoded without a TextDecoder call,
+ * whose fixed cost dominates for a few bytes; anything else goes through `fallback`, so a
+ * strict decoder stays strict (ASCII is always valid UTF-8).
+ */
+export function decodeText(
+  bytes: Uint8Array,
+  fallback: (bytes: Uint8Array) => string = (b) => decoder.decode(b),
+): string {
+  if (bytes.length > SHORT_TEXT) return fallback(bytes);
+  let text = "";
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (byte >= 0x80) return fallback(bytes);
+    text += String.fromCharCode(byte);
+  }
+  return text;
+}
+
 /** Microseconds between the Unix epoch and the Postgres epoch (2000-01-01T00:00:00Z). */
 export const PG_EPOCH_OFFSET_MICROS = 946_684_800_000_000n;
 
@@ -87,13 +109,13 @@ export class ByteReader {
   cstring(): string {
     const end = this.bytes.indexOf(0, this.offset);
     if (end < 0) throw new TruncatedMessage(1, this.bytes.length);
-    const text = decoder.decode(this.bytes.subarray(this.offset, end));
+    const text = decodeText(this.bytes.subarray(this.offset, end));
     this.offset = end + 1;
     return text;
   }
 
   utf8(n: number): string {
-    return decoder.decode(this.bytesOf(n));
+    return decodeText(this.bytesOf(n));
   }
 }
 

@@ -12,6 +12,7 @@ export {
   ByteReader,
   ByteWriter,
   dateToPgTimestamp,
+  decodeText,
   PG_EPOCH_OFFSET_MICROS,
   pgTimestampToDate,
 } from "./bytes.ts";

@@ -1,7 +1,7 @@
 /**
  * `direct_writes` mode (postgres-side.md §8.6): client transactions from every connection go
  * into one queue and are applied in arrival order, each in its own Postgres transaction on
- * the service's pool, together with the client's LSN. Postgres is thus the record of which
+ * one connection of the service's pool, together with the client's LSN. Postgres is thus the record of which
  * client writes are applied; anything lost here is resent by the client when it reconnects.
  *
  * A transaction Postgres refuses (a constraint, say) is reported back to its connection and
@@ -30,8 +30,15 @@ interface Pending {
   resolve: (outcome: WriteOutcome) => void;
 }
 
-/** Client transactions applied together in one Postgres transaction when they queue up. */
+/** Client transactions sent together in one simple-query message when they queue up. */
 const MAX_BATCH = 64;
+/** Batches on the wire at once: the next is sent while Postgres works on the current one. */
+const PIPELINE_DEPTH = 2;
+
+interface Flight {
+  size: number;
+  result: Promise<unknown>;
+}
 
 export class DirectWriter implements Service, ClientWriter {
   readonly name = "direct writer";
@@ -66,74 +73,104 @@ export class DirectWriter implements Service, ClientWriter {
         this.#wake = undefined;
         continue;
       }
-      const batch = this.#queue.slice(0, MAX_BATCH);
-      const settled = await this.#applyBatch(batch.map((p) => p.tx));
-      if (settled === "retry") {
+      if (await this.#drain() === "retry") {
         await delay(backoffDelayMs(attempt++), signal);
         continue;
       }
       attempt = 0;
-      this.#queue.splice(0, settled.length);
-      settled.forEach((outcome, i) => batch[i].resolve(outcome));
     }
     signal.removeEventListener("abort", stop);
   }
 
+  /** Settles the first `outcomes.length` queued transactions. */
+  #settle(outcomes: WriteOutcome[]): void {
+    const settled = this.#queue.splice(0, outcomes.length);
+    settled.forEach((pending, i) => pending.resolve(outcomes[i]));
+  }
+
   /**
-   * Applies queued transactions, each in its own Postgres transaction (one client
-   * transaction must be one Postgres transaction: that is how its echo keeps its origin and
-   * timestamp), but sent back to back in one simple-query message to save round trips. When
-   * Postgres refuses one of them, the ones before it are committed: the stored client LSNs
-   * tell which, and the refused one is identified by applying it alone.
-   * Returns the outcomes of the first `n` transactions (those settled), or "retry".
+   * Applies the queue on one connection until it is empty, a transaction is refused, or
+   * Postgres fails. Each client transaction is its own Postgres transaction (that is how its
+   * echo keeps its origin and timestamp), sent back to back in one simple-query message per
+   * batch, and the next batch goes out before the current one's result is in. That is safe
+   * because a batch can only fail inside a transaction block (deferred constraints are checked
+   * before COMMIT): the session then refuses every later command until ROLLBACK, so a batch
+   * sent behind a failed one applies nothing and is sent again.
    */
-  async #applyBatch(txs: ClientTransaction[]): Promise<WriteOutcome[] | "retry"> {
-    const blocks: string[] = [];
-    for (const [i, tx] of txs.entries()) {
-      const built = clientTransactionSql(tx);
-      if (!built.ok) {
-        if (i === 0) return [built];
-        break;
-      }
-      blocks.push(`BEGIN;\n${built.sql}\nCOMMIT;`);
-    }
+  async #drain(): Promise<void | "retry"> {
     const sql = this.#pool();
     if (!sql) return "retry";
-    let connection: Awaited<ReturnType<Sql["reserve"]>> | undefined;
+    let connection: Awaited<ReturnType<Sql["reserve"]>>;
     try {
       connection = await sql.reserve();
-      await connection.unsafe(blocks.join("\n"));
-      return blocks.map(() => ({ ok: true }));
     } catch (error) {
-      if (!isRefusal(error)) return this.#transient(error);
-      try {
-        await connection?.unsafe("ROLLBACK");
-        const settled: WriteOutcome[] = [];
-        for (const tx of txs.slice(0, blocks.length)) {
-          if (await this.#isApplied(connection!, tx)) {
-            settled.push({ ok: true });
+      return this.#transient(error);
+    }
+    const flights: Flight[] = [];
+    let sent = 0;
+    try {
+      while (true) {
+        while (flights.length < PIPELINE_DEPTH && sent < this.#queue.length) {
+          const blocks = batchBlocks(this.#queue.slice(sent, sent + MAX_BATCH).map((p) => p.tx));
+          if (!Array.isArray(blocks)) {
+            // A transaction that cannot be built is refused in its turn.
+            if (sent > 0) break;
+            this.#settle([blocks]);
             continue;
           }
-          // The first transaction not applied is the one Postgres refused (or came after it).
-          const alone = await this.#applyOne(connection!, tx);
-          if (alone === "retry") return settled.length > 0 ? settled : "retry";
-          settled.push(alone);
-          break;
+          flights.push({
+            size: blocks.length,
+            result: settleOf(connection.unsafe(blocks.join("\n"))),
+          });
+          sent += blocks.length;
         }
-        return settled;
-      } catch (inner) {
-        return this.#transient(inner);
+        const head = flights.shift();
+        if (!head) return;
+        const error = await head.result;
+        if (error === undefined) {
+          this.#settle(Array.from({ length: head.size }, () => ({ ok: true })));
+          sent -= head.size;
+          continue;
+        }
+        // The batches behind it applied nothing; let them finish before cleaning up.
+        await Promise.all(flights.map((flight) => flight.result));
+        return await this.#afterFailure(connection, head.size, error);
       }
     } finally {
-      connection?.release();
+      connection.release();
+    }
+  }
+
+  /**
+   * After a batch of `size` failed: the transactions before the failed one are committed (the
+   * stored client LSNs tell which) and are settled. A refused transaction is then identified
+   * by applying it alone and settled too; any other failure is retried.
+   */
+  async #afterFailure(connection: Sql, size: number, error: unknown): Promise<void | "retry"> {
+    const refused = isRefusal(error);
+    if (!refused) this.#transient(error);
+    try {
+      await connection.unsafe("ROLLBACK");
+      let applied = 0;
+      while (applied < size && await this.#isApplied(connection, this.#queue[applied].tx)) {
+        applied++;
+      }
+      this.#settle(Array.from({ length: applied }, () => ({ ok: true })));
+      if (!refused || applied === size) return refused ? undefined : "retry";
+      // The first transaction not applied is the one Postgres refused (or came after it).
+      const alone = await this.#applyOne(connection, this.#queue[0].tx);
+      if (alone === "retry") return "retry";
+      this.#settle([alone]);
+    } catch (inner) {
+      return this.#transient(inner);
     }
   }
 
   async #applyOne(connection: Sql, tx: ClientTransaction): Promise<WriteOutcome | "retry"> {
-    const built = clientTransactionSql(tx);
-    if (!built.ok) return built;
+    const blocks = batchBlocks([tx]);
+    if (!Array.isArray(blocks)) return blocks;
     try {
-      await connection.unsafe(`BEGIN;\n${built.sql}\nCOMMIT;`);
+      await connection.unsafe(blocks[0]);
       return { ok: true };
     } catch (error) {
       await connection.unsafe("ROLLBACK").catch(() => {});
@@ -159,6 +196,28 @@ export class DirectWriter implements Service, ClientWriter {
     );
     return "retry";
   }
+}
+
+/**
+ * The transaction blocks of a batch, up to the first transaction that cannot be built; that
+ * one's outcome when it is the first. READ COMMITTED is what the merge statements assume,
+ * whatever the database's default.
+ */
+function batchBlocks(txs: ClientTransaction[]): string[] | WriteOutcome {
+  const blocks: string[] = [];
+  for (const tx of txs) {
+    const built = clientTransactionSql(tx);
+    if (!built.ok) return blocks.length > 0 ? blocks : built;
+    blocks.push(
+      `BEGIN ISOLATION LEVEL READ COMMITTED;\n${built.sql}\nSET CONSTRAINTS ALL IMMEDIATE;\nCOMMIT;`,
+    );
+  }
+  return blocks;
+}
+
+/** Resolves with the error a query failed with, or undefined; never rejects. */
+function settleOf(query: PromiseLike<unknown>): Promise<unknown> {
+  return Promise.resolve(query).then(() => undefined, (error) => error ?? new Error("failed"));
 }
 
 /** Errors that are about the data (Postgres would refuse the same transaction again). */

@@ -25,6 +25,8 @@ export interface TestClient {
   isClosed(): boolean;
   sendRaw(data: Uint8Array | string): void;
   send(message: FrameMessage): void;
+  /** From now on, drops incoming frames undecoded (benchmarks: the client's CPU is not measured). */
+  ignoreIncoming(): void;
   rpc<D extends DescMessage>(
     method: string,
     schema: D,
@@ -46,6 +48,7 @@ export async function connectClient(url: string, protocol = "electric.0.12"): Pr
   const frames: Frame[] = [];
   const consumed = new Set<number>();
   let closedFlag = false;
+  let ignoring = false;
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     ws.addEventListener("close", (event) => {
       closedFlag = true;
@@ -53,6 +56,7 @@ export async function connectClient(url: string, protocol = "electric.0.12"): Pr
     });
   });
   ws.addEventListener("message", (event) => {
+    if (ignoring) return;
     const decoded = decodeFrame(new Uint8Array(event.data as ArrayBuffer));
     if (decoded.ok) frames.push(decoded as Frame);
   });
@@ -68,6 +72,7 @@ export async function connectClient(url: string, protocol = "electric.0.12"): Pr
     isClosed: () => closedFlag,
     sendRaw: (data) => ws.send(data),
     send: (message) => ws.send(encodeFrame(message)),
+    ignoreIncoming: () => ignoring = true,
     async rpc(method, schema, payload) {
       const requestId = requestIds++;
       ws.send(encodeFrame(create(SatRpcRequestSchema, {

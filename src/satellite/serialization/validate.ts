@@ -5,6 +5,7 @@
  * bad write from reaching the database: U+0000 in text (Postgres cannot store it) and a float8
  * that overflows or underflows 64 bits (`1e400`).
  */
+import { decodeText } from "../../pgwire/mod.ts";
 import type { PgType } from "../../schema/mod.ts";
 import { byteaToHex } from "./bytea.ts";
 import { checkTimestamptz, isValidDate, isValidTime, isValidTimestamp } from "./datetime.ts";
@@ -119,7 +120,7 @@ function validateFloat(typeName: "float4" | "float8", text: string): ValueCheck 
 
 function decodeUtf8(bytes: Uint8Array): string | undefined {
   try {
-    return utf8Strict.decode(bytes);
+    return decodeText(bytes, (b) => utf8Strict.decode(b));
   } catch {
     return undefined;
   }
