@@ -1,10 +1,10 @@
 /**
  * Write-path benchmark: client operations per second applied to Postgres with conflict
- * resolution (two inserts per operation, merged by the shadow triggers), beside plain
- * INSERTs of the same rows through postgres.js, in the same run.
+ * resolution (merged set-based, src/writes/merged_sql.ts), beside plain INSERTs of the same
+ * rows through postgres.js, in the same run.
  *
  *   deno run -A scripts/bench/writes.ts [--runtime deno|bun] [--mode direct_writes|logical_replication]
- *        [--transactions 200] [--ops 50] [--write-doc]
+ *        [--transactions 1000] [--ops 50] [--runs 3] [--write-doc]
  *
  * A raw Satellite client (the protocol the real client speaks) authenticates, answers the
  * service's startReplication request, announces the table and sends N transactions of K
@@ -13,6 +13,7 @@
  * Targets (issue 5): >= 5,000 client ops/s, and at least half the plain-INSERT rate.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,7 +51,7 @@ const hasFlag = (name: string) =>
     ? (globalThis as unknown as { Deno: { args: string[] } }).Deno.args
     : process.argv.slice(2)).includes(`--${name}`);
 
-const TRANSACTIONS = Number(arg("transactions", "200"));
+const TRANSACTIONS = Number(arg("transactions", "1000"));
 const OPS = Number(arg("ops", "50"));
 const RUNTIME = arg("runtime", "deno");
 const MODE = arg("mode", "direct_writes");
@@ -201,20 +202,35 @@ async function plainInsertsPerSecond(url: string): Promise<number> {
   return (TRANSACTIONS * OPS) / seconds;
 }
 
-const result = await withDatabase(async (url) => {
-  const client = await clientOpsPerSecond(url);
-  const plain = await plainInsertsPerSecond(url);
-  return { client, plain };
-});
+const RUNS = Number(arg("runs", process.env.BENCH_DATABASE_URL ? "1" : "3"));
+if (process.env.BENCH_DATABASE_URL && RUNS !== 1) {
+  throw new Error("With BENCH_DATABASE_URL the benchmark makes one run (its tables stay behind)");
+}
+const samples: { client: number; plain: number }[] = [];
+for (let run = 0; run < RUNS; run++) {
+  samples.push(
+    await withDatabase(async (url) => {
+      const client = await clientOpsPerSecond(url);
+      const plain = await plainInsertsPerSecond(url);
+      return { client, plain };
+    }),
+  );
+}
+// The run with the median ratio: both rates of one run, so they saw the same machine load.
+const result = samples.toSorted((a, b) => a.client / a.plain - b.client / b.plain)[
+  Math.floor(samples.length / 2)
+];
+const ratios = samples.map((s) => (s.client / s.plain).toFixed(2)).join(", ");
 
 const ratio = result.client / result.plain;
 const line = `| ${MODE} | ${RUNTIME} | ${TRANSACTIONS} × ${OPS} | ${Math.round(result.client)} | ${
   Math.round(result.plain)
-} | ${ratio.toFixed(2)} | ${result.client >= 5000 && ratio >= 0.5 ? "yes" : "no"} |`;
-console.log(
-  "| mode | runtime | transactions × ops | client ops/s | plain INSERT rows/s | ratio | targets met |",
-);
-console.log("|---|---|---|---:|---:|---:|:---:|");
+} | ${ratio.toFixed(2)} | ${ratios} | ${result.client >= 5000 && ratio >= 0.5 ? "yes" : "no"} |`;
+const TABLE_HEAD = [
+  "| mode | runtime | transactions × ops | client ops/s | plain INSERT rows/s | ratio | ratios of all runs | targets met |",
+  "|---|---|---|---:|---:|---:|---|:---:|",
+];
+console.log(TABLE_HEAD.join("\n"));
 console.log(line);
 
 if (hasFlag("write-doc")) {
@@ -226,20 +242,24 @@ if (hasFlag("write-doc")) {
     "",
     "## Writes",
     "",
-    "Client operations applied to Postgres with conflict resolution (each becomes a user-table",
-    "insert plus a shadow insert merged by the triggers), sent by a raw Satellite client as N",
-    "transactions of K inserts, timed until Postgres holds every row; beside plain INSERTs of the",
-    "same rows through postgres.js (one transaction per K rows, pipelined) in the same run.",
-    "Targets: >= 5,000 client ops/s and at least half the plain-INSERT rate.",
+    "Client operations applied to Postgres with conflict resolution, sent by a raw Satellite client",
+    "(the protocol the real client speaks) as N transactions of K inserts and timed until Postgres",
+    "holds every row; beside plain INSERTs of the same rows through postgres.js (one transaction per",
+    "K rows, pipelined) in the same run. The client's own work (encoding, and decoding what the",
+    "service streams back to it) is off the clock. Each row is the run with the median ratio of",
+    "`--runs` runs, each on a fresh Postgres. Targets (issue 5): >= 5,000 client ops/s, and at least",
+    "half the plain-INSERT rate.",
     "",
     "```sh",
-    `deno run -A scripts/bench/writes.ts --runtime ${RUNTIME} --mode ${MODE} --write-doc`,
+    "deno run -A scripts/bench/writes.ts --runtime <deno|bun> --mode <direct_writes|logical_replication> --write-doc",
     "```",
     "",
-    `- Date: ${new Date().toISOString().slice(0, 10)}; machine: ${cpus().length} cores`,
+    `- Date: ${
+      new Date().toISOString().slice(0, 10)
+    }; machine: ${cpus().length} cores, shared by the`,
+    "  service, Postgres and the benchmark client; Postgres with fsync off.",
     "",
-    "| mode | runtime | transactions × ops | client ops/s | plain INSERT rows/s | ratio | targets met |",
-    "|---|---|---|---:|---:|---:|:---:|",
+    ...TABLE_HEAD,
   ];
   let rows: string[] = [];
   if (doc.includes(begin)) {
@@ -249,12 +269,12 @@ if (hasFlag("write-doc")) {
     );
   }
   const sectionText = [...header, ...rows, line, "", end].join("\n");
-  let next: string;
-  if (doc.includes(begin)) {
-    next = doc.slice(0, doc.indexOf(begin)) + sectionText +
-      doc.slice(doc.indexOf(end) + end.length);
-  } else {
-    next = doc.replace(/## Writes\n\nNot measured yet[^\n]*\n/, sectionText + "\n");
-  }
+  const next = doc.includes(begin)
+    ? doc.slice(0, doc.indexOf(begin)) + sectionText + doc.slice(doc.indexOf(end) + end.length)
+    : doc.replace(/## Writes\n[\s\S]*?(?=\n## )/, sectionText + "\n");
   writeFileSync(DOC, next);
+  // Generated Markdown goes through the project formatter so `deno fmt --check` stays clean.
+  spawnSync(join(ROOT, "node_modules", ".bin", "deno"), ["fmt", "--quiet", DOC], {
+    stdio: "inherit",
+  });
 }

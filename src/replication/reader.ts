@@ -143,7 +143,7 @@ export class ReplicationReader implements Service {
       const status = session.tick(Date.now());
       if (status) write(status);
     }, Math.max(50, Math.floor((o.statusIntervalMs ?? 10_000) / 2)));
-    stream.on("error", () => {}); // surfaced through the iterator below
+    stream.on("error", () => {}); // surfaced through the pump below
 
     const pump = this.#pump(stream, session, write).then(
       () => {
@@ -183,23 +183,48 @@ export class ReplicationReader implements Service {
     };
   }
 
-  async #pump(
+  /**
+   * Feeds the stream to the session until it ends (resolves) or fails (rejects). Data events
+   * rather than async iteration: a chunk is one WAL message, and a promise per message costs
+   * more than decoding it. The stream is paused while a batch is handed on.
+   */
+  #pump(
     stream: CopyBothStream,
     session: ReplicationStreamSession,
     write: (status: StandbyStatusUpdate) => void,
   ): Promise<void> {
     const maxBatch = this.#options.maxBatch ?? 1_000;
     const batch: EmittedTransaction[] = [];
-    for await (const chunk of stream) {
-      const out = session.receive(chunk, Date.now());
-      if (out.error) throw new ReplicationError(out.error.code, out.error.message);
-      batch.push(...out.transactions);
-      for (const reply of out.replies) write(reply);
-      const drained = stream.readableLength === 0;
-      if ((drained && !session.inTransaction) || batch.length >= maxBatch) {
-        await this.#flush(batch.splice(0), session, write);
-      }
-    }
+    return new Promise<void>((resolve, reject) => {
+      let failed = false;
+      const fail = (error: unknown) => {
+        if (failed) return;
+        failed = true;
+        stream.off("data", onData);
+        reject(error);
+      };
+      const onData = (chunk: Uint8Array) => {
+        try {
+          const out = session.receive(chunk, Date.now());
+          if (out.error) throw new ReplicationError(out.error.code, out.error.message);
+          for (const transaction of out.transactions) batch.push(transaction);
+          for (const reply of out.replies) write(reply);
+          const drained = stream.readableLength === 0;
+          if ((drained && !session.inTransaction) || batch.length >= maxBatch) {
+            stream.pause();
+            this.#flush(batch.splice(0), session, write).then(() => {
+              if (!failed) stream.resume();
+            }, fail);
+          }
+        } catch (error) {
+          fail(error);
+        }
+      };
+      stream.on("data", onData);
+      stream.once("error", fail);
+      stream.once("end", () => !failed && resolve());
+      stream.once("close", () => !failed && resolve());
+    });
   }
 
   async #flush(

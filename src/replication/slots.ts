@@ -95,9 +95,14 @@ export interface CopyBothStream extends AsyncIterable<Uint8Array> {
   write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
   end(): void;
   destroy(error?: Error): void;
-  once(event: "close", listener: () => void): void;
+  pause(): void;
+  resume(): void;
+  once(event: "close" | "end", listener: () => void): void;
+  once(event: "error", listener: (error: Error) => void): void;
+  on(event: "data", listener: (chunk: Uint8Array) => void): void;
   on(event: "error", listener: (error: Error) => void): void;
   on(event: "close", listener: () => void): void;
+  off(event: "data", listener: (chunk: Uint8Array) => void): void;
 }
 
 /** The processed position persisted for `slot`, if any. */
