@@ -88,7 +88,7 @@ async function clientOpsPerSecond(url: string): Promise<number> {
     ? { command: "bun", args: [join(ROOT, "src/main.ts")] }
     : undefined;
   const service = startService(
-    serviceEnv(url, port, {
+    await serviceEnv(url, port, {
       ELECTRIC_WRITE_TO_PG_MODE: MODE,
       LOGICAL_PUBLISHER_HOST: "127.0.0.1",
       LOGICAL_PUBLISHER_PORT: String(await findFreePort()),

@@ -24,7 +24,7 @@ let service: ServiceProcess;
 
 async function start() {
   port = await findFreePort();
-  service = startService(serviceEnv(db.url, port, { LOG_LEVEL: "debug" }));
+  service = startService(await serviceEnv(db.url, port, { LOG_LEVEL: "debug" }));
   await service.waitForStatus(port, 200, 30_000);
 }
 

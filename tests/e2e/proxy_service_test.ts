@@ -32,7 +32,9 @@ before(async () => {
   sql = postgres(db.url, { onnotice: () => {}, max: 2 });
   httpPort = await findFreePort();
   proxyPort = await findFreePort();
-  service = startService(serviceEnv(db.url, httpPort, { PG_PROXY_PORT: `http:${proxyPort}` }));
+  service = startService(
+    await serviceEnv(db.url, httpPort, { PG_PROXY_PORT: `http:${proxyPort}` }),
+  );
   await service.waitForStatus(httpPort, 200, 30_000);
   await waitFor(() => isListening(proxyPort), { timeoutMs: 15_000, what: "the proxy port" });
 });

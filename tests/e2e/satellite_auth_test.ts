@@ -38,11 +38,13 @@ before(async () => {
   sql = postgres(db.url, { onnotice: () => {}, max: 2 });
   await sql.unsafe(`CREATE TABLE items (id text PRIMARY KEY, value text)`);
   port = await findFreePort();
-  service = startService(serviceEnv(db.url, port, {
-    AUTH_MODE: "secure",
-    AUTH_JWT_ALG: "HS256",
-    AUTH_JWT_KEY: KEY,
-  }));
+  service = startService(
+    await serviceEnv(db.url, port, {
+      AUTH_MODE: "secure",
+      AUTH_JWT_ALG: "HS256",
+      AUTH_JWT_KEY: KEY,
+    }),
+  );
   await service.waitForStatus(port, 200, 30_000);
   await sql`CALL electric.electrify('items')`;
 });

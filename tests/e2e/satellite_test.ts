@@ -43,7 +43,7 @@ before(async () => {
   sql = postgres(db.url, { onnotice: () => {}, max: 2 });
   await sql.unsafe(`CREATE TABLE items (id text PRIMARY KEY, value text, n int4)`);
   port = await findFreePort();
-  service = startService(serviceEnv(db.url, port, { LOG_LEVEL: "debug" }));
+  service = startService(await serviceEnv(db.url, port, { LOG_LEVEL: "debug" }));
   await service.waitForStatus(port, 200, 30_000);
   await sql.begin(async (tx) => {
     await tx`CALL electric.migration_version('20240601120000')`;

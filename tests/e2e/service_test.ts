@@ -57,7 +57,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   test(`serves /api/status once Postgres is ready and exits 0 on ${signal}`, async () => {
     const db = await freshDatabase();
     const port = await findFreePort();
-    const service = startService(serviceEnv(db.url, port));
+    const service = startService(await serviceEnv(db.url, port));
     try {
       await service.waitForStatus(port, 200);
       const res = await fetch(`http://127.0.0.1:${port}/api/status`);
@@ -67,7 +67,11 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       service.signal(signal);
       assert.equal(await exitWithin(service, 5_000), 0);
       assert.equal(await isListening(port), false);
-      assert.doesNotMatch(service.output(), /error/i, "a clean run prints no error");
+      assert.doesNotMatch(
+        service.output(),
+        /error/i,
+        `a clean run prints no error:\n${service.output()}`,
+      );
     } finally {
       service.kill();
       await db.drop();
@@ -78,7 +82,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 test("a server without wal_level=logical is refused with what to change", async () => {
   const cluster = await startScratchCluster({ walLevel: "replica" });
   const port = await findFreePort();
-  const service = startService(serviceEnv(databaseUrl(cluster.url, "postgres"), port));
+  const service = startService(await serviceEnv(databaseUrl(cluster.url, "postgres"), port));
   try {
     assert.equal(await exitWithin(service, 20_000), 1);
     const out = service.output();
@@ -100,7 +104,7 @@ test("logical_replication mode refuses a role that is not a superuser", async ()
   const port = await findFreePort();
   const url = db.url.replace("postgresql://postgres@", "postgresql://plain_user@");
   const service = startService(
-    serviceEnv(url, port, {
+    await serviceEnv(url, port, {
       ELECTRIC_WRITE_TO_PG_MODE: "logical_replication",
       LOGICAL_PUBLISHER_HOST: "localhost",
     }),
@@ -120,7 +124,7 @@ test("a busy HTTP port is a clear startup error", async () => {
     blocker.listen(0, "0.0.0.0", () => resolve((blocker.address() as { port: number }).port))
   );
   const db = await freshDatabase();
-  const service = startService(serviceEnv(db.url, port, { ELECTRIC_USE_IPV6: "false" }));
+  const service = startService(await serviceEnv(db.url, port, { ELECTRIC_USE_IPV6: "false" }));
   try {
     assert.equal(await exitWithin(service, 15_000), 1);
     assert.match(
@@ -140,7 +144,7 @@ test("an unreachable Postgres: CONNECTION ERROR, status 503, still stops cleanly
   const deadPort = await findFreePort();
   const port = await findFreePort();
   const url = `postgresql://postgres@127.0.0.1:${deadPort}/postgres?sslmode=disable`;
-  const service = startService(serviceEnv(url, port));
+  const service = startService(await serviceEnv(url, port));
   try {
     await service.waitForOutput(/CONNECTION ERROR/);
     const res = await fetch(`http://127.0.0.1:${port}/api/status`);
@@ -158,7 +162,7 @@ test("an unreachable Postgres: CONNECTION ERROR, status 503, still stops cleanly
 test("LOG_LEVEL=warning drops the per-request info lines", async () => {
   const db = await freshDatabase();
   const port = await findFreePort();
-  const service = startService(serviceEnv(db.url, port, { LOG_LEVEL: "warning" }));
+  const service = startService(await serviceEnv(db.url, port, { LOG_LEVEL: "warning" }));
   try {
     await service.waitForStatus(port, 200);
     service.signal("SIGTERM");
@@ -175,7 +179,7 @@ test("listens on IPv6 and IPv4 by default, IPv4 only with ELECTRIC_USE_IPV6=fals
   try {
     for (const [useIpv6, expectV6] of [["true", true], ["false", false]] as const) {
       const port = await findFreePort();
-      const service = startService(serviceEnv(db.url, port, { ELECTRIC_USE_IPV6: useIpv6 }));
+      const service = startService(await serviceEnv(db.url, port, { ELECTRIC_USE_IPV6: useIpv6 }));
       try {
         await service.waitForStatus(port, 200);
         const v6 = await fetch(`http://[::1]:${port}/api/status`).then(
@@ -199,7 +203,7 @@ test("SSL required by default: a server without SSL gets a CONNECTION ERROR with
   const port = await findFreePort();
   const url = db.url.replace(/\?sslmode=disable$/, "");
   assert.doesNotMatch(url, /sslmode/);
-  const service = startService(serviceEnv(url, port));
+  const service = startService(await serviceEnv(url, port));
   try {
     await service.waitForOutput(/CONNECTION ERROR/);
     assert.match(service.output(), /DATABASE_REQUIRE_SSL=false/);

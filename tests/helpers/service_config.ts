@@ -3,6 +3,7 @@
  * configuration loader, so tests exercise the same parsing the service does.
  */
 import { type Config, loadConfig } from "../../src/config/mod.ts";
+import { findFreePort } from "../../src/embedded/mod.ts";
 
 export function testConfig(
   databaseUrl: string,
@@ -23,13 +24,19 @@ export function testConfig(
   return loaded.config;
 }
 
-/** The environment a spawned service needs to start against `databaseUrl`. */
-export function serviceEnv(
+/**
+ * The environment a spawned service needs to start against `databaseUrl`. The proxy and the
+ * logical publisher get free ports unless given: services of tests running side by side must
+ * not compete for the default ones.
+ */
+export async function serviceEnv(
   databaseUrl: string,
   httpPort: number,
   overrides: Record<string, string> = {},
-): Record<string, string> {
+): Promise<Record<string, string>> {
   return {
+    PG_PROXY_PORT: String(await findFreePort()),
+    LOGICAL_PUBLISHER_PORT: String(await findFreePort()),
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? "/tmp",
     DATABASE_URL: databaseUrl,
