@@ -16,6 +16,7 @@ import {
   clientTransactionSql,
 } from "../../src/writes/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
+import { mergeState, pgType } from "../helpers/shadow_state.ts";
 
 interface Tag {
   ms: number;
@@ -460,8 +461,6 @@ test("after shadow_add_column, client and Postgres writes handle the new column"
 // ---- The direct writer's statements (src/writes/statements.ts): consecutive changes to one
 // table share multi-row inserts; the outcome must be that of one insert pair per change.
 
-const pgType = (name: string) => ({ name, array: [], size: [] });
-
 const ITEMS_MODEL: TableModel = {
   schema: "public",
   name: "items",
@@ -514,24 +513,6 @@ function writerChange(
     present: new Set(Object.keys(record)),
     observedTags: (options.observed ?? []).map((t) => `${t.source ?? "postgres_1"}@${t.ms}`),
   };
-}
-
-/** Everything the changes leave behind, but transaction ids and the times of Postgres's tags. */
-async function everything(sql: postgres.Sql) {
-  const out: Record<string, unknown> = {};
-  for (const table of ["items", "parents", "children"]) {
-    out[table] = await sql.unsafe(`SELECT to_jsonb(t) AS r FROM ${table} t ORDER BY 1`);
-    out[`shadow ${table}`] = await sql.unsafe(
-      `SELECT to_jsonb(s) - '_last_modified' AS r FROM electric.shadow__public__${table} s ORDER BY 1`,
-    );
-    out[`tombstone ${table}`] = await sql.unsafe(
-      `SELECT to_jsonb(t) AS r FROM electric.tombstone__public__${table} t ORDER BY 1`,
-    );
-  }
-  return JSON.parse(
-    JSON.stringify(out),
-    (_, value) => value?.source_id === null && "timestamp" in value ? "postgres tag" : value,
-  );
 }
 
 test("grouped direct-writer statements resolve exactly like one insert pair per change", async () => {
@@ -597,7 +578,7 @@ test("grouped direct-writer statements resolve exactly like one insert pair per 
         if (setBased) assert.match(text, /'merged'/, "some runs are merged set-based");
         await writer.begin((t) => t.unsafe(text));
       }
-      results.push(await everything(sql));
+      results.push(await mergeState(sql, ["items", "parents", "children"]));
     });
   }
   assert.deepEqual(results[0], results[2]);

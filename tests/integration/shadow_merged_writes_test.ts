@@ -18,8 +18,7 @@ import {
   clientTransactionSql,
 } from "../../src/writes/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
-
-const pgType = (name: string) => ({ name, array: [], size: [] });
+import { mergeState, pgType } from "../helpers/shadow_state.ts";
 
 const ITEMS: TableModel = {
   schema: "public",
@@ -210,24 +209,6 @@ async function clientTransaction(
   };
 }
 
-/** Every row the merge leaves behind; Postgres tags by source only, no transaction ids. */
-async function everything(sql: postgres.Sql) {
-  const out: Record<string, unknown> = {};
-  for (const table of ["items", "pairs"]) {
-    out[table] = await sql.unsafe(`SELECT to_jsonb(t) AS r FROM ${table} t ORDER BY 1`);
-    out[`shadow ${table}`] = await sql.unsafe(
-      `SELECT to_jsonb(s) - '_last_modified' AS r FROM electric.shadow__public__${table} s ORDER BY 1`,
-    );
-    out[`tombstone ${table}`] = await sql.unsafe(
-      `SELECT to_jsonb(t) AS r FROM electric.tombstone__public__${table} t ORDER BY 1`,
-    );
-  }
-  return JSON.parse(
-    JSON.stringify(out),
-    (_, value) => value?.source_id === null && "timestamp" in value ? "postgres tag" : value,
-  );
-}
-
 async function withDatabases(
   body: (dbs: { sql: postgres.Sql; setBased: boolean }[]) => Promise<void>,
 ) {
@@ -268,7 +249,9 @@ for (const seed of [1, 2, 3, 4]) {
           if (setBased && built.sql.includes("'merged'")) merged++;
           await sql.begin((tx) => tx.unsafe(built.sql));
         }
-        const [setBased, triggers] = await Promise.all(dbs.map((db) => everything(db.sql)));
+        const [setBased, triggers] = await Promise.all(
+          dbs.map((db) => mergeState(db.sql, ["items", "pairs"])),
+        );
         assert.deepEqual(setBased, triggers, `after step ${i}: ${JSON.stringify(step)}`);
       }
       assert.ok(merged > 30, "most client transactions took the set-based path");
