@@ -199,7 +199,7 @@ async function serve(
       catalog: publisherCatalog,
       logger: publisherLogger,
     });
-    void catalogs.wait(2 ** 31 - 1).then((catalog) => catalog?.onMigration(() => refresh()));
+    catalogs.whenSet((catalog) => catalog.onMigration(() => refresh()));
   } else if (config.writeMode === "direct_writes") {
     const direct = new DirectWriter({
       pool: () => connector.pool,

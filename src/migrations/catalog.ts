@@ -149,6 +149,12 @@ export class CatalogHolder {
     this.#waiters.clear();
   }
 
+  /** Calls `listener` with the catalog once it is loaded (at once when it is). */
+  whenSet(listener: (catalog: SchemaCatalog) => void): void {
+    if (this.#catalog) listener(this.#catalog);
+    else this.#waiters.add(listener);
+  }
+
   /** The catalog, waiting up to `timeoutMs` for it to be loaded. */
   wait(timeoutMs: number): Promise<SchemaCatalog | undefined> {
     if (this.#catalog) return Promise.resolve(this.#catalog);

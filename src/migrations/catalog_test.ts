@@ -43,8 +43,12 @@ test("the holder hands out the catalog once set, or undefined after the timeout"
   assert.equal(await holder.wait(10), undefined);
   const waiting = holder.wait(5_000);
   const catalog = new SchemaCatalog();
+  const heard: SchemaCatalog[] = [];
+  holder.whenSet((c) => heard.push(c));
   holder.set(catalog);
   assert.equal(await waiting, catalog);
+  holder.whenSet((c) => heard.push(c));
+  assert.deepEqual(heard, [catalog, catalog]);
 });
 
 test("captured statements are grouped per migrating transaction in capture order", () => {
