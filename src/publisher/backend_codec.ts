@@ -10,16 +10,20 @@
  * request code, body); every later message is a tag byte, an Int32 length including itself
  * but not the tag, and the body.
  */
-import { ByteReader, ByteWriter } from "../pgwire/mod.ts";
+import {
+  ByteReader,
+  ByteWriter,
+  CANCEL_REQUEST_CODE,
+  GSSENC_REQUEST_CODE,
+  MAX_STARTUP_LENGTH,
+  PROTOCOL_3_0,
+  readFrame,
+  SSL_REQUEST_CODE,
+  type WireError,
+} from "../pgwire/mod.ts";
 
-/** Request codes of the untagged first packets. */
-export const PROTOCOL_3_0 = 196608; // 3 << 16
-export const SSL_REQUEST_CODE = 80877103; // 1234 << 16 | 5679
-export const GSSENC_REQUEST_CODE = 80877104; // 1234 << 16 | 5680
-export const CANCEL_REQUEST_CODE = 80877102; // 1234 << 16 | 5678
+export { PROTOCOL_3_0 };
 
-/** Postgres refuses startup packets longer than this (MAX_STARTUP_PACKET_LENGTH). */
-export const MAX_STARTUP_LENGTH = 10_000;
 /** Largest tagged message accepted from a subscriber; everything it sends is small. */
 export const MAX_MESSAGE_LENGTH = 64 * 1024 * 1024;
 
@@ -39,10 +43,7 @@ export type FrontendMessage =
   /** A well-framed message of a kind the publisher does not handle (Parse, Sync, …). */
   | { tag: "other"; type: string; body: Uint8Array };
 
-export interface CodecError {
-  code: "MALFORMED_MESSAGE" | "MESSAGE_TOO_LONG";
-  message: string;
-}
+export type CodecError = WireError;
 
 /**
  * One decoding attempt on buffered input: a whole message and how many bytes it used, a
@@ -137,22 +138,14 @@ export function decodeFrontendMessage(bytes: Uint8Array): DecodeStep<FrontendMes
   }
 }
 
-/** Splits off one tagged frame: tag byte, Int32 length (self included), body. */
+/** Splits off one tagged frame (the protocol proxy's framing): tag byte, Int32 length, body. */
 function tagged(bytes: Uint8Array): DecodeStep<{ type: number; body: Uint8Array }> {
-  if (bytes.length < 5) return { kind: "incomplete" };
-  const length = new ByteReader(bytes, 1).i32();
-  if (length < 4) return malformed(`Invalid message length ${length}`);
-  if (length > MAX_MESSAGE_LENGTH) {
-    return {
-      kind: "error",
-      error: { code: "MESSAGE_TOO_LONG", message: `Message too long: ${length} bytes` },
-    };
-  }
-  if (bytes.length < 1 + length) return { kind: "incomplete" };
+  const step = readFrame(bytes, 0, MAX_MESSAGE_LENGTH);
+  if (step.kind !== "frame") return step;
   return {
     kind: "message",
-    message: { type: bytes[0], body: bytes.subarray(5, 1 + length) },
-    consumed: 1 + length,
+    message: { type: step.frame.tag, body: step.frame.body },
+    consumed: step.consumed,
   };
 }
 
