@@ -8,7 +8,9 @@
  *
  * Framing: the first packet of a connection is untagged (Int32 length including itself, Int32
  * request code, body); every later message is a tag byte, an Int32 length including itself
- * but not the tag, and the body.
+ * but not the tag, and the body. Request codes and the framing of tagged messages are
+ * pgwire's (shared with the migrations proxy); the message set here is the publisher's own,
+ * stricter about startup packets (no trailing bytes) and encoding both directions for tests.
  */
 import {
   ByteReader,
