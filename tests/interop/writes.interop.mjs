@@ -12,14 +12,11 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import postgres from "postgres";
 import {
   createClient,
   currentRuntime,
   defer,
-  freshDatabase,
   startService,
-  stopPostgres,
   waitFor,
 } from "./harness/mod.mjs";
 import {
@@ -28,8 +25,8 @@ import {
   currentWriteMode,
   disconnect,
   oplogOf,
+  startWriteScenario,
   waitForEcho,
-  writeModeEnv,
   writeTransaction,
 } from "./harness/writes.mjs";
 
@@ -148,22 +145,12 @@ async function clientTags(
 }
 
 before(async () => {
-  defer("postgres", stopPostgres);
-  const db = await freshDatabase();
-  defer("database", () => db.drop());
-  service = await startService({
-    databaseUrl: db.url,
+  ({ service, sql } = await startWriteScenario({
     runtime,
-    env: writeModeEnv(mode),
-  });
-  defer("service", () => service.stop());
-  sql = postgres(db.url, {
-    max: 4,
-    onnotice: () => {},
-    connection: { TimeZone: "UTC" },
-  });
-  defer("sql", () => sql.end({ timeout: 1 }));
-  await sql.unsafe(`
+    mode,
+    connections: 4,
+    diagnostics: serviceOutput,
+    schema: `
     CREATE TABLE items (id text PRIMARY KEY, v text, w text, n int4);
     CREATE TABLE parent (id text PRIMARY KEY, name text);
     CREATE TABLE child (id text PRIMARY KEY, parent_id text NOT NULL REFERENCES parent (id), v text);
@@ -185,19 +172,9 @@ before(async () => {
     -- Also under session_replication_role = replica (the logical_replication apply worker).
     ALTER TABLE counters ENABLE ALWAYS TRIGGER audit_row;
     ALTER TABLE events ENABLE ALWAYS TRIGGER audit_row;
-  `);
-  for (const table of Object.keys(TABLES)) {
-    await sql.unsafe(`CALL electric.electrify('${table}')`);
-  }
-  await waitFor(async () => {
-    const res = await fetch(`${service.url}/api/migrations?dialect=sqlite`);
-    await res.body?.cancel();
-    return res.status === 200;
-  }, {
-    timeoutMs: 15_000,
-    intervalMs: 100,
-    what: () => `/api/migrations to serve the tables\n${serviceOutput()}`,
-  });
+  ` +
+      Object.keys(TABLES).map((t) => `CALL electric.electrify('${t}');`).join("\n"),
+  }));
 }, { timeout: 90_000 });
 
 test(`[${runtime}/${mode}] 1. insert, update and delete from client A reach Postgres and client B`, {

@@ -10,17 +10,14 @@
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import postgres from "postgres";
 import {
   createClient,
   currentRuntime,
   defer,
-  freshDatabase,
   startService,
-  stopPostgres,
   waitFor,
 } from "./harness/mod.mjs";
-import { currentWriteMode, writeModeEnv } from "./harness/writes.mjs";
+import { currentWriteMode, startWriteScenario } from "./harness/writes.mjs";
 
 const runtime = currentRuntime();
 const mode = currentWriteMode();
@@ -49,22 +46,18 @@ async function sessions() {
 }
 
 before(async () => {
-  defer("postgres", stopPostgres);
-  const db = await freshDatabase();
-  defer("database", () => db.drop());
-  service = await startService({
-    databaseUrl: db.url,
+  ({ service, sql } = await startWriteScenario({
     runtime,
-    env: writeModeEnv(mode),
-  });
-  defer("service", () => service.stop());
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
-  defer("sql", () => sql.end({ timeout: 1 }));
-  await sql.unsafe(`
+    mode,
+    connections: 2,
+    waitForMigrations: false,
+    diagnostics: serviceOutput,
+    schema: `
     CREATE TABLE items (id text PRIMARY KEY, v text);
     CALL electric.electrify('items');
     INSERT INTO items (id, v) VALUES ('seed', 'seeded');
-  `);
+  `,
+  }));
   for (let i = 0; i < CLIENTS; i++) {
     const client = await createClient({
       serviceUrl: service.url,

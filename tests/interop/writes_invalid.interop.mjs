@@ -14,22 +14,19 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import postgres from "postgres";
 import {
   createClient,
   currentRuntime,
   defer,
-  freshDatabase,
   startService,
-  stopPostgres,
   waitFor,
 } from "./harness/mod.mjs";
 import {
   clientIdOf,
   clientLsnHex,
   currentWriteMode,
+  startWriteScenario,
   waitForEcho,
-  writeModeEnv,
   writeTransaction,
 } from "./harness/writes.mjs";
 
@@ -140,34 +137,20 @@ function insertStrict(row) {
 }
 
 before(async () => {
-  defer("postgres", stopPostgres);
-  const db = await freshDatabase();
-  defer("database", () => db.drop());
-  service = await startService({
-    databaseUrl: db.url,
+  ({ service, sql } = await startWriteScenario({
     runtime,
-    env: writeModeEnv(mode),
-  });
-  defer("service", () => service.stop());
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
-  defer("sql", () => sql.end({ timeout: 1 }));
-  await sql.unsafe(`
+    mode,
+    connections: 2,
+    diagnostics: serviceOutput,
+    schema: `
     CREATE TYPE colour AS ENUM ('red', 'green');
     CREATE TABLE strict_t (id uuid PRIMARY KEY, small int2, d date, tm time, tstz timestamptz,
                            j jsonb, e colour, f4 float4, label text);
     CREATE TABLE ok_t (id text PRIMARY KEY, v text);
     CALL electric.electrify('strict_t');
     CALL electric.electrify('ok_t');
-  `);
-  await waitFor(async () => {
-    const res = await fetch(`${service.url}/api/migrations?dialect=sqlite`);
-    await res.body?.cancel();
-    return res.status === 200;
-  }, {
-    timeoutMs: 15_000,
-    intervalMs: 100,
-    what: () => `/api/migrations to serve the tables\n${serviceOutput()}`,
-  });
+  `,
+  }));
 }, { timeout: 90_000 });
 
 /**

@@ -17,14 +17,11 @@
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import postgres from "postgres";
 import {
   createClient,
   currentRuntime,
   defer,
-  freshDatabase,
   startService,
-  stopPostgres,
   waitFor,
 } from "./harness/mod.mjs";
 import {
@@ -32,6 +29,7 @@ import {
   clientLsnHex,
   currentWriteMode,
   oplogOf,
+  startWriteScenario,
   waitForEcho,
   writeModeEnv,
   writeTransaction,
@@ -120,18 +118,12 @@ async function waitForReconnect() {
 }
 
 before(async () => {
-  defer("postgres", stopPostgres);
-  db = await freshDatabase();
-  defer("database", () => /** @type {any} */ (db).drop());
-  service = await startService({
-    databaseUrl: db.url,
+  ({ db, service, sql } = await startWriteScenario({
     runtime,
-    env: writeModeEnv(mode),
-  });
-  defer("service", () => service.stop());
-  sql = postgres(db.url, { max: 3, onnotice: () => {} });
-  defer("sql", () => sql.end({ timeout: 1 }));
-  await sql.unsafe(`
+    mode,
+    connections: 3,
+    diagnostics: serviceOutput,
+    schema: `
     CREATE TABLE counters (id text PRIMARY KEY, n int4 NOT NULL);
     CREATE TABLE audit (seq bigserial PRIMARY KEY, tbl text NOT NULL, op text NOT NULL,
                         id text NOT NULL, xid bigint NOT NULL DEFAULT txid_current());
@@ -145,16 +137,8 @@ before(async () => {
       FOR EACH ROW EXECUTE FUNCTION audit_row();
     ALTER TABLE counters ENABLE ALWAYS TRIGGER audit_row;
     CALL electric.electrify('counters');
-  `);
-  await waitFor(async () => {
-    const res = await fetch(`${service.url}/api/migrations?dialect=sqlite`);
-    await res.body?.cancel();
-    return res.status === 200;
-  }, {
-    timeoutMs: 15_000,
-    intervalMs: 100,
-    what: () => `/api/migrations to serve the table\n${serviceOutput()}`,
-  });
+  `,
+  }));
   a = await createClient({
     serviceUrl: service.url,
     tables: TABLES,

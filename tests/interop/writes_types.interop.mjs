@@ -9,20 +9,17 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import postgres from "postgres";
 import {
   createClient,
   currentRuntime,
   defer,
-  freshDatabase,
   startService,
-  stopPostgres,
   waitFor,
 } from "./harness/mod.mjs";
 import {
   currentWriteMode,
+  startWriteScenario,
   waitForEcho,
-  writeModeEnv,
   writeTransaction,
 } from "./harness/writes.mjs";
 
@@ -297,38 +294,20 @@ const REMOTE_SELECT = `SELECT ${
 } FROM typed WHERE id = ?`;
 
 before(async () => {
-  defer("postgres", stopPostgres);
-  const db = await freshDatabase();
-  defer("database", () => db.drop());
-  service = await startService({
-    databaseUrl: db.url,
+  ({ service, sql } = await startWriteScenario({
     runtime,
-    env: writeModeEnv(mode),
-  });
-  defer("service", () => service.stop());
-  sql = postgres(db.url, {
-    max: 2,
-    onnotice: () => {},
-    connection: { TimeZone: "UTC" },
-  });
-  defer("sql", () => sql.end({ timeout: 1 }));
-  await sql.unsafe(`
+    mode,
+    connections: 2,
+    diagnostics: serviceOutput,
+    schema: `
     CREATE TYPE colour AS ENUM ('red', 'green', 'Blue_2');
     CREATE TABLE typed (
       id uuid PRIMARY KEY, t text, vc varchar, i2 int2, i4 int4, i8 int8, f4 float4,
       f8 float8, b bool, d date, tm time, ts timestamp, tstz timestamptz, j jsonb,
       bin bytea, e colour, "camelCase" text);
     CALL electric.electrify('typed');
-  `);
-  await waitFor(async () => {
-    const res = await fetch(`${service.url}/api/migrations?dialect=sqlite`);
-    await res.body?.cancel();
-    return res.status === 200;
-  }, {
-    timeoutMs: 15_000,
-    intervalMs: 100,
-    what: () => `/api/migrations to serve the table\n${serviceOutput()}`,
-  });
+  `,
+  }));
   for (const name of ["a", "b"]) {
     const client = await createClient({
       serviceUrl: service.url,

@@ -4,8 +4,13 @@
  * a local write has become a client transaction and when the service has echoed it back.
  *
  * The write mode comes from INTEROP_WRITE_MODE (`direct_writes`, the default, or
- * `logical_replication`); pass `writeModeEnv()` as the `env` of `startService`.
+ * `logical_replication`); `startWriteScenario` starts the service in it (or pass
+ * `writeModeEnv()` as the `env` of `startService`).
  */
+import postgres from "postgres";
+import { defer } from "./mod.mjs";
+import { freshDatabase, stopPostgres } from "./postgres.mjs";
+import { startService } from "./service.mjs";
 import { waitFor } from "./wait.mjs";
 
 /** @typedef {"direct_writes" | "logical_replication"} WriteMode */
@@ -144,4 +149,49 @@ export async function disconnect(client) {
 /** The client's LSN for a transaction whose last oplog entry has `rowid` (4 bytes, big endian). */
 export function clientLsnHex(rowid) {
   return `\\x${rowid.toString(16).padStart(8, "0")}`;
+}
+
+/**
+ * The setup every write scenario shares: a fresh database, the service under `runtime` in the
+ * write mode under test, a postgres.js connection (UTC), the scenario's schema, and (when the
+ * schema electrifies something) a wait until /api/migrations serves it. Everything is torn
+ * down through `defer`, last first.
+ * @param {{
+ *   runtime: string,
+ *   mode: WriteMode,
+ *   schema: string,
+ *   connections?: number,
+ *   waitForMigrations?: boolean,
+ *   diagnostics: () => string,
+ * }} options
+ */
+export async function startWriteScenario(options) {
+  defer("postgres", stopPostgres);
+  const db = await freshDatabase();
+  defer("database", () => db.drop());
+  const service = await startService({
+    databaseUrl: db.url,
+    runtime: options.runtime,
+    env: writeModeEnv(options.mode),
+  });
+  defer("service", () => service.stop());
+  const sql = postgres(db.url, {
+    max: options.connections ?? 2,
+    onnotice: () => {},
+    connection: { TimeZone: "UTC" },
+  });
+  defer("sql", () => sql.end({ timeout: 1 }));
+  await sql.unsafe(options.schema);
+  if (options.waitForMigrations !== false) {
+    await waitFor(async () => {
+      const res = await fetch(`${service.url}/api/migrations?dialect=sqlite`);
+      await res.body?.cancel();
+      return res.status === 200;
+    }, {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+      what: () => `/api/migrations to serve the scenario's tables\n${options.diagnostics()}`,
+    });
+  }
+  return { db, service, sql };
 }
