@@ -16,6 +16,7 @@ import { randomBytes } from "node:crypto";
 import { type Config, featureEnabled } from "../config/mod.ts";
 import {
   concatBytes,
+  decodeText,
   encodeStartup,
   type Frame,
   readFrame,
@@ -375,17 +376,20 @@ class Connection {
   }
 }
 
+const decoder = new TextDecoder();
+const utf8 = (bytes: Uint8Array) => decoder.decode(bytes);
+
 function sqlOf(frame: Frame): string | undefined {
   const body = frame.body;
   if (frame.tag === 0x51) { // 'Q' Query
     const end = body.indexOf(0);
-    return new TextDecoder().decode(body.subarray(0, end < 0 ? body.length : end));
+    return decodeText(body.subarray(0, end < 0 ? body.length : end), utf8);
   }
   if (frame.tag === 0x50) { // 'P' Parse: name, then the query text
     const nameEnd = body.indexOf(0);
     if (nameEnd < 0) return undefined;
     const end = body.indexOf(0, nameEnd + 1);
-    return new TextDecoder().decode(body.subarray(nameEnd + 1, end < 0 ? body.length : end));
+    return decodeText(body.subarray(nameEnd + 1, end < 0 ? body.length : end), utf8);
   }
   return undefined;
 }
