@@ -102,7 +102,9 @@ export async function writeTransaction(client, sql, args = []) {
     what: () =>
       `the client's snapshot of ${
         typeof sql === "string" ? sql : sql.map((s) => s.sql).join("; ")
-      }`,
+      } (client connectivity: ${
+        JSON.stringify(/** @type {any} */ (client.electric).satellite?.connectivityState)
+      })`,
   });
   const last = entries[entries.length - 1];
   return { timestamp: String(last.timestamp), rowid: Number(last.rowid) };
