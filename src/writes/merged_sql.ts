@@ -1,9 +1,11 @@
 /**
- * The set-based form of the client-change merge (postgres-side.md §8.3, §8.4) for
- * `direct_writes`: a run of changes to distinct rows of one table becomes two statements
- * instead of two inserts per change that row triggers merge one by one. The rules are those
- * of the triggers (src/storage/shadow/client_writes_sql.ts); the integration tests apply the
- * same transactions both ways and compare every table.
+ * The set-based form of the client-change merge (postgres-side.md §8.3, §8.4): a run of
+ * changes to distinct rows of one table becomes two statements instead of two inserts per
+ * change that row triggers merge one by one. The direct writer runs them; in
+ * `logical_replication` mode they reach the subscriber in `electric.client_merge_statements`.
+ * The rules are those of the triggers (src/storage/shadow/client_writes_sql.ts);
+ * tests/integration/shadow_merged_writes_test.ts applies random histories both ways and
+ * compares every row.
  *
  * 1. The shadow upsert: a new row gets the change's tag (unless it is a delete) and its
  *    modified columns' tags; an existing one is merged in ON CONFLICT, so that a concurrent
