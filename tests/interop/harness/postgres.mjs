@@ -236,8 +236,21 @@ export async function freshDatabase() {
   return {
     url: withSslDisabled(adminUrl, name),
     name,
-    drop: () =>
-      withSql(adminUrl, async (sql) => {
+    drop: async () => {
+      // A subscription (logical_replication mode) blocks DROP DATABASE and can only be dropped
+      // from inside its database; detaching its slot first keeps DROP SUBSCRIPTION from
+      // reaching out to the (stopped) publisher.
+      await withSql(withSslDisabled(adminUrl, name), async (sql) => {
+        const subs = await sql`select subname from pg_subscription
+                                where subdbid = (select oid from pg_database
+                                                  where datname = current_database())`;
+        for (const { subname } of subs) {
+          await sql`alter subscription ${sql(subname)} disable`;
+          await sql`alter subscription ${sql(subname)} set (slot_name = none)`;
+          await sql`drop subscription ${sql(subname)}`;
+        }
+      });
+      await withSql(adminUrl, async (sql) => {
         await sql`select pg_terminate_backend(pid) from pg_stat_activity
                   where datname = ${name} and pid <> pg_backend_pid()`;
         await waitFor(async () => {
@@ -264,6 +277,7 @@ export async function freshDatabase() {
           what: `replication slots of "${name}" to be dropped`,
         });
         await sql.unsafe(`drop database if exists "${name}" with (force)`);
-      }),
+      });
+    },
   };
 }
