@@ -218,6 +218,17 @@ describe("DDL run directly on electrified tables", () => {
     );
   });
 
+  test("DROP INDEX of an electrified table's index is captured, of another table's is not", async () => {
+    await sql`CREATE INDEX items_n_extra_idx ON items (n)`;
+    await sql`CREATE TABLE not_synced (id int4 PRIMARY KEY, v text)`;
+    await sql`CREATE INDEX not_synced_v_idx ON not_synced (v)`;
+    const before = (await captured()).length;
+    await sql`DROP INDEX not_synced_v_idx`;
+    assert.equal((await captured()).length, before);
+    await sql`DROP INDEX items_n_extra_idx`;
+    assert.deepEqual((await captured()).slice(before), ["DROP INDEX public.items_n_extra_idx;"]);
+  });
+
   test("changes that cannot sync are refused and leave the table unchanged", async () => {
     const before = (await captured()).length;
     const cases: [string, string, RegExp][] = [

@@ -6,9 +6,9 @@
  * which mirrors the columns (names, types, NOT NULL) the service knows: a new column that can
  * sync is captured as `ALTER TABLE … ADD COLUMN …` and added to the shadow state; anything that
  * cannot sync (dropped, renamed or retyped columns, defaults, constraints, renamed tables,
- * dropped tables) raises, which aborts the user's transaction. CREATE INDEX on an electrified
- * table is captured. Creating event triggers needs a superuser; without one the service says so
- * at startup and only the migrations proxy captures DDL.
+ * dropped tables) raises, which aborts the user's transaction. CREATE INDEX and DROP INDEX on
+ * an electrified table are captured. Creating event triggers needs a superuser; without one the
+ * service says so at startup and only the migrations proxy captures DDL.
  *
  * `SET electric.ddl_guard = off` in a session disables the guard there (an escape hatch for
  * operators; nothing is captured in that session).
@@ -162,14 +162,36 @@ BEGIN
 END;
 $$;
 
+-- By the time sql_drop reports a dropped index, the index and its link to its table are gone;
+-- so before each DROP INDEX the indexes of electrified tables are noted for the transaction.
+CREATE OR REPLACE FUNCTION electric.__on_drop_index_start() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  IF NOT electric.__ddl_guard_enabled() THEN RETURN; END IF;
+  PERFORM set_config('electric.__electrified_indexes',
+    coalesce((SELECT string_agg(i.indexrelid::text, ',')
+                FROM pg_index i JOIN electric.electrified e ON e.oid = i.indrelid), ''),
+    true);
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION electric.__on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
   obj record;
   e record;
+  electrified_indexes text[] :=
+    string_to_array(coalesce(current_setting('electric.__electrified_indexes', true), ''), ',');
 BEGIN
   IF NOT electric.__ddl_guard_enabled() THEN RETURN; END IF;
+  PERFORM set_config('electric.__electrified_indexes', '', true);
   FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
+    IF obj.object_type = 'index' THEN
+      IF obj.objid::text = ANY (electrified_indexes) THEN
+        CALL electric.capture_ddl(format('DROP INDEX %s;', obj.object_identity));
+      END IF;
+      CONTINUE;
+    END IF;
     CONTINUE WHEN obj.object_type NOT IN ('table', 'table column');
     SELECT * INTO e FROM electric.electrified WHERE oid = obj.objid;
     CONTINUE WHEN NOT FOUND;
@@ -196,4 +218,7 @@ CREATE EVENT TRIGGER electric_ddl_command_end ON ddl_command_end
 DROP EVENT TRIGGER IF EXISTS electric_sql_drop;
 CREATE EVENT TRIGGER electric_sql_drop ON sql_drop
   EXECUTE FUNCTION electric.__on_sql_drop();
+DROP EVENT TRIGGER IF EXISTS electric_drop_index_start;
+CREATE EVENT TRIGGER electric_drop_index_start ON ddl_command_start WHEN TAG IN ('DROP INDEX')
+  EXECUTE FUNCTION electric.__on_drop_index_start();
 `;
