@@ -55,7 +55,10 @@ async function waitForMigration(pattern: RegExp): Promise<Map<string, string>> {
   return await waitFor(async () => {
     const files = await migrationFiles();
     return files && [...files.values()].some((t) => pattern.test(t)) ? files : undefined;
-  }, { timeoutMs: 15_000, what: `a migration matching ${pattern}` });
+  }, {
+    timeoutMs: 30_000,
+    what: () => `a migration matching ${pattern}\n${service.output().slice(-6000)}`,
+  });
 }
 
 test("ENABLE ELECTRIC and ADD COLUMN through the proxy reach /api/migrations", async () => {

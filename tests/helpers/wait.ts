@@ -9,8 +9,11 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** Default 20. */
   intervalMs?: number;
-  /** Named in the timeout error, e.g. "replication slot to become inactive". */
-  what?: string;
+  /**
+   * Named in the timeout error, e.g. "replication slot to become inactive"; a function is
+   * called only then (to attach, say, a service's output at that moment).
+   */
+  what?: string | (() => string);
 }
 
 /** Resolves with the first truthy value `probe` returns; rejects naming `what` on timeout. */
@@ -24,7 +27,8 @@ export async function waitFor<T>(
     const value = await probe();
     if (value) return value;
     if (Date.now() >= deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+      const named = typeof what === "function" ? what() : what;
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${named}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
