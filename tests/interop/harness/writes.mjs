@@ -74,9 +74,38 @@ export async function oplogOf(client) {
   ));
 }
 
+/** @type {WeakMap<object, Array<{ rowid: number, timestamp: string }>>} */
+const snapshotted = new WeakMap();
+
+/**
+ * The oplog entries the client has snapshotted into transactions, in order, as it reports them
+ * (its `_notifyChanges` for local changes gets the entries just timestamped). Read from the
+ * client rather than from its oplog: with a fast service the echo of a transaction can empty
+ * the oplog before a poll would have seen the timestamps.
+ * @param {Client} client
+ */
+function snapshotsOf(client) {
+  let entries = snapshotted.get(client);
+  if (entries) return entries;
+  const list = /** @type {Array<{ rowid: number, timestamp: string }>} */ ([]);
+  entries = list;
+  snapshotted.set(client, list);
+  const satellite = /** @type {any} */ (client.electric).satellite;
+  const original = satellite._notifyChanges.bind(satellite);
+  satellite._notifyChanges = (/** @type {any[]} */ results, /** @type {string} */ origin) => {
+    if (origin === "local") {
+      for (const entry of results) {
+        list.push({ rowid: Number(entry.rowid), timestamp: String(entry.timestamp) });
+      }
+    }
+    return original(results, origin);
+  };
+  return list;
+}
+
 /**
  * A local write (one statement, or several in one SQLite transaction), then waits until the
- * client has turned it into a transaction (every oplog entry timestamped). Waiting between
+ * client has turned it into a transaction (snapshotted every oplog entry). Waiting between
  * writes makes each write its own client transaction.
  * @param {Client} client
  * @param {string | Array<{ sql: string, args?: unknown[] }>} sql
@@ -84,6 +113,8 @@ export async function oplogOf(client) {
  * @returns {Promise<{ timestamp: string, rowid: number }>} commit time and last oplog rowid
  */
 export async function writeTransaction(client, sql, args = []) {
+  const snapshots = snapshotsOf(client);
+  const seen = snapshots.length;
   if (typeof sql === "string") {
     await client.run(sql, args);
   } else {
@@ -92,11 +123,11 @@ export async function writeTransaction(client, sql, args = []) {
     );
     client.electric.notifier.potentiallyChanged();
   }
-  const entries = await waitFor(async () => {
+  await waitFor(async () => {
+    if (snapshots.length === seen) return false;
+    // Nothing of the write is left waiting for a snapshot.
     const log = await oplogOf(client);
-    return log.length > 0 && log.every((e) => e.timestamp !== null)
-      ? log
-      : undefined;
+    return log.every((e) => e.timestamp !== null);
   }, {
     timeoutMs: 30_000,
     what: () =>
@@ -106,8 +137,9 @@ export async function writeTransaction(client, sql, args = []) {
         JSON.stringify(/** @type {any} */ (client.electric).satellite?.connectivityState)
       })`,
   });
-  const last = entries[entries.length - 1];
-  return { timestamp: String(last.timestamp), rowid: Number(last.rowid) };
+  // The entry written last (an UPDATE … RETURNING need not list rows in rowid order).
+  const last = snapshots.slice(seen).reduce((a, b) => (b.rowid > a.rowid ? b : a));
+  return { timestamp: last.timestamp, rowid: last.rowid };
 }
 
 /**
