@@ -6,9 +6,6 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { findFreePort } from "../../src/embedded/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
@@ -16,9 +13,7 @@ import { serviceEnv } from "../helpers/service_config.ts";
 import { isListening, type ServiceProcess, startService } from "../helpers/service_process.ts";
 import { readZip } from "../helpers/unzip.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { psql } from "../integration/proxy_harness.ts";
-
-const CLI = fileURLToPath(new URL("../interop/node_modules/.bin/electric-sql", import.meta.url));
+import { hasElectricCli, psql, startProxyTunnel } from "../integration/proxy_harness.ts";
 
 type Db = Awaited<ReturnType<typeof freshDatabase>>;
 let db: Db;
@@ -97,33 +92,14 @@ test("a refused change leaves no migration behind", async () => {
 });
 
 test("the tunnel on //proxy works with the real electric-sql proxy-tunnel", {
-  skip: !existsSync(CLI),
+  skip: !hasElectricCli,
 }, async () => {
-  const localPort = await findFreePort();
-  const child: ChildProcess = spawn(
-    "node",
-    [
-      CLI,
-      "proxy-tunnel",
-      "--service",
-      `http://127.0.0.1:${httpPort}`,
-      "--local-port",
-      String(localPort),
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  child.stdout!.on("data", (d) => output += d);
-  child.stderr!.on("data", (d) => output += d);
+  const tunnel = await startProxyTunnel(httpPort);
   try {
-    await waitFor(() => output.includes(`listening on port ${localPort}`), {
-      timeoutMs: 20_000,
-      what: "the tunnel to listen",
-    });
-    const r = await psql(localPort, ["-c", "SELECT count(*) AS n FROM items"]);
-    assert.equal(r.code, 0, r.stderr + output);
+    const r = await psql(tunnel.port, ["-c", "SELECT count(*) AS n FROM items"]);
+    assert.equal(r.code, 0, r.stderr + tunnel.output());
     assert.match(r.stdout, /\b0\b/);
   } finally {
-    child.kill();
+    tunnel.stop();
   }
 });

@@ -2,8 +2,10 @@
  * Shared set-up of the proxy integration tests: a fresh database with the electric schema,
  * a MigrationsProxy on a free port in this process, and helpers to reach it.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { connect as netConnect } from "node:net";
+import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { type Config } from "../../src/config/mod.ts";
 import {
@@ -19,8 +21,10 @@ import {
 import { MigrationsProxy } from "../../src/proxy/mod.ts";
 import { bootstrapElectricSchema, ensurePublication } from "../../src/storage/mod.ts";
 import { createLogger } from "../../src/telemetry/mod.ts";
+import { findFreePort } from "../../src/embedded/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
 import { testConfig } from "../helpers/service_config.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 export const PROXY_PASSWORD = "proxy_password";
 export const PSQL = "/usr/bin/psql";
@@ -249,4 +253,47 @@ export function summary(messages: BackendMessage[]): string[] {
         return m.type;
     }
   });
+}
+
+/** The real client's CLI (installed with the interop suite); tunnel tests skip without it. */
+export const ELECTRIC_CLI = fileURLToPath(
+  new URL("../interop/node_modules/.bin/electric-sql", import.meta.url),
+);
+export const hasElectricCli = existsSync(ELECTRIC_CLI);
+
+/**
+ * Runs the real `electric-sql proxy-tunnel` against the service's HTTP port until it listens
+ * on a local port; `output()` is what it printed, `stop()` ends it.
+ */
+export async function startProxyTunnel(httpPort: number): Promise<{
+  port: number;
+  output: () => string;
+  stop: () => void;
+}> {
+  const port = await findFreePort();
+  const child: ChildProcess = spawn(
+    "node",
+    [
+      ELECTRIC_CLI,
+      "proxy-tunnel",
+      "--service",
+      `http://127.0.0.1:${httpPort}`,
+      "--local-port",
+      String(port),
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stdout!.on("data", (d) => output += d);
+  child.stderr!.on("data", (d) => output += d);
+  try {
+    await waitFor(() => output.includes(`listening on port ${port}`), {
+      timeoutMs: 20_000,
+      what: () => `the tunnel to listen:\n${output}`,
+    });
+  } catch (error) {
+    child.kill();
+    throw error;
+  }
+  return { port, output: () => output, stop: () => child.kill() };
 }

@@ -4,19 +4,17 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { findFreePort } from "../../src/embedded/mod.ts";
 import { proxyTunnelHandler } from "../../src/proxy/mod.ts";
 import { type HttpServerHandle, loadRuntime } from "../../src/runtime/mod.ts";
 import { createLogger } from "../../src/telemetry/mod.ts";
-import { waitFor } from "../helpers/wait.ts";
-import { type ProxyHarness, psql, startProxy } from "./proxy_harness.ts";
-
-const CLI = fileURLToPath(
-  new URL("../interop/node_modules/.bin/electric-sql", import.meta.url),
-);
+import {
+  hasElectricCli,
+  type ProxyHarness,
+  psql,
+  startProxy,
+  startProxyTunnel,
+} from "./proxy_harness.ts";
 
 let h: ProxyHarness;
 let server: HttpServerHandle;
@@ -56,33 +54,14 @@ test("a plain HTTP request to the tunnel route is a 400", async () => {
 });
 
 test("electric-sql proxy-tunnel + psql reach the proxy (ENABLE ELECTRIC included)", {
-  skip: !existsSync(CLI),
+  skip: !hasElectricCli,
 }, async () => {
-  const localPort = await findFreePort();
-  const child: ChildProcess = spawn(
-    "node",
-    [
-      CLI,
-      "proxy-tunnel",
-      "--service",
-      `http://127.0.0.1:${httpPort}`,
-      "--local-port",
-      String(localPort),
-    ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } },
-  );
-  let output = "";
-  child.stdout!.on("data", (d) => output += d);
-  child.stderr!.on("data", (d) => output += d);
+  const tunnel = await startProxyTunnel(httpPort);
   try {
-    await waitFor(() => output.includes(`listening on port ${localPort}`), {
-      timeoutMs: 20_000,
-      what: "the tunnel to listen",
-    });
-    const r = await psql(localPort, ["-c", "SELECT 'through the tunnel' AS where_from"]);
-    assert.equal(r.code, 0, r.stderr + output);
+    const r = await psql(tunnel.port, ["-c", "SELECT 'through the tunnel' AS where_from"]);
+    assert.equal(r.code, 0, r.stderr + tunnel.output());
     assert.match(r.stdout, /through the tunnel/);
-    const ddl = await psql(localPort, [
+    const ddl = await psql(tunnel.port, [
       "-v",
       "ON_ERROR_STOP=1",
       "-c",
@@ -93,6 +72,6 @@ test("electric-sql proxy-tunnel + psql reach the proxy (ENABLE ELECTRIC included
     assert.equal(ddl.code, 0, ddl.stderr);
     assert.match(ddl.stdout, /ELECTRIC ENABLE/);
   } finally {
-    child.kill();
+    tunnel.stop();
   }
 });
