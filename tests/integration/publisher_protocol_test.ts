@@ -271,8 +271,9 @@ async function startReplication(client: RawClient, lsn: string): Promise<bigint>
   return keepalive.walEnd;
 }
 
-test("a plain connection gets FATAL 08004 (postgres.js)", async () => {
-  const sql = postgres({
+/** postgres.js connected to the publisher, with extra startup parameters. */
+function publisherClient(connection: Record<string, string> = {}) {
+  return postgres({
     host: "127.0.0.1",
     port: publisher.port,
     database: "electric",
@@ -281,7 +282,12 @@ test("a plain connection gets FATAL 08004 (postgres.js)", async () => {
     ssl: false,
     fetch_types: false,
     onnotice: () => {},
+    connection,
   });
+}
+
+test("a plain connection gets FATAL 08004 (postgres.js)", async () => {
+  const sql = publisherClient();
   try {
     await assert.rejects(sql`SELECT 1`, (error: { code?: string; message?: string }) => {
       assert.equal(error.code, "08004");
@@ -297,17 +303,7 @@ test("a plain connection gets FATAL 08004 (postgres.js)", async () => {
 });
 
 test("IDENTIFY_SYSTEM over postgres.js with replication=database", async () => {
-  const sql = postgres({
-    host: "127.0.0.1",
-    port: publisher.port,
-    database: "electric",
-    username: "postgres",
-    max: 1,
-    ssl: false,
-    fetch_types: false,
-    onnotice: () => {},
-    connection: { replication: "database", application_name: "postgres_1" },
-  });
+  const sql = publisherClient({ replication: "database", application_name: "postgres_1" });
   try {
     const rows = await sql.unsafe("IDENTIFY_SYSTEM").simple();
     assert.deepEqual(rows.map((r) => ({ ...r })), [
