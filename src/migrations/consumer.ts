@@ -27,8 +27,17 @@ interface CapturedStatement {
   query: string;
 }
 
-/** Pure: the captured statements of a transaction, grouped by migrating transaction. */
+// Every connected client's outbound stream asks for the statements of the same transaction;
+// they depend on nothing but the (immutable) transaction, so they are worked out once per it.
+const capturedByTransaction = new WeakMap<TransactionLike, CapturedStatement[][]>();
+
+/**
+ * The captured statements of a transaction, grouped by migrating transaction (computed once
+ * per transaction object; callers must not modify the result).
+ */
 export function capturedStatements(tx: TransactionLike): CapturedStatement[][] {
+  const known = capturedByTransaction.get(tx);
+  if (known) return known;
   const groups = new Map<string, CapturedStatement[]>();
   for (const change of tx.changes) {
     if (change.kind !== "insert" || !change.record) continue;
@@ -41,7 +50,9 @@ export function capturedStatements(tx: TransactionLike): CapturedStatement[][] {
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key)!.push({ id: Number(id), txid, txts, query });
   }
-  return [...groups.values()].map((group) => group.sort((a, b) => a.id - b.id));
+  const result = [...groups.values()].map((group) => group.sort((a, b) => a.id - b.id));
+  capturedByTransaction.set(tx, result);
+  return result;
 }
 
 export class MigrationConsumer {

@@ -112,17 +112,24 @@ export function enrichTransaction(tx: Transaction, options: EnrichOptions): Tran
   return { ...enriched, byteSize: estimateByteSize(enriched) };
 }
 
+const shadowKeys = new WeakMap<RelationRef, string[]>();
+
 /**
  * The shadow table's primary key: its columns other than the merge metadata, per-column tags
  * (`_tag_<col>`) and parked values (`__reordered_<col>`). The shadow table's key columns carry
- * the user table's key column names.
+ * the user table's key column names. Worked out once per relation (relations are kept by the
+ * assembler across transactions; callers must not modify the result).
  */
 export function shadowPrimaryKey(relation: RelationRef): string[] {
-  return relation.columns
+  const known = shadowKeys.get(relation);
+  if (known) return known;
+  const keys = relation.columns
     .map((c) => c.name)
     .filter((name) =>
       !SHADOW_METADATA.has(name) && !name.startsWith("_tag_") && !name.startsWith("__reordered_")
     );
+  shadowKeys.set(relation, keys);
+  return keys;
 }
 
 function userPrimaryKey(
