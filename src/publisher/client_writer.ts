@@ -15,6 +15,8 @@ import {
   clientChangeRuns,
   type ClientTransaction,
   type ClientWriter,
+  maskText,
+  modifiedMask,
   type ParsedTag,
   tagArrayText,
   tagText,
@@ -69,15 +71,10 @@ function shadowRow(change: ClientChange, tag: ParsedTag, observed: ParsedTag[]):
   const { table } = change;
   const values: Record<string, string | null> = {};
   for (const key of table.primaryKey) values[key] = change.record[key] ?? null;
-  const mask = table.columns
-    .filter((column) => !table.primaryKey.includes(column.name))
-    .map((column) =>
-      change.kind !== "delete" && change.kind !== "compensation" && change.modified.has(column.name)
-    );
   values._tag = tagText(tag);
   values._is_a_delete_operation = change.kind === "delete" ? "t" : "f";
   values._observed_tags = tagArrayText(observed);
-  values._modified_columns_bit_mask = `{${mask.map((m) => (m ? "t" : "f")).join(",")}}`;
+  values._modified_columns_bit_mask = maskText(modifiedMask(change));
   return { table: { schema: "electric", name: shadowTableName(table.schema, table.name) }, values };
 }
 

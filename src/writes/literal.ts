@@ -72,6 +72,7 @@ function castType(type: PgType): string {
   return name + "[]".repeat(type.array.length);
 }
 
-function quoteIdent(name: string): string {
+/** A quoted identifier: `"name"`, inner quotes doubled. */
+export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }

@@ -22,7 +22,8 @@
 import type { TableModel } from "../schema/mod.ts";
 import { shadowTableName, tombstoneTableName } from "../storage/mod.ts";
 import type { ClientChange } from "./client_transaction.ts";
-import { quote, typedLiteral } from "./literal.ts";
+import { keyColumns, maskText, modifiedMask, valueColumns } from "./columns.ts";
+import { quote, quoteIdent, typedLiteral } from "./literal.ts";
 import { type ParsedTag, tagArrayText, tagText } from "./tags.ts";
 
 export interface MergeMember {
@@ -48,16 +49,6 @@ export function mergedGroupSql(members: MergeMember[], tag: ParsedTag): [string,
   return [shadowUpsert(table, members, tag), userWrite(table, members)];
 }
 
-const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
-function valueColumns(table: TableModel) {
-  return table.columns.filter((column) => !table.primaryKey.includes(column.name));
-}
-
-function keyColumns(table: TableModel) {
-  return table.primaryKey.map((name) => table.columns.find((c) => c.name === name)!);
-}
-
 /**
  * Statement 1. The transaction's tag is written once and joined in: parsing a tag literal
  * costs more than the rest of a row, and every row would need it four times.
@@ -67,7 +58,7 @@ function shadowUpsert(table: TableModel, members: MergeMember[], tag: ParsedTag)
   const keys = keyColumns(table);
   const rows = members.map(({ change, observed }) => {
     const isDelete = change.kind === "delete";
-    const mask = values.map((c) => !isDelete && change.modified.has(c.name));
+    const mask = modifiedMask(change);
     return `(${
       [
         ...keys.map((c) => typedLiteral(c.type, change.record[c.name] ?? null)),
@@ -77,11 +68,11 @@ function shadowUpsert(table: TableModel, members: MergeMember[], tag: ParsedTag)
         observed.length === 0
           ? "NULL::electric.tag[]"
           : `${quote(tagArrayText(observed))}::electric.tag[]`,
-        `'{${mask.map((m) => (m ? "t" : "f")).join(",")}}'::boolean[]`,
+        `'${maskText(mask)}'::boolean[]`,
       ].join(", ")
     })`;
   });
-  const keyNames = keys.map((c) => ident(c.name));
+  const keyNames = keys.map((c) => quoteIdent(c.name));
   const columns = [
     ...keyNames,
     "_tag",
@@ -90,7 +81,7 @@ function shadowUpsert(table: TableModel, members: MergeMember[], tag: ParsedTag)
     "_modified_columns_bit_mask",
     "_tags",
     "_last_modified",
-    ...values.map((c) => ident(`_tag_${c.name}`)),
+    ...values.map((c) => quoteIdent(`_tag_${c.name}`)),
   ];
   const selected = [
     ...keyNames.map((name) => `_e_v.${name}`),
@@ -105,13 +96,13 @@ function shadowUpsert(table: TableModel, members: MergeMember[], tag: ParsedTag)
   // A column tag moves to the change's tag when the change modified it and is not older; an
   // unset column tag (a column added after the row was written) counts as lowest.
   const columnTags = values.map((c, i) => {
-    const column = ident(`_tag_${c.name}`);
+    const column = quoteIdent(`_tag_${c.name}`);
     return `${column} = CASE WHEN NOT excluded._is_a_delete_operation` +
       ` AND coalesce(excluded._modified_columns_bit_mask[${i + 1}], false)` +
       ` AND ((_e_s.${column}).timestamp IS NULL OR NOT (excluded._tag OPERATOR(electric.<) _e_s.${column}))` +
       ` THEN excluded._tag ELSE _e_s.${column} END`;
   });
-  return `INSERT INTO electric.${ident(shadowTableName(table.schema, table.name))} AS _e_s (${
+  return `INSERT INTO electric.${quoteIdent(shadowTableName(table.schema, table.name))} AS _e_s (${
     columns.join(", ")
   }) SELECT ${selected.join(", ")} FROM (VALUES ${rows.join(", ")}) AS _e_v (${
     [...keyNames, "_e_delete", "_e_observed", "_e_mask"].join(", ")
@@ -135,37 +126,37 @@ function userWrite(table: TableModel, members: MergeMember[]): string {
   const values = valueColumns(table);
   const keys = keyColumns(table);
   const all = table.columns;
-  const userTable = `${ident(table.schema)}.${ident(table.name)}`;
+  const userTable = `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`;
   const rows = members.map(({ change }) =>
     `(${all.map((c) => typedLiteral(c.type, change.record[c.name] ?? null)).join(", ")})`
   );
   const keyMatch = (left: string, right: string) =>
-    keys.map((c) => `${left}.${ident(c.name)} = ${right}.${ident(c.name)}`).join(" AND ");
-  const firstKey = ident(keys[0].name);
+    keys.map((c) => `${left}.${quoteIdent(c.name)} = ${right}.${quoteIdent(c.name)}`).join(" AND ");
+  const firstKey = quoteIdent(keys[0].name);
   const won = (i: number) => `_e_won_${i + 1}`;
   const wonFlags = values.map((c, i) =>
-    `coalesce(_e_s.${ident(`_tag_${c.name}`)} OPERATOR(electric.=) _e_s._tag, false)` +
+    `coalesce(_e_s.${quoteIdent(`_tag_${c.name}`)} OPERATOR(electric.=) _e_s._tag, false)` +
     ` AND coalesce(_e_s._modified_columns_bit_mask[${i + 1}], false) AS ${won(i)}`
   );
   const keysOf = (condition: string) =>
     `ARRAY(SELECT _e_m.${firstKey} FROM _e_m WHERE ${condition})`;
   const updates = values.map((c, i) =>
-    `${ident(c.name)} = CASE WHEN _e_m.${won(i)} THEN _e_m.${ident(c.name)} ELSE _e_u.${
-      ident(c.name)
+    `${quoteIdent(c.name)} = CASE WHEN _e_m.${won(i)} THEN _e_m.${quoteIdent(c.name)} ELSE _e_u.${
+      quoteIdent(c.name)
     } END`
   );
   const inserted = all.map((c) => {
     const i = values.indexOf(c);
-    if (i < 0) return `_e_m.${ident(c.name)}`;
-    return `CASE WHEN _e_t.${firstKey} IS NULL OR _e_m.${won(i)} THEN _e_m.${ident(c.name)}` +
-      ` ELSE _e_t.${ident(c.name)} END`;
+    if (i < 0) return `_e_m.${quoteIdent(c.name)}`;
+    return `CASE WHEN _e_t.${firstKey} IS NULL OR _e_m.${won(i)} THEN _e_m.${quoteIdent(c.name)}` +
+      ` ELSE _e_t.${quoteIdent(c.name)} END`;
   });
   return [
-    `WITH _e_v (${all.map((c) => ident(c.name)).join(", ")}) AS (VALUES ${rows.join(", ")}),`,
+    `WITH _e_v (${all.map((c) => quoteIdent(c.name)).join(", ")}) AS (VALUES ${rows.join(", ")}),`,
     `_e_m AS MATERIALIZED (SELECT _e_v.*, _e_s.* FROM _e_v CROSS JOIN LATERAL (` +
     `SELECT coalesce(pg_catalog.cardinality(_e_s._tags), 0) = 0 AS _e_gone, ${
       wonFlags.join(", ")
-    } FROM electric.${ident(shadowTableName(table.schema, table.name))} AS _e_s WHERE ${
+    } FROM electric.${quoteIdent(shadowTableName(table.schema, table.name))} AS _e_s WHERE ${
       keyMatch("_e_s", "_e_v")
     } OFFSET 0) AS _e_s),`,
     // Only a delete can leave a row without tags.
@@ -179,12 +170,12 @@ function userWrite(table: TableModel, members: MergeMember[]): string {
     } FROM _e_m WHERE NOT _e_m._e_gone AND ${
       keyMatch("_e_u", "_e_m")
     } AND _e_u.${firstKey} = ANY (${keysOf("NOT _e_m._e_gone")}) RETURNING ${
-      keys.map((c) => `_e_u.${ident(c.name)}`).join(", ")
+      keys.map((c) => `_e_u.${quoteIdent(c.name)}`).join(", ")
     })`,
-    `INSERT INTO ${userTable} (${all.map((c) => ident(c.name)).join(", ")}) SELECT ${
+    `INSERT INTO ${userTable} (${all.map((c) => quoteIdent(c.name)).join(", ")}) SELECT ${
       inserted.join(", ")
     } FROM _e_m LEFT JOIN LATERAL (SELECT * FROM electric.${
-      ident(tombstoneTableName(table.schema, table.name))
+      quoteIdent(tombstoneTableName(table.schema, table.name))
     } AS _e_t WHERE ${keyMatch("_e_t", "_e_m")} OFFSET 0) AS _e_t ON true ` +
     `WHERE NOT _e_m._e_gone AND NOT EXISTS (SELECT FROM _e_up WHERE ${keyMatch("_e_up", "_e_m")})`,
   ].filter((part) => part !== "").join("\n");

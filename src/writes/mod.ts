@@ -9,4 +9,5 @@ export { type ClientWriter, DirectWriter, type WriteOutcome } from "./direct_wri
 export { clientTransactionSql } from "./statements.ts";
 export { type ChangeRun, clientChangeRuns } from "./runs.ts";
 export { pgLiteral, quote } from "./literal.ts";
+export { maskText, modifiedMask } from "./columns.ts";
 export { parseClientTag, type ParsedTag, tagArrayText, tagText } from "./tags.ts";

@@ -12,7 +12,8 @@ import { Buffer } from "node:buffer";
 import type { TableModel } from "../schema/mod.ts";
 import { shadowTableName } from "../storage/mod.ts";
 import type { ClientChange, ClientTransaction } from "./client_transaction.ts";
-import { pgLiteral, quote } from "./literal.ts";
+import { keyColumns, maskText, modifiedMask } from "./columns.ts";
+import { pgLiteral, quote, quoteIdent } from "./literal.ts";
 import { type ChangeRunsOptions, clientChangeRuns } from "./runs.ts";
 import { type ParsedTag, tagArrayText, tagText } from "./tags.ts";
 
@@ -52,10 +53,8 @@ export function clientTransactionSql(
   return { ok: true, sql: statements.join(";\n") + ";" };
 }
 
-const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
 function qualified(schema: string, table: string): string {
-  return `${ident(schema)}.${ident(table)}`;
+  return `${quoteIdent(schema)}.${quoteIdent(table)}`;
 }
 
 /**
@@ -76,7 +75,7 @@ function userRowsInsert(changes: ClientChange[]): string {
     })`
   );
   return `INSERT INTO ${qualified(table.schema, table.name)} (${
-    columns.map((c) => ident(c.name)).join(", ")
+    columns.map((c) => quoteIdent(c.name)).join(", ")
   }) VALUES ${rows.join(", ")}`;
 }
 
@@ -87,11 +86,6 @@ interface ShadowRow {
 
 function shadowValues(change: ClientChange, tag: ParsedTag, observed: ParsedTag[]): ShadowRow {
   const { table } = change;
-  const mask = table.columns
-    .filter((column) => !table.primaryKey.includes(column.name))
-    .map((column) =>
-      change.kind !== "delete" && change.kind !== "compensation" && change.modified.has(column.name)
-    );
   return {
     table,
     values: [
@@ -99,7 +93,7 @@ function shadowValues(change: ClientChange, tag: ParsedTag, observed: ParsedTag[
       `${quote(tagText(tag))}::electric.tag`,
       change.kind === "delete" ? "true" : "false",
       `${quote(tagArrayText(observed))}::electric.tag[]`,
-      `${quote(`{${mask.map((m) => (m ? "t" : "f")).join(",")}}`)}::boolean[]`,
+      `${quote(maskText(modifiedMask(change)))}::boolean[]`,
     ],
   };
 }
@@ -107,7 +101,7 @@ function shadowValues(change: ClientChange, tag: ParsedTag, observed: ParsedTag[
 function shadowRowsInsert(rows: ShadowRow[]): string {
   const { table } = rows[0];
   const columns = [
-    ...keyColumns(table).map((c) => ident(c.name)),
+    ...keyColumns(table).map((c) => quoteIdent(c.name)),
     "_tag",
     "_is_a_delete_operation",
     "_observed_tags",
@@ -116,8 +110,4 @@ function shadowRowsInsert(rows: ShadowRow[]): string {
   return `INSERT INTO ${qualified("electric", shadowTableName(table.schema, table.name))} (${
     columns.join(", ")
   }) VALUES ${rows.map((row) => `(${row.values.join(", ")})`).join(", ")}`;
-}
-
-function keyColumns(table: TableModel) {
-  return table.primaryKey.map((name) => table.columns.find((c) => c.name === name)!);
 }
