@@ -18,6 +18,7 @@ export type {
   WriteMode,
 } from "./types.ts";
 export { loadConfig } from "./load.ts";
+export { JWT_ALGS } from "./auth.ts";
 export { featureEnabled } from "./features.ts";
 export { OPTIONS } from "./options.ts";
 export { parseByteSize } from "./size.ts";

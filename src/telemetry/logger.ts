@@ -6,16 +6,10 @@
  *
  * Callers must never pass secrets or client IP addresses; the logger cannot tell them apart.
  */
+import type { LogLevel } from "../config/mod.ts";
 
-export type LogLevel =
-  | "emergency"
-  | "alert"
-  | "critical"
-  | "error"
-  | "warning"
-  | "notice"
-  | "info"
-  | "debug";
+/** The levels LOG_LEVEL names (declared with the configuration that parses it). */
+export type { LogLevel };
 
 const SEVERITY: Record<LogLevel, number> = {
   emergency: 0,
