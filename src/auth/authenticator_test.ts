@@ -45,7 +45,6 @@ const secureConfig = (alg: JwtAlg, key: Uint8Array | string, extra = {}): AuthCo
 const failure = (result: AuthResult) =>
   result.ok ? "ok" : `${result.error.code}: ${result.error.message}`;
 
-
 for (const alg of JWT_ALGS) {
   test(`secure ${alg}: right key accepted, other key rejected`, async () => {
     const { sign: signKey, verify } = await keysFor(alg);
