@@ -14,7 +14,8 @@ import { createApp, migrationsHandler } from "./http/mod.ts";
 import { CatalogHolder, catalogStep, migrationListener } from "./migrations/mod.ts";
 import { InMemoryTransactionLog, replicationStep } from "./replication/mod.ts";
 import { findTable } from "./schema/mod.ts";
-import { ClientRegistry, Inbound, satelliteHandler } from "./satellite/mod.ts";
+import { ClientRegistry, Inbound, satelliteHandler, SharedFrames } from "./satellite/mod.ts";
+import { PostgresClientStore, PostgresMembershipStore, ShapeHub } from "./sync/mod.ts";
 import { type ClientWriter, DirectWriter } from "./writes/mod.ts";
 import { MigrationsProxy, proxyTunnelHandler } from "./proxy/mod.ts";
 import {
@@ -37,8 +38,10 @@ import {
 import { ELECTRIC_VERSION } from "./version.ts";
 
 const SHUTDOWN_GRACE_MS = 5_000;
-/** Snapshot readers at once; the pool has room for them and for writes and magic writes. */
+/** Client snapshot readers at once; the pool has room for them and for writes and magic writes. */
 const SNAPSHOT_READERS = 4;
+/** Shape groups' own move-in reads at once (apart: client reads may wait on groups). */
+const MOVE_IN_READERS = 2;
 
 function printBanner(title: string, body: string[]): void {
   console.log(formatBanner(title, body));
@@ -236,15 +239,32 @@ async function serve(
     },
   });
   const tunnel = proxyTunnelHandler(runtime, { port: config.proxy.port, logger: proxyLogger });
+  const satelliteLogger = logger.child({ component: "satellite" });
+  const hub = new ShapeHub({
+    log,
+    pool: () => connector.pool,
+    store: new PostgresMembershipStore(() => connector.pool),
+    moveInReads: new Limiter(MOVE_IN_READERS),
+    clientReads: new Limiter(SNAPSHOT_READERS),
+    logger: satelliteLogger,
+  });
+  const clientStore = new PostgresClientStore(() => connector.pool, {
+    onError: (error) =>
+      satelliteLogger.warning(
+        `Could not save client positions: ${(error as Error)?.message ?? error}`,
+      ),
+  });
   const satellite = satelliteHandler(runtime, {
-    logger: logger.child({ component: "satellite" }),
+    logger: satelliteLogger,
     instanceId: config.instanceId,
     authenticator: createAuthenticator(config.auth),
     catalogs,
     log,
     pool: () => connector.pool,
     clients: new ClientRegistry(),
-    snapshots: new Limiter(SNAPSHOT_READERS),
+    hub,
+    store: clientStore,
+    frames: new SharedFrames(),
     inbound: writer
       ? ({ clientId, logger: clientLogger, fail }) =>
         new Inbound({ clientId, catalogs, writer: writer!, logger: clientLogger, fail })
@@ -307,6 +327,9 @@ async function serve(
   );
   removeSignalHandlers();
   await withTimeout(http.close(), SHUTDOWN_GRACE_MS, undefined);
+  hub.stop();
+  await withTimeout(clientStore.flush(), SHUTDOWN_GRACE_MS, undefined);
+  clientStore.stop();
   const stopped = await withTimeout(Promise.all(running), SHUTDOWN_GRACE_MS, "timeout" as const);
   if (stopped === "timeout") logger.warning("Some parts did not stop in time; exiting anyway.");
   logger.info("Stopped.");

@@ -9,4 +9,5 @@ export {
   Inbound,
   type InboundHandler,
   satelliteHandler,
+  SharedFrames,
 } from "./session/mod.ts";

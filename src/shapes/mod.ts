@@ -35,4 +35,20 @@ export { whereToSql } from "./where_sql.ts";
 export { type PlanResult, planSubscription } from "./plan.ts";
 export { clientTags, EPOCH_TAG, fetchInitialData, fetchMoveIn } from "./initial_query.ts";
 export { hasOwnerColumn, type LayerQuery, layerQuery, OWNER_COLUMN } from "./layer_query.ts";
-export { ShapeState } from "./shape_state.ts";
+export { type GraphRound, GraphState, type MembershipChange } from "./graph_state.ts";
+export {
+  type GroupDefinition,
+  groupDefinition,
+  type GroupMember,
+  partitionIntoGroups,
+  requestKey,
+} from "./group.ts";
+export { passesLayer, StatelessFilter } from "./stateless.ts";
+export {
+  isKeyOf,
+  keyRecord,
+  primaryKeyKey,
+  primaryKeyRecord,
+  type RowKey,
+  tableKey,
+} from "./row_key.ts";

@@ -28,8 +28,15 @@ export function edgeKey(edge: Edge): string {
   return `${edge.layer}\u0000${edge.from ?? ""}\u0000${edge.to}`;
 }
 
+const NO_TAGS: string[] = [];
+
 export class RowGraph {
   readonly rows = new Map<RowKey, HeldRow>();
+  /** What a held row keeps of its record (the columns membership reads); default: all. */
+  project: (table: TableModel, record: Record<string, string | null>) => Record<
+    string,
+    string | null
+  > = (_table, record) => record;
   readonly #byTable = new Map<string, Set<RowKey>>();
   /** Rows that lost their last incoming edge but still have outgoing ones to be removed. */
   readonly #detached = new Map<RowKey, HeldRow>();
@@ -73,7 +80,10 @@ export class RowGraph {
       this.#detached.delete(edge.to);
       target = {
         key: edge.to,
-        ...data,
+        table: data.table,
+        record: this.project(data.table, data.record),
+        // Tags of what is sent come from the transaction or the fetched rows, not from here.
+        tags: NO_TAGS,
         incoming: new Map(),
         outgoing: detached?.outgoing ?? new Map(),
       };
@@ -103,6 +113,12 @@ export class RowGraph {
       if (target.outgoing.size > 0) this.#detached.set(edge.to, target);
     }
     return true;
+  }
+
+  /** A held row's data changed: keep its new values. */
+  refresh(key: RowKey, record: Record<string, string | null>): void {
+    const row = this.rows.get(key);
+    if (row) row.record = this.project(row.table, record);
   }
 
   #source(key: RowKey): HeldRow | undefined {

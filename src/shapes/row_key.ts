@@ -32,3 +32,15 @@ export function primaryKeyRecord(
 ): Record<string, string | null> {
   return Object.fromEntries(table.primaryKey.map((c) => [c, record[c] ?? null]));
 }
+
+/** The primary key record a key was made from (`key` must be a key of `table`). */
+export function keyRecord(table: TableModel, key: RowKey): Record<string, string | null> {
+  const values = JSON.parse(key.slice(tableKey(table).length)) as (string | null)[];
+  return Object.fromEntries(table.primaryKey.map((c, i) => [c, values[i] ?? null]));
+}
+
+/** Whether `key` is a key of `table`. */
+export function isKeyOf(table: { schema: string; name: string }, key: RowKey): boolean {
+  const prefix = tableKey(table);
+  return key.length > prefix.length && key.startsWith(prefix) && key[prefix.length] === "[";
+}

@@ -16,8 +16,9 @@ import type { Change } from "../../src/replication/mod.ts";
 import {
   fetchInitialData,
   fetchMoveIn,
+  GraphState,
+  groupDefinition,
   planSubscription,
-  ShapeState,
   type SubscriptionPlan,
 } from "../../src/shapes/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
@@ -88,8 +89,8 @@ test("move-in: the parent is sent live, its children come from a move-in query",
   const plan = (planned as { plan: SubscriptionPlan }).plan;
   const data = await repeatableRead((tx) => fetchInitialData(tx, plan, { userId: "x" }));
   assert.deepEqual(data.get("r1")!.map((r) => r.record.id), ["p1", "u1", "i1"]);
-  const state = new ShapeState();
-  state.addSubscription(plan, data);
+  const state = new GraphState(groupDefinition(plan.requests.map((r) => r.root), "x"));
+  state.load([...data.values()].flat());
   assert.equal(state.size, 3);
 
   const [old] = await sql`SELECT id, name FROM projects WHERE id = 'p2'`;
@@ -102,9 +103,7 @@ test("move-in: the parent is sent live, its children come from a move-in query",
     record: { ...row },
     tags: ["postgres_1@1"],
   };
-  const out = state.filterTransaction({ changes: [change], referencedRecords: [] }, {
-    userId: "x",
-  });
+  const out = state.apply({ changes: [change], referencedRecords: [] });
   assert.deepEqual(out.changes.map((c) => `${c.kind} ${c.record.id}`), ["insert p2"]);
   assert.equal(out.moveIns.length, 1);
 
@@ -112,8 +111,8 @@ test("move-in: the parent is sent live, its children come from a move-in query",
   // i3 fails the child layer's where clause; u2 comes as i2's automatically followed parent.
   assert.deepEqual(fetched.map((r) => `${r.table}:${r.record.id}`), ["users:u2", "issues:i2"]);
   assert.match(fetched[1].tags[0], /^postgres_1@\d+$/);
-  const toSend = state.applyMoveIn(out.moveIns[0], fetched);
+  const toSend = state.applyMoveIn(out.moveIns[0], fetched).fresh;
   assert.deepEqual(toSend.map((r) => `${r.table}:${r.record.id}`), ["users:u2", "issues:i2"]);
-  assert.ok(state.holds("public", "issues", { id: "i2" }));
-  assert.deepEqual(state.applyMoveIn(out.moveIns[0], fetched), []);
+  assert.ok(state.has(state.keyOf("public", "issues", { id: "i2" })!));
+  assert.deepEqual(state.applyMoveIn(out.moveIns[0], fetched).fresh, []);
 });

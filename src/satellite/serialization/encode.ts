@@ -9,7 +9,7 @@ import { create } from "@bufbuild/protobuf";
 import { type SatOpRow, SatOpRowSchema } from "../../gen/mod.ts";
 import type { ColumnModel, TableModel } from "../../schema/mod.ts";
 import { nullsBitmask } from "./bitmask.ts";
-import { byteaFromText } from "./bytea.ts";
+import { clientText } from "./client_text.ts";
 
 /** Column name -> Postgres text output (bytea as `\x` hex), NULL as null. */
 export type PgRecord = Record<string, string | null>;
@@ -36,26 +36,8 @@ function rowOf(columns: ColumnModel[], valueOf: (c: ColumnModel) => string | nul
   });
 }
 
-/** One non-NULL value as the client reads it. */
+/** One non-NULL value as the client reads it (conversions: client_text.ts). */
 export function clientValue(column: ColumnModel, text: string): Uint8Array {
-  switch (column.type.array.length > 0 ? "" : column.type.name) {
-    case "bytea":
-      // Text that is not bytea output cannot come from Postgres; sending it unchanged keeps
-      // the row deliverable instead of failing the whole transaction.
-      return byteaFromText(text) ?? utf8.encode(text);
-    case "timestamptz":
-      return utf8.encode(zuluOffset(text));
-    case "bool":
-      return utf8.encode(text === "true" ? "t" : text === "false" ? "f" : text);
-    case "uuid":
-      return utf8.encode(text.toLowerCase());
-    default:
-      return utf8.encode(text);
-  }
-}
-
-/** `2023-08-14 10:01:28.848242+00` -> `2023-08-14 10:01:28.848242Z` (also `+00:00`). */
-function zuluOffset(text: string): string {
-  const m = /^(.*\d)[+-]00(?::?00)?$/.exec(text);
-  return m ? `${m[1]}Z` : text;
+  const value = clientText(column, text);
+  return typeof value === "string" ? utf8.encode(value) : value;
 }

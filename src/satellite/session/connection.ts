@@ -10,7 +10,6 @@
  */
 import { create, fromBinary } from "@bufbuild/protobuf";
 import type { Authenticator } from "../../auth/mod.ts";
-import type { Limiter } from "../../lifecycle/mod.ts";
 import {
   SatAuthReqSchema,
   SatAuthRespSchema,
@@ -23,6 +22,8 @@ import {
   type SatRelation,
   type SatRpcRequest,
   type SatRpcResponse,
+  SatSubsDataError_Code,
+  SatSubsDataErrorSchema,
   SatSubsReqSchema,
   SatSubsResp_SatSubsError_Code,
   SatSubsResp_SatSubsError_ShapeReqError_Code,
@@ -31,20 +32,22 @@ import {
   SatUnsubsRespSchema,
 } from "../../gen/mod.ts";
 import type { CatalogHolder, MigrationEntry, SchemaCatalog } from "../../migrations/mod.ts";
-import { capturedStatements } from "../../migrations/mod.ts";
 import type { TransactionLog } from "../../replication/mod.ts";
-import { EMPTY_SCHEMA, type SchemaModel } from "../../schema/mod.ts";
-import {
-  planSubscription,
-  ShapeState,
-  type SubscriptionInput,
-  type SubscriptionPlan,
-} from "../../shapes/mod.ts";
+import { planSubscription, type SubscriptionInput } from "../../shapes/mod.ts";
 import type { Sql } from "../../storage/mod.ts";
+import { type ClientStore, type ShapeHub, startTransition } from "../../sync/mod.ts";
 import type { Logger } from "../../telemetry/mod.ts";
-import { decodeFrame } from "../codec/mod.ts";
+import { decodeFrame, encodeFrame } from "../codec/mod.ts";
+import { ClientShapes } from "./client_shapes.ts";
+import { ClientStream, UNACKED_WINDOW } from "./client_stream.ts";
 import type { ClientRegistry } from "./clients.ts";
-import { OutboundStream, UNACKED_WINDOW } from "./outbound.ts";
+import type { SharedFrames } from "./frames_out.ts";
+import {
+  freshStart,
+  resumeStart,
+  type StartOutcome,
+  type StreamStart,
+} from "./replication_start.ts";
 import {
   errorFrame,
   lsnFromBytes,
@@ -86,8 +89,12 @@ export interface ConnectionDeps {
   log: TransactionLog;
   pool: () => Sql | undefined;
   clients: ClientRegistry;
-  /** Bounds concurrent snapshot reads across all connections (they hold pool connections). */
-  snapshots: Limiter;
+  /** Shape groups shared by every connection. */
+  hub: ShapeHub;
+  /** Subscriptions and acknowledged positions per client id. */
+  store: ClientStore;
+  /** Encoders and byte caches shared by every connection. */
+  frames: SharedFrames;
   /** Creates the write-path handler of an authenticated client; absent: writes are not accepted. */
   inbound?: (client: {
     clientId: string;
@@ -106,10 +113,9 @@ export class SatelliteConnection {
   #userId: string | undefined;
   #closed = false;
   #expiry: ReturnType<typeof setTimeout> | undefined;
-  #outbound: OutboundStream | undefined;
+  #outbound: ClientStream | undefined;
   #starting = false;
-  #shapes = new ShapeState();
-  #pendingSubscriptions = new Set<string>();
+  #shapes: ClientShapes | undefined;
   #serverRequestId = 0;
   #inbound: InboundHandler | undefined;
   #inboundActive = false;
@@ -216,6 +222,14 @@ export class SatelliteConnection {
         const ack = frame.message;
         if (!this.#outbound || !this.#outbound.ack(ack.transactionId)) {
           this.#fail(ErrorCode.INVALID_REQUEST, "Acknowledged unknown txn");
+          return;
+        }
+        // The client applied these GONE batches: nothing can name those subscriptions again.
+        if (ack.goneSubscriptionIds.length > 0) {
+          await this.#deps.store.removeSubscriptions(this.#clientId!, ack.goneSubscriptionIds)
+            .catch((error) =>
+              this.#logger.warning(`Could not forget subscriptions: ${(error as Error).message}`)
+            );
         }
         return;
       }
@@ -411,7 +425,6 @@ export class SatelliteConnection {
       return;
     }
     const clientId = this.#clientId!;
-    const sql = this.#deps.pool();
     if (
       req.schemaVersion !== undefined && req.schemaVersion !== "" && !catalog.has(req.schemaVersion)
     ) {
@@ -423,6 +436,17 @@ export class SatelliteConnection {
     const dialect = req.sqlDialect === SatInStartReplicationReq_Dialect.POSTGRES
       ? "postgresql"
       : "sqlite";
+    this.#shapes = new ClientShapes(this.#userId!, this.#deps.hub);
+    const context = {
+      clientId,
+      log: this.#deps.log,
+      catalog,
+      store: this.#deps.store,
+      hub: this.#deps.hub,
+      pool: this.#deps.pool,
+      shapes: this.#shapes,
+    };
+    let outcome: StartOutcome;
     if (req.lsn.length === 0) {
       if (req.subscriptionIds.length > 0) {
         return replicationError(
@@ -430,41 +454,30 @@ export class SatelliteConnection {
           "Cannot resume subscriptions for a first-time client",
         );
       }
-      await this.#deps.clients.forget(sql, clientId);
-      const start = await this.#freshStart(catalog);
-      const known = req.schemaVersion ? catalog.get(req.schemaVersion) : undefined;
-      const missing = catalog.after(req.schemaVersion) ?? [];
-      this.#shapes = new ShapeState();
-      this.#respondStarted(request);
-      const sending = new Set(missing.map((entry) => entry.version));
-      const had = catalog.all().filter((entry) => !sending.has(entry.version)).map((e) =>
-        e.version
-      );
-      this.#begin(
-        catalog,
-        dialect,
-        { lsn: start, model: known?.model ?? EMPTY_SCHEMA, known: had },
-        missing,
-      );
-      return;
-    }
-    const lsn = lsnFromBytes(req.lsn);
-    if (lsn === undefined) {
-      return replicationError(
-        ReplicationErrorCode.MALFORMED_LSN,
-        "Could not validate start replication request",
-      );
-    }
-    const resumed = await this.#resume(catalog, lsn, req.subscriptionIds);
-    if (!resumed.ok) {
-      if (resumed.code === ReplicationErrorCode.BEHIND_WINDOW) {
-        await this.#deps.clients.forget(sql, clientId);
+      outcome = await freshStart(context, req.schemaVersion || undefined);
+    } else {
+      const lsn = lsnFromBytes(req.lsn);
+      if (lsn === undefined) {
+        return replicationError(
+          ReplicationErrorCode.MALFORMED_LSN,
+          "Could not validate start replication request",
+        );
       }
-      return replicationError(resumed.code, resumed.message);
+      outcome = await resumeStart(context, lsn, req.subscriptionIds);
     }
-    this.#shapes = resumed.shapes;
+    if (!outcome.ok) {
+      if (outcome.code === ReplicationErrorCode.BEHIND_WINDOW) {
+        await this.#deps.store.forget(clientId);
+      }
+      return replicationError(outcome.code, outcome.message);
+    }
     this.#respondStarted(request);
-    this.#begin(catalog, dialect, { lsn, model: resumed.model, known: resumed.known }, []);
+    this.#begin(catalog, dialect, outcome.start, outcome.migrations);
+    if (outcome.rejoin) {
+      const outbound = this.#outbound as ClientStream | undefined;
+      if (outbound) outbound.enqueue(outcome.rejoin);
+      else outcome.rejoin.transition.release();
+    }
   }
 
   #respondStarted(request: SatRpcRequest): void {
@@ -482,20 +495,17 @@ export class SatelliteConnection {
   #begin(
     catalog: SchemaCatalog,
     dialect: "sqlite" | "postgresql",
-    start: { lsn: bigint; model: SchemaModel; known: Iterable<string> },
+    start: StreamStart,
     migrations: MigrationEntry[],
   ): void {
     if (this.#closed) return;
     const clientId = this.#clientId!;
-    const outbound = new OutboundStream({
+    const outbound = new ClientStream({
       clientId,
-      userId: this.#userId!,
       dialect,
       log: this.#deps.log,
       catalog,
-      shapes: this.#shapes,
-      pool: this.#deps.pool,
-      snapshots: this.#deps.snapshots,
+      frames: this.#deps.frames,
       logger: this.#logger,
       send: (frame) => this.#send(frame),
       fail: (reason, message) => {
@@ -506,21 +516,18 @@ export class SatelliteConnection {
           reason === "internal" ? CLOSE.internal : CLOSE.invalid,
         );
       },
-      checkpoint: (lsn, shapes) => {
-        // Plans are stored beside the state: ShapeState serializes rows, not shape definitions.
-        const plans = shapes.subscriptionIds().map((id) => shapes.plan(id)).filter((p) =>
-          p !== undefined
+      subscriptionFailed: (subscriptionId, error) => {
+        this.#logger.warning(
+          `Could not read the data of subscription ${subscriptionId}: ${error.message}`,
         );
-        this.#deps.clients.saveCheckpoint(this.#deps.pool(), clientId, {
-          lsn,
-          state: { shapes: shapes.toJSON(), plans },
-        })
-          .catch((error) =>
-            this.#logger.warning(
-              `Could not save the client checkpoint: ${(error as Error).message}`,
-            )
-          );
+        this.#send(encodeFrame(create(SatSubsDataErrorSchema, {
+          code: SatSubsDataError_Code.SHAPE_DELIVERY_ERROR,
+          message: "Could not read the subscription data",
+          subscriptionId,
+        })));
+        void this.#deps.store.removeSubscriptions(clientId, [subscriptionId]).catch(() => {});
       },
+      acknowledged: (lsn) => this.#deps.store.acknowledge(clientId, lsn),
     }, start);
     this.#outbound = outbound;
     this.#starting = false;
@@ -533,101 +540,6 @@ export class SatelliteConnection {
         this.#logger.warning(`Could not start client replication: ${(error as Error).message}`)
       );
     }
-  }
-
-  /**
-   * Where a fresh client starts streaming: the position the schema catalog has caught up to,
-   * so every migration after it still arrives through the stream (already sent ones are
-   * stripped). Before the catalog has seen any transaction: the start of the cache.
-   */
-  async #freshStart(catalog: SchemaCatalog): Promise<bigint> {
-    const end = await this.#streamPosition();
-    const processed = catalog.processedLsn();
-    if (processed !== undefined) return processed < end ? processed : end;
-    const first = this.#deps.log.firstLsn();
-    return first !== undefined ? first - 1n : end;
-  }
-
-  /** The current end of the stream; waits briefly for a log that has not started yet. */
-  async #streamPosition(): Promise<bigint> {
-    for (let i = 0; i < 100; i++) {
-      const end = this.#deps.log.endLsn();
-      if (end !== undefined) return end;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return 0n;
-  }
-
-  async #resume(
-    catalog: SchemaCatalog,
-    lsn: bigint,
-    subscriptionIds: string[],
-  ): Promise<
-    | { ok: true; shapes: ShapeState; model: SchemaModel; known: string[] }
-    | { ok: false; code: ReplicationErrorCode; message: string }
-  > {
-    const behind = {
-      ok: false as const,
-      code: ReplicationErrorCode.BEHIND_WINDOW,
-      message: "Cannot catch up to the server's current state",
-    };
-    // Right after a restart the reader may still be re-reading WAL: give it a moment to reach lsn.
-    for (let i = 0; i < 100 && (this.#deps.log.endLsn() ?? -1n) < lsn; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    if ((this.#deps.log.endLsn() ?? -1n) < lsn) return behind;
-    const sql = this.#deps.pool();
-    const checkpoint = await this.#deps.clients.loadCheckpoint(sql, this.#clientId!);
-    let shapes = new ShapeState();
-    let from = lsn;
-    if (subscriptionIds.length > 0) {
-      if (!checkpoint) {
-        return {
-          ok: false,
-          code: ReplicationErrorCode.SUBSCRIPTION_NOT_FOUND,
-          message: `Unknown subscription: ${truncateId(subscriptionIds[0])}`,
-        };
-      }
-      if (lsn < checkpoint.lsn) {
-        return {
-          ok: false,
-          code: ReplicationErrorCode.INVALID_POSITION,
-          message: "LSN is before the already acknowledged one",
-        };
-      }
-      const stored = checkpoint.state as { shapes: unknown; plans: SubscriptionPlan[] };
-      shapes = ShapeState.fromJSON(stored.shapes, stored.plans);
-      for (const id of subscriptionIds) {
-        if (!shapes.hasSubscription(id)) {
-          return {
-            ok: false,
-            code: ReplicationErrorCode.SUBSCRIPTION_NOT_FOUND,
-            message: `Unknown subscription: ${truncateId(id)}`,
-          };
-        }
-      }
-      // Subscriptions the client no longer lists were removed and their GONE batch applied.
-      const dropped = shapes.subscriptionIds().filter((id) => !subscriptionIds.includes(id));
-      if (dropped.length > 0) shapes.removeSubscriptions(dropped);
-      from = checkpoint.lsn;
-    }
-    const read = await this.#deps.log.readAfter(from);
-    if (read.kind === "behind_window") return behind;
-    const replay = read.transactions.filter((tx) => tx.lsn <= lsn);
-    OutboundStream.replay(shapes, replay, this.#userId!);
-    // The client knows the schema as of the last migration before the ones still to stream.
-    const upcoming = read.transactions.filter((tx) => tx.lsn > lsn)
-      .flatMap((tx) => capturedStatements(tx).map((group) => BigInt(group[0].txid)));
-    const firstUpcoming = upcoming.length > 0
-      ? upcoming.reduce((a, b) => (a < b ? a : b))
-      : undefined;
-    const model = firstUpcoming !== undefined
-      ? catalog.modelBefore(firstUpcoming)
-      : catalog.current();
-    const known = catalog.all()
-      .filter((entry) => firstUpcoming === undefined || entry.txid < firstUpcoming)
-      .map((entry) => entry.version);
-    return { ok: true, shapes, model, known };
   }
 
   async #subscribe(request: SatRpcRequest): Promise<void> {
@@ -653,7 +565,8 @@ export class SatelliteConnection {
       ));
     };
     const catalog = this.#deps.catalogs.get();
-    if (!this.#outbound || !catalog) {
+    const sql = this.#deps.pool();
+    if (!this.#outbound || !catalog || !this.#shapes) {
       return respondError(
         SatSubsResp_SatSubsError_Code.CODE_UNSPECIFIED,
         "Replication has not been started on this connection",
@@ -669,9 +582,8 @@ export class SatelliteConnection {
           : undefined,
       })),
     };
-    const active = new Set([...this.#shapes.subscriptionIds(), ...this.#pendingSubscriptions]);
     const planned = await planSubscription(input, catalog.current(), {
-      activeSubscriptionIds: active,
+      activeSubscriptionIds: new Set(this.#shapes.ids()),
     });
     if (!planned.ok) {
       return respondError(
@@ -688,6 +600,16 @@ export class SatelliteConnection {
         })),
       );
     }
+    if (!sql) {
+      return respondError(
+        SatSubsResp_SatSubsError_Code.CODE_UNSPECIFIED,
+        "Postgres is not connected",
+      );
+    }
+    const plan = planned.plan;
+    // Stored before its data can reach the client: from then on a resume may name it.
+    await this.#deps.store.addSubscription(this.#clientId!, { id: plan.subscriptionId, plan });
+    if (this.#closed || !this.#outbound) return;
     this.#send(
       rpcResponseFrame(
         request,
@@ -695,20 +617,44 @@ export class SatelliteConnection {
         create(SatSubsRespSchema, { subscriptionId: req.subscriptionId }),
       ),
     );
-    this.#pendingSubscriptions.add(req.subscriptionId);
-    this.#outbound.subscribe(planned.plan);
+    const change = this.#shapes.add(plan);
+    const transition = startTransition(this.#deps.hub, {
+      kind: "subscribe",
+      ...change,
+      base: this.#deps.log.endLsn() ?? this.#outbound.position,
+      sql,
+      causedBy: `subscription:${plan.subscriptionId}`,
+    });
+    this.#outbound.enqueue({
+      kind: "subscribe",
+      subscription: {
+        id: plan.subscriptionId,
+        requestIds: plan.requests.map((r) => r.requestId),
+      },
+      transition,
+    });
   }
 
   #unsubscribe(request: SatRpcRequest): void {
     const req = fromBinary(SatUnsubsReqSchema, request.message);
     this.#send(rpcResponseFrame(request, SatUnsubsRespSchema, create(SatUnsubsRespSchema, {})));
-    for (const id of req.subscriptionIds) this.#pendingSubscriptions.delete(id);
-    this.#outbound?.unsubscribe(req.subscriptionIds);
+    const sql = this.#deps.pool();
+    const change = this.#shapes?.remove(req.subscriptionIds);
+    if (!change || !this.#outbound || !sql) return;
+    const transition = startTransition(this.#deps.hub, {
+      kind: "unsubscribe",
+      from: change.from,
+      to: change.to,
+      base: this.#deps.log.endLsn() ?? this.#outbound.position,
+      sql,
+      causedBy: `unsubscribe:${change.removed[0]}`,
+    });
+    this.#outbound.enqueue({
+      kind: "unsubscribe",
+      subscriptionIds: req.subscriptionIds,
+      transition,
+    });
   }
-}
-
-function truncateId(id: string): string {
-  return id.length > 128 ? `${id.slice(0, 128)}...` : id;
 }
 
 type ProtoSelect = {

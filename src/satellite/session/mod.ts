@@ -12,5 +12,6 @@ export {
 export { ClientRegistry } from "./clients.ts";
 export { checkHandshake } from "./handshake.ts";
 export { satelliteHandler } from "./transport.ts";
-export { UNACKED_WINDOW } from "./outbound.ts";
+export { UNACKED_WINDOW } from "./client_stream.ts";
+export { SharedFrames } from "./frames_out.ts";
 export { Inbound, type InboundOptions, type InboundProblem } from "./inbound.ts";

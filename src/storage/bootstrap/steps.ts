@@ -298,6 +298,44 @@ CREATE TRIGGER run_client_merge_statements
 ALTER TABLE electric.client_merge_statements ENABLE REPLICA TRIGGER run_client_merge_statements;
 `;
 
+/**
+ * Read-path state that costs what changed, not what clients hold: each client's subscriptions
+ * and acknowledged position (a few bytes per client, positions written coalesced), and the
+ * membership of graph shape groups as key intervals `[added_lsn, removed_lsn)` shared by every
+ * client of the group (src/sync/). Replaces `client_checkpoints`, whose whole-state blobs were
+ * rewritten on every acknowledgement; that table stays for databases the reference installed.
+ */
+const SHAPE_STATE_SQL = /* sql */ `
+CREATE TABLE IF NOT EXISTS electric.client_subscriptions (
+  client_id text NOT NULL,
+  subscription_id text NOT NULL,
+  plan jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (client_id, subscription_id)
+);
+CREATE TABLE IF NOT EXISTS electric.client_positions (
+  client_id text PRIMARY KEY,
+  acked_lsn int8 NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS electric.shape_groups (
+  id int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  group_key text NOT NULL UNIQUE,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS electric.shape_group_rows (
+  group_id int8 NOT NULL REFERENCES electric.shape_groups (id) ON DELETE CASCADE,
+  row_key text NOT NULL,
+  added_lsn int8 NOT NULL,
+  removed_lsn int8
+);
+CREATE INDEX IF NOT EXISTS shape_group_rows_open
+  ON electric.shape_group_rows (group_id, row_key) WHERE removed_lsn IS NULL;
+CREATE INDEX IF NOT EXISTS shape_group_rows_added ON electric.shape_group_rows (group_id, added_lsn);
+CREATE INDEX IF NOT EXISTS shape_group_rows_removed
+  ON electric.shape_group_rows (group_id, removed_lsn) WHERE removed_lsn IS NOT NULL;
+`;
+
 export const INSTALL_STEPS: readonly InstallStep[] = [
   {
     version: REFERENCE_STEP_VERSIONS[0],
@@ -316,6 +354,12 @@ export const INSTALL_STEPS: readonly InstallStep[] = [
     records: [20261127000002n],
     description: "set-based client merges in logical_replication mode",
     sql: CLIENT_MERGE_STATEMENTS_SQL,
+  },
+  {
+    version: 20261204000001n,
+    records: [20261204000001n],
+    description: "shape groups and client positions",
+    sql: SHAPE_STATE_SQL,
   },
 ];
 

@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { applyMigration, EMPTY_SCHEMA, type SchemaModel } from "../schema/mod.ts";
 import type { Change, ReferencedRecord } from "../replication/mod.ts";
 import { planSubscription } from "./plan.ts";
-import { ShapeState } from "./shape_state.ts";
+import { GraphState } from "./graph_state.ts";
+import { groupDefinition } from "./group.ts";
+import { StatelessFilter } from "./stateless.ts";
 import type { OutChange, SelectInput, ShapeRow, SubscriptionPlan } from "./types.ts";
 
 type Row = Record<string, string | null>;
@@ -79,8 +81,15 @@ function summary(changes: OutChange[]): string[] {
   return changes.map((c) => `${c.kind} ${c.table}:${c.record.id}`);
 }
 
-function run(state: ShapeState, changes: Change[], refs: ReferencedRecord[] = [], userId = "me") {
-  return state.filterTransaction({ changes, referencedRecords: refs }, { userId });
+function run(state: GraphState, changes: Change[], refs: ReferencedRecord[] = []) {
+  return state.apply({ changes, referencedRecords: refs });
+}
+
+/** The group state of one subscription plan, loaded with its initial data. */
+function stateOf(p: SubscriptionPlan, rows: ShapeRow[], userId = "me"): GraphState {
+  const state = new GraphState(groupDefinition(p.requests.map((r) => r.root), userId));
+  state.load(rows);
+  return state;
 }
 
 const user1 = { id: "u1", name: "Ann" };
@@ -90,9 +99,8 @@ const projectB = { id: "p2", name: "beta", owner_id: "u1" };
 describe("a single-layer shape", () => {
   test("insert, update, move-in, move-out and delete", async () => {
     const p = await plan({ tablename: "issues", where: "this.priority > 1", include: [] });
-    const state = new ShapeState();
     const issue1 = { id: "i1", project_id: null, priority: "3" };
-    state.addSubscription(p, new Map([["r", [row("issues", issue1)]]]));
+    const state = stateOf(p, [row("issues", issue1)]);
     assert.equal(state.size, 1);
 
     let out = run(state, [
@@ -127,8 +135,7 @@ describe("a single-layer shape", () => {
 
   test("a row inserted and deleted in one transaction is not sent", async () => {
     const p = await plan({ tablename: "issues", where: "", include: [] });
-    const state = new ShapeState();
-    state.addSubscription(p, new Map([["r", []]]));
+    const state = stateOf(p, []);
     const i = { id: "i9", project_id: null, priority: "1" };
     const out = run(state, [insert("issues", i), del("issues", i)]);
     assert.deepEqual(out.changes, []);
@@ -136,8 +143,7 @@ describe("a single-layer shape", () => {
 
   test("ownership: own rows and rows without an owner pass, others are dropped", async () => {
     const p = await plan({ tablename: "notes", where: "", include: [] });
-    const state = new ShapeState();
-    state.addSubscription(p, new Map([["r", []]]));
+    const state = stateOf(p, []);
     let out = run(state, [
       insert("notes", { id: "n1", body: "a", electric_user_id: "me" }),
       insert("notes", { id: "n2", body: "b", electric_user_id: "you" }),
@@ -173,11 +179,7 @@ describe("include trees", () => {
 
   test("children follow their parent in the graph", async () => {
     const p = await plan(tree());
-    const state = new ShapeState();
-    state.addSubscription(
-      p,
-      new Map([["r", [row("users", user1), row("projects", projectA)]]]),
-    );
+    const state = stateOf(p, [row("users", user1), row("projects", projectA)]);
     assert.equal(state.size, 2);
     const i1 = { id: "i1", project_id: "p1", priority: "1" };
     const i2 = { id: "i2", project_id: "p2", priority: "1" };
@@ -207,16 +209,17 @@ describe("include trees", () => {
     assert.equal(moveIn.layer.table.name, "projects");
     assert.deepEqual(moveIn.rows.map((r) => r.record.id), ["p3"]);
     const fetched = [row("issues", i3)];
-    assert.deepEqual(state.applyMoveIn(moveIn, fetched).map((r) => r.record.id), ["i3"]);
-    assert.deepEqual(state.applyMoveIn(moveIn, fetched), []);
+    const first = state.applyMoveIn(moveIn, fetched);
+    assert.deepEqual(first.fresh.map((r) => r.record.id), ["i3"]);
+    assert.equal(first.added.length, 1);
+    assert.deepEqual(state.applyMoveIn(moveIn, fetched).fresh, []);
     out = run(state, [update("issues", i3, { ...i3, priority: "2" })]);
     assert.deepEqual(summary(out.changes), ["update issues:i3"]);
   });
 
   test("many-to-one parents come from referenced records and leave with their last child", async () => {
     const p = await plan({ tablename: "issues", where: "this.priority > 0", include: [] });
-    const state = new ShapeState();
-    state.addSubscription(p, new Map([["r", []]]));
+    const state = stateOf(p, []);
     const i1 = { id: "i1", project_id: "p1", priority: "1" };
     const i2 = { id: "i2", project_id: "p1", priority: "1" };
     let out = run(state, [insert("issues", i1)], [ref("projects", projectA), ref("users", user1)]);
@@ -249,41 +252,8 @@ describe("include trees", () => {
   });
 });
 
-describe("subscriptions", () => {
-  test("unsubscribing drops only rows no other subscription reaches", async () => {
-    const a = await plan({ tablename: "issues", where: "this.priority > 0", include: [] });
-    const b = await plan({ tablename: "projects", where: "", include: [] });
-    const state = new ShapeState();
-    const issue = { id: "i1", project_id: "p1", priority: "1" };
-    state.addSubscription(
-      a,
-      new Map([["r", [row("users", user1), row("projects", projectA), row("issues", issue)]]]),
-    );
-    const unsent = state.unsentRows(
-      b,
-      new Map([["r", [row("users", user1), row("projects", projectA), row("projects", projectB)]]]),
-    );
-    assert.deepEqual(unsent.get("r")!.map((r) => r.record.id), ["p2"]);
-    state.addSubscription(
-      b,
-      new Map([["r", [row("users", user1), row("projects", projectA), row("projects", projectB)]]]),
-    );
-    assert.deepEqual(state.subscriptionIds(), [a.subscriptionId, b.subscriptionId]);
-    const removed = state.removeSubscriptions([a.subscriptionId, "unknown"]);
-    assert.deepEqual(removed.removedIds, [a.subscriptionId]);
-    assert.deepEqual(removed.gone.map((r) => `${r.table}:${r.record.id}`), ["issues:i1"]);
-    assert.deepEqual(removed.gone[0].record, { id: "i1" });
-    assert.equal(state.hasSubscription(a.subscriptionId), false);
-    const rest = state.removeSubscriptions([b.subscriptionId]);
-    assert.deepEqual(rest.gone.map((r) => `${r.table}:${r.record.id}`).sort(), [
-      "projects:p1",
-      "projects:p2",
-      "users:u1",
-    ]);
-    assert.equal(state.size, 0);
-  });
-
-  test("the state survives a JSON round trip", async () => {
+describe("membership", () => {
+  test("rounds report the keys that started and stopped being held", async () => {
     const p = await plan({
       tablename: "projects",
       where: "",
@@ -292,20 +262,78 @@ describe("subscriptions", () => {
         select: { tablename: "issues", where: "", include: [] },
       }],
     });
-    const state = new ShapeState();
+    const state = new GraphState(groupDefinition(p.requests.map((r) => r.root), "me"));
     const i1 = { id: "i1", project_id: "p1", priority: "1" };
-    state.addSubscription(
-      p,
-      new Map([["r", [row("users", user1), row("projects", projectA), row("issues", i1)]]]),
-    );
-    const restored = ShapeState.fromJSON(JSON.parse(JSON.stringify(state)), [p]);
-    assert.equal(restored.size, 3);
-    assert.ok(restored.holds("public", "issues", { id: "i1" }));
-    const out = run(restored, [del("projects", projectA)]);
+    const loaded = state.load([row("users", user1), row("projects", projectA), row("issues", i1)]);
+    assert.equal(loaded.added.length, 3);
+    assert.equal(state.size, 3);
+    assert.ok(state.has(state.keyOf("public", "issues", i1)!));
+    const out = run(state, [del("projects", projectA)]);
     assert.deepEqual(summary(out.changes), [
       "delete projects:p1",
       "gone issues:i1",
       "gone users:u1",
     ]);
+    assert.equal(out.removed.length, 3);
+    assert.deepEqual(out.added, []);
+    assert.equal(state.size, 0);
+  });
+
+  test("held rows keep only the columns membership reads", async () => {
+    const p = await plan({ tablename: "issues", where: "this.priority > 0", include: [] });
+    const state = stateOf(p, []);
+    const i1 = { id: "i1", project_id: "p1", priority: "1" };
+    run(state, [insert("issues", i1)], [ref("projects", projectA), ref("users", user1)]);
+    // An update to a column nobody filters on still reaches the client whole.
+    const out = run(state, [update("issues", i1, { ...i1, priority: "2" })]);
+    assert.deepEqual(out.changes[0].record, { ...i1, priority: "2" });
+    assert.deepEqual(out.changes[0].oldRecord, i1);
+  });
+});
+
+describe("stateless filter", () => {
+  test("agrees with the graph on single-layer shapes over random histories", async () => {
+    const p = await plan({
+      tablename: "notes",
+      where: "this.body LIKE 'a%' OR this.body = 'zz'",
+      include: [],
+    });
+    const definition = groupDefinition(p.requests.map((r) => r.root), "me");
+    assert.equal(definition.stateless, true);
+    const graph = new GraphState(definition);
+    const filter = new StatelessFilter(definition);
+    const bodies = ["a1", "b2", "zz", "a3", null];
+    const owners = ["me", "you", null];
+    const rows = new Map<string, Row>();
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let step = 0; step < 300; step++) {
+      const changes: Change[] = [];
+      for (let k = 0; k < 1 + random(3); k++) {
+        const id = `n${random(6)}`;
+        const old = rows.get(id);
+        const next = {
+          id,
+          body: bodies[random(bodies.length)],
+          electric_user_id: owners[random(3)],
+        };
+        if (!old) {
+          changes.push(insert("notes", next));
+          rows.set(id, next);
+        } else if (random(4) === 0) {
+          changes.push(del("notes", old));
+          rows.delete(id);
+        } else {
+          changes.push(update("notes", old, next));
+          rows.set(id, next);
+        }
+      }
+      const fromGraph = run(graph, changes).changes;
+      const fromFilter = filter.filter({ changes });
+      assert.deepEqual(fromFilter, fromGraph, `step ${step}`);
+    }
   });
 });

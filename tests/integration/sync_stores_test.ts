@@ -1,0 +1,114 @@
+/**
+ * The read path's durable state against a real Postgres: graph group membership as key
+ * intervals (what a client at a position held, what changed after it), per-client
+ * subscriptions and coalesced acknowledgements, and snapshot reads whose visibility places
+ * their data exactly in the stream.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import {
+  bootstrapElectricSchema,
+  ensurePublication,
+  SESSION_PARAMETERS,
+} from "../../src/storage/mod.ts";
+import {
+  PostgresClientStore,
+  PostgresMembershipStore,
+  SnapshotRead,
+  visibleIn,
+} from "../../src/sync/mod.ts";
+import { freshDatabase } from "../helpers/pg_cluster.ts";
+
+type Db = Awaited<ReturnType<typeof freshDatabase>>;
+let db: Db;
+let sql: postgres.Sql;
+
+before(async () => {
+  db = await freshDatabase();
+  sql = postgres(db.url, { max: 4, onnotice: () => {}, connection: { ...SESSION_PARAMETERS } });
+  await bootstrapElectricSchema(sql, { ddlGuard: true });
+  await ensurePublication(sql);
+});
+
+after(async () => {
+  await sql.end();
+  await db.drop();
+});
+
+test("membership intervals: writes are coalesced, stored before `durable`, and answer resumes", async () => {
+  const store = new PostgresMembershipStore(() => sql);
+  const log = await store.open("group-a");
+  const again = await store.open("group-a");
+  assert.equal(again.groupId, log.groupId);
+  log.record(11n, ["t[1]", "t[2]", "t[3]"], []);
+  log.record(20n, ["t[4]"], ["t[2]"]);
+  log.record(30n, ["t[2]"], ["t[4]", "t[3]"]);
+  await log.durable(30n);
+  assert.deepEqual([...await log.openKeys()].sort(), ["t[1]", "t[2]"]);
+  // A client at 20 held 1, 3, 4: it must drop 3 and 4 and get 2 again.
+  const since20 = await log.changedAfter(20n);
+  assert.deepEqual([...since20.added].sort(), ["t[2]"]);
+  assert.deepEqual([...since20.removed].sort(), ["t[3]", "t[4]"]);
+  const since11 = await log.changedAfter(11n);
+  assert.deepEqual([...since11.added].sort(), ["t[2]", "t[4]"]);
+  assert.deepEqual([...since11.removed].sort(), ["t[2]", "t[3]", "t[4]"]);
+  await store.compact(25n);
+  const [{ count }] = await sql`
+    SELECT count(*)::int AS count FROM electric.shape_group_rows WHERE group_id = ${log.groupId}`;
+  // Interval of 2 closed at 20 is gone; 4 (closed at 30) and 3 (30) stay, with 1 and the new 2.
+  assert.equal(count, 4);
+  const other = await store.open("group-b");
+  assert.notEqual(other.groupId, log.groupId);
+  assert.deepEqual([...await other.openKeys()], []);
+});
+
+test("a thousand acknowledgements become one write; subscriptions survive until removed", async () => {
+  const store = new PostgresClientStore(() => sql, { ackIntervalMs: 50 });
+  const plan = { subscriptionId: "s1", requests: [] };
+  await store.addSubscription("c1", { id: "s1", plan });
+  await store.addSubscription("c1", { id: "s2", plan: { ...plan, subscriptionId: "s2" } });
+  assert.deepEqual((await store.subscriptions("c1")).map((s) => s.id), ["s1", "s2"]);
+  for (let i = 1; i <= 1000; i++) store.acknowledge(`c${i % 10}`, BigInt(i));
+  assert.equal(await store.acknowledged("c1"), 991n);
+  await store.flush();
+  const rows = await sql`SELECT client_id, acked_lsn::text AS lsn FROM electric.client_positions`;
+  assert.equal(rows.length, 10);
+  assert.equal(rows.find((r) => r.client_id === "c1")!.lsn, "991");
+  assert.equal(store.positionWrites, 1);
+  store.acknowledge("c1", 5n);
+  await store.flush();
+  assert.equal(await store.acknowledged("c1"), 991n, "positions never go back");
+  await store.removeSubscriptions("c1", ["s1"]);
+  assert.deepEqual((await store.subscriptions("c1")).map((s) => s.id), ["s2"]);
+  await store.forget("c1");
+  assert.deepEqual(await store.subscriptions("c1"), []);
+  assert.equal(await store.acknowledged("c1"), undefined);
+  store.stop();
+});
+
+test("snapshot reads: transactions committed after the snapshot are not visible", async () => {
+  await sql`CREATE TABLE IF NOT EXISTS marks (id int PRIMARY KEY)`;
+  let seen: { xmin: number; xmax: number } | undefined;
+  let release!: () => void;
+  const hold = new Promise<void>((resolve) => release = resolve);
+  const read = new SnapshotRead(
+    { sql, base: 0n, causedBy: "test" },
+    async (snapshot, info) => {
+      seen = info;
+      await hold;
+      return await snapshot`SELECT count(*)::int AS count FROM marks`;
+    },
+  );
+  const info = await read.info;
+  const [{ xid }] = await sql`
+    INSERT INTO marks VALUES (1) RETURNING (pg_current_xact_id()::text::int8 & 4294967295) AS xid`;
+  release();
+  const [{ count }] = await read.result;
+  assert.equal(count, 0);
+  assert.ok(seen);
+  assert.equal(visibleIn(info, Number(xid)), false);
+  assert.equal(read.isInsertionPoint({ lsn: 1n, xid: Number(xid) }), true);
+  assert.equal(read.isInsertionPoint({ lsn: 0n, xid: Number(xid) }), false, "at or before base");
+  assert.equal(read.isInsertionPoint({ lsn: 1n, xid: info.xmin - 1 }), false);
+});
