@@ -15,10 +15,29 @@ import type { LayerPlan, MoveInRequest, ShapeRow, SubscriptionPlan } from "./typ
 
 export const EPOCH_TAG = `${ORIGIN}@0`;
 
+const EPOCH_TAGS: readonly string[] = Object.freeze([EPOCH_TAG]);
+
 /** Shadow `_tags` text → client tags; a row without a shadow row has the epoch tag. */
 export function clientTags(tags: string | null): string[] {
   if (tags === null) return [EPOCH_TAG];
   return parseTagArray(tags).map((tag) => clientTag(tag, ORIGIN));
+}
+
+/**
+ * `clientTags` for many rows in a row: rows written together share their tags text, so the
+ * last conversion is reused (the result is shared and must not be modified).
+ */
+function tagsReader(): (tags: string | null) => string[] {
+  let lastText: string | undefined;
+  let last: string[] = [];
+  return (tags) => {
+    if (tags === null) return EPOCH_TAGS as string[];
+    if (tags !== lastText) {
+      last = clientTags(tags);
+      lastText = tags;
+    }
+    return last;
+  };
 }
 
 async function queryLayer(
@@ -30,17 +49,46 @@ async function queryLayer(
   if (parentRows !== undefined && parentRows.length === 0) return [];
   const query = layerQuery(layer, parentRows?.map((r) => r.record), options);
   const result = await sql.unsafe(query.text, query.params as never[]).values();
-  const { columns } = layer.table;
-  return result.map((values: unknown[]) => {
+  const names = layer.table.columns.map((c) => c.name);
+  const width = names.length;
+  const { schema, name: table } = layer.table;
+  const tagsOf = tagsReader();
+  const rows: ShapeRow[] = new Array(result.length);
+  for (let r = 0; r < result.length; r++) {
+    const values = result[r] as (string | null)[];
     const record: Record<string, string | null> = {};
-    columns.forEach((c, i) => record[c.name] = values[i] as string | null);
-    return {
-      schema: layer.table.schema,
-      table: layer.table.name,
-      record,
-      tags: clientTags(values[columns.length] as string | null),
-    };
-  });
+    for (let i = 0; i < width; i++) record[names[i]] = values[i];
+    rows[r] = { schema, table, record, tags: tagsOf(values[width]) };
+  }
+  return rows;
+}
+
+/**
+ * The rows of a root layer with no children, in batches as Postgres produces them (a cursor):
+ * a large initial sync goes out while it is still being read, holding one batch at a time.
+ */
+export async function* streamLayerRows(
+  sql: Sql,
+  layer: LayerPlan,
+  options: { userId: string; batchSize?: number },
+): AsyncGenerator<ShapeRow[]> {
+  const query = layerQuery(layer, undefined, options);
+  const names = layer.table.columns.map((c) => c.name);
+  const width = names.length;
+  const { schema, name: table } = layer.table;
+  const tagsOf = tagsReader();
+  const cursor = sql.unsafe(query.text, query.params as never[]).values()
+    .cursor(options.batchSize ?? 2_000) as AsyncIterable<(string | null)[][]>;
+  for await (const batch of cursor) {
+    const rows: ShapeRow[] = new Array(batch.length);
+    for (let r = 0; r < batch.length; r++) {
+      const values = batch[r];
+      const record: Record<string, string | null> = {};
+      for (let i = 0; i < width; i++) record[names[i]] = values[i];
+      rows[r] = { schema, table, record, tags: tagsOf(values[width]) };
+    }
+    yield rows;
+  }
 }
 
 /** `layer`'s rows (related to `parentRows` below the root) and everything below, ordered. */
@@ -101,7 +149,9 @@ export async function fetchInitialData(
   const data = new Map<string, ShapeRow[]>();
   for (const request of plan.requests) {
     const rows = await fetchTree(sql, request.root, undefined, options);
-    data.set(request.requestId, dedupeFor(request.root, rows));
+    // One layer alone cannot return a row twice.
+    const single = request.root.children.length === 0;
+    data.set(request.requestId, single ? rows : dedupeFor(request.root, rows));
   }
   return data;
 }

@@ -33,7 +33,13 @@ export { parseWhere, type WhereParseResult } from "./where_parse.ts";
 export { evaluate, evaluateWhere } from "./where_eval.ts";
 export { whereToSql } from "./where_sql.ts";
 export { type PlanResult, planSubscription } from "./plan.ts";
-export { clientTags, EPOCH_TAG, fetchInitialData, fetchMoveIn } from "./initial_query.ts";
+export {
+  clientTags,
+  EPOCH_TAG,
+  fetchInitialData,
+  fetchMoveIn,
+  streamLayerRows,
+} from "./initial_query.ts";
 export { hasOwnerColumn, type LayerQuery, layerQuery, OWNER_COLUMN } from "./layer_query.ts";
 export { type GraphRound, GraphState, type MembershipChange } from "./graph_state.ts";
 export {

@@ -31,6 +31,8 @@ export async function fetchGroupRows(
     // No owner: no ownership filter; the id can match nothing then.
     userId: definition.owner ?? "",
   });
+  // One layer alone cannot return a row twice.
+  if (roots.length === 1 && roots[0].children.length === 0) return [...data.values()][0] ?? [];
   const tables = new Map<string, LayerPlan["table"]>();
   const visit = (layer: LayerPlan) => {
     tables.set(`${layer.table.schema}.${layer.table.name}`, layer.table);

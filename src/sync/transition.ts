@@ -25,6 +25,7 @@ import { primaryKeyKey } from "../shapes/mod.ts";
 import type { Sql } from "../storage/mod.ts";
 import type { GraphGroup, MembershipCapture } from "./graph_group.ts";
 import { fetchGroupRows } from "./group_rows.ts";
+import { streamLayerRows } from "../shapes/mod.ts";
 import type { Group, ShapeHub } from "./hub.ts";
 import { type ConsistentRead, sameSnapshot, SnapshotRead } from "./snapshot.ts";
 import { StatelessGroup } from "./stateless_group.ts";
@@ -46,7 +47,17 @@ export interface GoneRow {
 export interface TransitionData {
   /** Rows to send as inserts (subscription data, or a resume's refreshed rows). */
   inserts: ShapeRow[];
+  /**
+   * More rows to insert, read from Postgres while they are sent (large initial data): the
+   * snapshot stays open until `done()` is called, so the consumer must call it.
+   */
+  streams: RowStream[];
   gones: GoneRow[];
+}
+
+export interface RowStream {
+  table: LayerPlan["table"];
+  batches: AsyncIterable<ShapeRow[]>;
 }
 
 export interface Transition {
@@ -89,6 +100,7 @@ export function startTransition(
   const leaving = from.filter((g) => !toKeys.has(g.definition.key));
   let inSnapshot!: (sql: Sql) => void;
   const snapshotSql = new Promise<Sql>((resolve) => inSnapshot = resolve);
+  const delivered = Promise.withResolvers<TransitionData>();
   const read: SnapshotRead<TransitionData> = new SnapshotRead(
     {
       sql: options.sql,
@@ -99,18 +111,28 @@ export function startTransition(
     async (snapshot) => {
       inSnapshot(snapshot);
       await work.durable();
-      if (options.kind === "rejoin") return await work.rejoin(appearing, options.rejoin!);
-      return {
-        inserts: await work.arriving(appearing, leaving),
+      const data = options.kind === "rejoin" ? await work.rejoin(appearing, options.rejoin!) : {
+        ...(await work.arriving(appearing, leaving)),
         gones: await work.departing(leaving, appearing),
       };
+      delivered.resolve(data);
+      // Streamed rows are read in this snapshot while the client is sent them.
+      if (data.streams.length > 0) await work.consumed;
+      return data;
     },
   );
+  read.result.catch((error) => delivered.reject(error));
   // Everything a group needs is registered now, in the order transitions are made: a group
   // started here exists before any later transition looks for it.
   const work = new TransitionWork(hub, snapshotSql, read);
   for (const planned of [...appearing, ...leaving]) work.membership(planned);
-  return { kind: options.kind, read, from, to, release: () => work.release() };
+  return {
+    kind: options.kind,
+    read: sameSnapshot(read, delivered.promise),
+    from,
+    to,
+    release: () => work.release(),
+  };
 }
 
 /** Membership of one group at the insertion point. */
@@ -158,10 +180,18 @@ class TransitionWork {
     this.#memberships.set(definition.key, { kind: "graph", group, capture });
   }
 
+  #consumed = Promise.withResolvers<void>();
+
+  /** Resolves once the client took the streamed rows (or gave up on them). */
+  get consumed(): Promise<void> {
+    return this.#consumed.promise;
+  }
+
   release(): void {
     for (const membership of this.#memberships.values()) {
       if (membership.kind === "graph") membership.group.detach(this);
     }
+    this.#consumed.resolve();
   }
 
   /** Every graph membership involved is known and stored. */
@@ -208,8 +238,12 @@ class TransitionWork {
   }
 
   /** Rows the appearing groups hold that the leaving ones did not. */
-  async arriving(appearing: PlannedGroup[], leaving: PlannedGroup[]): Promise<ShapeRow[]> {
+  async arriving(
+    appearing: PlannedGroup[],
+    leaving: PlannedGroup[],
+  ): Promise<{ inserts: ShapeRow[]; streams: RowStream[] }> {
     const out: ShapeRow[] = [];
+    const streams: RowStream[] = [];
     // Rows of a request the client already had in a leaving group are held already.
     const had = new Set(leaving.flatMap((g) => g.definition.roots.map(requestKey)));
     for (const planned of appearing) {
@@ -217,11 +251,23 @@ class TransitionWork {
         ? planned.definition.roots.filter((root) => !had.has(requestKey(root)))
         : undefined;
       const tables = tablesOf(planned.definition);
+      const fresh = !leaving.some((g) => overlaps(g.definition, planned.definition));
+      if (fresh && planned.definition.stateless && roots!.length === 1) {
+        // Nothing of it is held yet: its rows go out as Postgres produces them.
+        const sql = await this.sql;
+        for (const root of roots!) {
+          streams.push({
+            table: root.table,
+            batches: streamLayerRows(sql, root, { userId: planned.definition.owner ?? "" }),
+          });
+        }
+        continue;
+      }
       for (const row of await this.#members(planned, roots)) {
-        if (!this.#heldBy(leaving, row, keyOfRow(tables, row))) out.push(row);
+        if (fresh || !this.#heldBy(leaving, row, keyOfRow(tables, row))) out.push(row);
       }
     }
-    return out;
+    return { inserts: out, streams };
   }
 
   /** Rows the leaving groups held that no appearing group holds. */
@@ -282,7 +328,7 @@ class TransitionWork {
         if (table) gones.push({ table, record: keyRecord(table, key) });
       }
     }
-    return { inserts, gones };
+    return { inserts, gones, streams: [] };
   }
 }
 

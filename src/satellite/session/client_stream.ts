@@ -22,13 +22,16 @@ import {
   type PlannedGroup,
   type StatelessGroup,
   type Transition,
+  type TransitionData,
 } from "../../sync/mod.ts";
 import type { Logger } from "../../telemetry/mod.ts";
 import { encodeFrame } from "../codec/mod.ts";
 import { relationFor } from "../serialization/mod.ts";
+import { opLogFramesFromEntries } from "../serialization/mod.ts";
 import {
   goneBatchFrames,
   protoEntry,
+  ROWS_PER_FRAME,
   type SharedFrames,
   subscriptionDataFrames,
   type TableLookup,
@@ -327,13 +330,12 @@ export class ClientStream {
     }
     if (this.#stop.signal.aborted) return;
     this.#switchGroups(unit.transition.to);
-    unit.transition.release();
+    if (unit.kind !== "subscribe") unit.transition.release();
     const lookup = this.#lookup;
     const frames: Uint8Array[] = [];
     if (unit.kind === "subscribe") {
-      const encoded = this.#o.frames.insertEntries(data.inserts, lookup);
-      this.#relationFrames(encoded.tables, frames);
-      frames.push(...subscriptionDataFrames(unit.subscription, this.#lastSentLsn, encoded.entries));
+      await this.#sendSubscriptionData(unit.subscription, data, unit.transition);
+      return;
     } else if (unit.kind === "unsubscribe") {
       const encoded = this.#o.frames.goneEntries(data.gones, lookup);
       this.#relationFrames(encoded.tables, frames);
@@ -356,6 +358,46 @@ export class ClientStream {
       this.#unacked.push({ id: header.transactionId, lsn: header.lsn });
     }
     for (const frame of frames) this.#o.send(frame);
+  }
+
+  /**
+   * Subscription data (§7.3). Rows read while they are sent go out batch by batch; nothing
+   * else is written meanwhile (the stream waits here), so the delivery stays one unit.
+   */
+  async #sendSubscriptionData(
+    subscription: { id: string; requestIds: readonly string[] },
+    data: TransitionData,
+    transition: Transition,
+  ): Promise<void> {
+    const lookup = this.#lookup;
+    try {
+      const first = this.#o.frames.insertEntries(data.inserts, lookup);
+      const frames: Uint8Array[] = [];
+      const tables = [...first.tables];
+      for (const stream of data.streams) {
+        const table = lookup(stream.table.schema, stream.table.name);
+        if (table) tables.push(table);
+      }
+      this.#relationFrames(tables, frames);
+      const [begin, ...rest] = subscriptionDataFrames(subscription, this.#lastSentLsn, []);
+      frames.push(begin, rest[0]);
+      frames.push(...opLogFramesFromEntries(first.entries, ROWS_PER_FRAME));
+      for (const frame of frames) this.#o.send(frame);
+      for (const stream of data.streams) {
+        for await (const batch of stream.batches) {
+          if (this.#stop.signal.aborted) return;
+          const encoded = this.#o.frames.insertEntries(batch, lookup);
+          for (const frame of opLogFramesFromEntries(encoded.entries, ROWS_PER_FRAME)) {
+            this.#o.send(frame);
+          }
+        }
+      }
+      // The rest: the first request's end, the other requests' empty pairs, the end.
+      for (const frame of rest.slice(1)) this.#o.send(frame);
+    } finally {
+      // Lets go of the snapshot the rows were read in.
+      transition.release();
+    }
   }
 
   /** Makes `groups` the client's groups from the current position on. */
