@@ -153,6 +153,8 @@ async function serve(
     }
     publisherLogger.info(`Logical replication publisher listening on port ${listened.port}.`);
   }
+  // Positions are persisted only once migrations up to them are applied (see migrationListener).
+  const migrations = migrationListener({ catalogs, sql: () => connector.pool, logger: pgLogger });
   const connector: PostgresConnector = new PostgresConnector({
     database: config.database,
     writeMode: config.writeMode,
@@ -163,6 +165,8 @@ async function serve(
         log,
         logger: pgLogger,
         windowBytes: config.resumableWalWindow,
+        retainedBytes: config.txnCacheSize,
+        settled: () => migrations.settled(),
         primaryKey: (schema, table) =>
           catalogs.get() && findTable(catalogs.get()!.current(), schema, table)?.primaryKey,
       }),
@@ -189,7 +193,7 @@ async function serve(
       ]),
   });
 
-  log.subscribe(migrationListener({ catalogs, sql: () => connector.pool, logger: pgLogger }));
+  log.subscribe(migrations);
 
   const services: Service[] = [connector];
   let writer: ClientWriter | undefined;

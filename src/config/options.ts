@@ -196,13 +196,14 @@ export const TABLE = {
   ELECTRIC_RESUMABLE_WAL_WINDOW: option("ELECTRIC_RESUMABLE_WAL_WINDOW", {
     default: "2G",
     doc:
-      "WAL retained so clients can resume; bytes with optional suffix `k`/`m`/`g` (10^3) or `K`/`M`/`G` (2^10).",
+      "WAL retained so clients can resume (read on demand, only for clients resuming from inside it); bytes with optional suffix `k`/`m`/`g` (10^3) or `K`/`M`/`G` (2^10).",
     group: "size",
     convert: asByteSize("ELECTRIC_RESUMABLE_WAL_WINDOW"),
   }),
   ELECTRIC_TXN_CACHE_SIZE: option("ELECTRIC_TXN_CACHE_SIZE", {
     default: "256M",
-    doc: "Size of the in-memory transaction cache, same format as the WAL window.",
+    doc:
+      "Size of the in-memory transaction cache (also bounds what reads of retained WAL keep), same format as the WAL window.",
     group: "size",
     convert: asByteSize("ELECTRIC_TXN_CACHE_SIZE"),
   }),

@@ -10,4 +10,4 @@ export { loadCatalog, loadTableOids, lookupVersion, saveEntry } from "./store.ts
 export { encodeSatOpMigrate, toSatOpMigrate } from "./sat_op_migrate.ts";
 export { migrationsArchive } from "./bundle.ts";
 export { crc32, createZip, type ZipEntry } from "./zip.ts";
-export { catalogStep, migrationListener } from "./connector_step.ts";
+export { catalogStep, type MigrationListener, migrationListener } from "./connector_step.ts";

@@ -1,16 +1,16 @@
 /**
  * Plugs replication into the Postgres connector: once the `electric` schema and publication
  * are in place, the step starts the reader on a replication connection derived from the
- * connector's pool, the WAL window task, and the retained-WAL fallback of the log. Its
- * resource's `lost` settles when the stream dies, so the connector reconnects and the step
- * runs again (the log keeps its cache; re-read transactions are ignored by LSN).
+ * connector's pool, the WAL window task, and the coalesced retained-WAL fallback of the log.
+ * Its resource's `lost` settles when the stream dies, so the connector reconnects and the
+ * step runs again (the log keeps its cache; re-read transactions are ignored by LSN).
  */
 import type { ConnectorState, ConnectorStep, Sql, StepResource } from "../storage/mod.ts";
 import type { Logger } from "../telemetry/mod.ts";
 import { type ConnectReplication, replicationConnectionFrom } from "./connection.ts";
 import type { PrimaryKeyLookup } from "./enrich.ts";
 import { ReplicationReader } from "./reader.ts";
-import { retainedReader } from "./retained.ts";
+import { RetainedReads } from "./retained_reads.ts";
 import type { TransactionLog } from "./transaction_log.ts";
 import { WalWindow } from "./wal_window.ts";
 
@@ -23,6 +23,12 @@ export interface ReplicationStepOptions {
   windowIntervalMs?: number;
   statusIntervalMs?: number;
   slotBusyTimeoutMs?: number;
+  /** At most one write of the processed position per interval. Default 500 ms. */
+  persistIntervalMs?: number;
+  /** See `ReplicationReaderOptions.settled`. */
+  settled?: () => Promise<void>;
+  /** Budget for what retained reads keep (ELECTRIC_TXN_CACHE_SIZE fits). Default 64 MiB. */
+  retainedBytes?: number;
   primaryKey?: PrimaryKeyLookup;
   /** The state the connector reports meanwhile; default `establishing_repl_conn`. */
   state?: ConnectorState;
@@ -47,16 +53,19 @@ export function replicationStep(options: ReplicationStepOptions): ConnectorStep 
         logger,
         statusIntervalMs: options.statusIntervalMs,
         slotBusyTimeoutMs: options.slotBusyTimeoutMs,
+        persistIntervalMs: options.persistIntervalMs,
+        settled: options.settled,
         primaryKey: options.primaryKey,
       });
       const handle = await reader.start(signal);
       options.onStarted?.(reader);
-      const reading = retainedReader({
+      const retained = new RetainedReads({
         connect,
         mainSlot: reader.mainSlot,
         primaryKey: options.primaryKey,
+        maxBytes: options.retainedBytes ?? 64 * 1024 * 1024,
       });
-      options.log.onRetainedRead(reading);
+      options.log.onRetainedRead(retained.read);
       const stopWindow = new AbortController();
       const window = new WalWindow({
         sql,
@@ -70,6 +79,7 @@ export function replicationStep(options: ReplicationStepOptions): ConnectorStep 
         async close() {
           stopWindow.abort();
           options.log.onRetainedRead(undefined);
+          retained.close();
           await handle.close();
           await window;
         },

@@ -1,13 +1,15 @@
 /**
- * Logical replication out of Postgres: the main and temporary slots, the pgoutput stream
- * turned into enriched transactions, and the transaction log every consumer reads from.
- * Must not know about clients, shapes or the publisher: they read the log, never the stream.
+ * Logical replication out of Postgres: the main and live slots, the pgoutput stream turned
+ * into enriched transactions, and the transaction log every consumer reads from. Must not
+ * know about clients, shapes or the publisher: they read the log, never the stream.
  *
- * Flow: ReplicationReader (transport) → ReplicationStreamSession (decides acks/replays) →
- * TransactionAssembler (pgoutput → Transaction, shadow enrichment) → TransactionLog.append →
- * consumers (`subscribe`, `follow`, `readAfter`). Per batch the processed LSN is persisted in
- * `electric.replication_positions`, then acknowledged on the temporary slot. WalWindow moves
- * the main slot; `readRetained` re-reads WAL the cache no longer holds.
+ * Flow: ReplicationReader (transport; live_slot.ts picks where it starts) →
+ * ReplicationStreamSession (decides acks/replays) → TransactionAssembler (pgoutput →
+ * Transaction, shadow enrichment) → TransactionLog.append → consumers (`subscribe`, `follow`,
+ * `readAfter`). The processed LSN is persisted coalesced in `electric.replication_positions`
+ * (positions.ts), then acknowledged on the live slot. WalWindow moves the main slot, which
+ * pins the resumable window; RetainedReads re-reads from it, one scan for many requests,
+ * what the cache no longer holds.
  */
 export type {
   Change,
@@ -57,7 +59,14 @@ export {
   WalWindow,
   type WalWindowOptions,
 } from "./wal_window.ts";
-export { readRetained, retainedReader, type RetainedReadOptions } from "./retained.ts";
+export {
+  readRetained,
+  retainedReader,
+  type RetainedReadOptions,
+  scanRetained,
+  type ScanTarget,
+} from "./retained.ts";
+export { RetainedReads, type RetainedReadsOptions } from "./retained_reads.ts";
 export { replicationStep, type ReplicationStepOptions } from "./connector_step.ts";
 export { ReplicationError, type ReplicationErrorCode } from "./errors.ts";
 export { readProcessedLsn } from "./slots.ts";

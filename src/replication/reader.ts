@@ -1,18 +1,21 @@
 /**
  * The replication reader (transport layer of pgoutput in): opens the replication connection,
- * ensures the main slot, copies it to the temporary slot, streams from it, and hands the
- * session's transactions to the transaction log, persisting and acknowledging positions.
+ * ensures the main slot, opens the live stream (live_slot.ts: the acknowledged slot, started
+ * at the persisted processed position) and hands the session's transactions to the log.
  *
- * Order per batch (what makes a restart lose nothing): append to the log (listeners run),
- * persist the processed LSN in `electric.replication_positions`, then acknowledge it. On the
- * next start the whole retained WAL is re-read; transactions at or before the persisted LSN
- * are appended as replays. A crash between appending and persisting hands that one batch on
- * again as new, so consumers that act on new transactions keep their effects idempotent
- * (migrations compare versions).
+ * Order (what makes a crash lose nothing): each transaction is appended to the log as it
+ * completes (listeners run); the position handed on is offered to the PositionWriter, which
+ * persists it coalesced (a few writes a second at most); only a persisted position is
+ * acknowledged to Postgres. After a restart the live slot streams every transaction after the
+ * persisted position again: those a crash handed on but did not persist come once more, as
+ * new, so consumers that act on new transactions keep their effects idempotent (migrations
+ * compare versions). Older transactions are not re-read at startup: the log reaches them
+ * through retained reads when a consumer asks (retained_reads.ts).
  */
 import { encodeReplicationMessage, formatLsn, type StandbyStatusUpdate } from "../pgwire/mod.ts";
-import type { Service } from "../lifecycle/mod.ts";
+import { type Service, withTimeout } from "../lifecycle/mod.ts";
 import {
+  liveSlotName,
   mainSlotName,
   ORIGIN,
   PUBLICATION_NAME,
@@ -23,21 +26,21 @@ import type { Logger } from "../telemetry/mod.ts";
 import type { ConnectReplication } from "./connection.ts";
 import type { PrimaryKeyLookup } from "./enrich.ts";
 import { ReplicationError } from "./errors.ts";
+import { openLiveStream } from "./live_slot.ts";
+import { PositionWriter } from "./positions.ts";
 import {
   type CopyBothStream,
-  copyToTemporarySlot,
   createMainSlot,
   readProcessedLsn,
-  startReplication,
   writeProcessedLsn,
 } from "./slots.ts";
-import { type EmittedTransaction, ReplicationStreamSession } from "./stream_session.ts";
+import { ReplicationStreamSession } from "./stream_session.ts";
 import type { TransactionLog } from "./transaction_log.ts";
 
 export interface ReplicationReaderOptions {
   /** Opens a `replication=database` connection (see `replicationConnectionFrom`). */
   connect: ConnectReplication;
-  /** An ordinary pool, for the persisted position. */
+  /** An ordinary pool, for the persisted position and slot state. */
   sql: Sql;
   /** The database name; slot names derive from it. */
   database: string;
@@ -47,10 +50,15 @@ export interface ReplicationReaderOptions {
   publication?: string;
   /** Default 10 s (Postgres's own receivers use the same). */
   statusIntervalMs?: number;
-  /** How long to wait for a temporary slot another session still holds. Default 5 s. */
+  /** How long to wait for a live slot another session still holds. Default 5 s. */
   slotBusyTimeoutMs?: number;
-  /** Largest number of transactions handed on before positions are persisted. */
-  maxBatch?: number;
+  /** At most one write of the processed position per interval. Default 500 ms. */
+  persistIntervalMs?: number;
+  /**
+   * Resolves once consumers with durable effects are done with everything appended so far;
+   * awaited before each position write (see positions.ts).
+   */
+  settled?: () => Promise<void>;
   primaryKey?: PrimaryKeyLookup;
 }
 
@@ -60,20 +68,24 @@ export interface ReplicationStreamHandle {
   /** Persisted by the previous run; transactions at or before it are replays. */
   readonly replayedThrough: bigint | undefined;
   readonly lost: Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Ends the stream. By default the position handed on is persisted and acknowledged first;
+   * `{ persist: false }` leaves it as a crash would (tests).
+   */
+  close(options?: { persist?: boolean }): Promise<void>;
 }
 
 export class ReplicationReader implements Service {
   readonly name = "replication reader";
   readonly mainSlot: string;
-  readonly temporarySlot: string;
+  readonly liveSlot: string;
   #options: ReplicationReaderOptions;
   #persisted: bigint | undefined;
 
   constructor(options: ReplicationReaderOptions) {
     this.#options = options;
     this.mainSlot = mainSlotName(options.database);
-    this.temporarySlot = temporarySlotName(options.database);
+    this.liveSlot = liveSlotName(options.database);
   }
 
   /** The processed LSN last persisted (this run or the previous one). */
@@ -100,21 +112,26 @@ export class ReplicationReader implements Service {
     const logger = o.logger;
     const repl = o.connect();
     try {
+      // Keyed by the main slot's name, as before the live slot existed.
       this.#persisted = await readProcessedLsn(o.sql, this.mainSlot);
       const { created } = await createMainSlot(repl, this.mainSlot);
       if (created) logger.info(`Created replication slot "${this.mainSlot}".`);
-      const startLsn = await copyToTemporarySlot(
+      const { stream, startLsn } = await openLiveStream({
         repl,
-        { source: this.mainSlot, target: this.temporarySlot },
-        { busyTimeoutMs: o.slotBusyTimeoutMs ?? 5_000, signal },
-      );
-      const stream = await startReplication(repl, {
-        slot: this.temporarySlot,
-        startLsn,
+        sql: o.sql,
+        slots: {
+          main: this.mainSlot,
+          live: this.liveSlot,
+          reference: temporarySlotName(o.database),
+        },
+        persisted: this.#persisted,
         publication: o.publication ?? PUBLICATION_NAME,
+        busyTimeoutMs: o.slotBusyTimeoutMs ?? 5_000,
+        signal,
+        logger,
       });
       logger.info(
-        `Started replication from slot "${this.temporarySlot}" at "${formatLsn(startLsn)}".`,
+        `Started replication from slot "${this.liveSlot}" at "${formatLsn(startLsn)}".`,
       );
       o.log.markStart(startLsn);
       return this.#stream(repl, stream, startLsn);
@@ -136,16 +153,35 @@ export class ReplicationReader implements Service {
       primaryKey: o.primaryKey,
     });
     let stopping = false;
+    // Cleared on close: what still arrives is dropped (it comes again on the next start), but
+    // keeps flowing, so the stream can reach its end.
+    let handingOn = true;
     const write = (status: StandbyStatusUpdate) => {
       if (!stream.destroyed && stream.writable) stream.write(encodeReplicationMessage(status));
     };
+    let failWriter: (error: unknown) => void = () => {};
+    const writerFailed = new Promise<never>((_, reject) => failWriter = reject);
+    const positions = new PositionWriter({
+      intervalMs: o.persistIntervalMs ?? 500,
+      persisted: this.#persisted,
+      settled: o.settled,
+      write: (lsn) => writeProcessedLsn(o.sql, this.mainSlot, lsn),
+      onPersisted: (lsn) => {
+        this.#persisted = lsn;
+        write(session.confirm(lsn, Date.now()));
+      },
+      onError: (error) => failWriter(error),
+    });
     const timer = setInterval(() => {
       const status = session.tick(Date.now());
       if (status) write(status);
     }, Math.max(50, Math.floor((o.statusIntervalMs ?? 10_000) / 2)));
     stream.on("error", () => {}); // surfaced through the pump below
 
-    const pump = this.#pump(stream, session, write).then(
+    const pump = Promise.race([
+      this.#pump(stream, session, positions, write, () => handingOn),
+      writerFailed,
+    ]).then(
       () => {
         if (!stopping) {
           throw new ReplicationError("STREAM_LOST", "The replication stream ended");
@@ -168,14 +204,30 @@ export class ReplicationReader implements Service {
       startLsn,
       replayedThrough,
       lost: pump,
-      close: () =>
+      close: (options) =>
         closing ??= (async () => {
           stopping = true;
           clearInterval(timer);
+          handingOn = false;
+          // Handed on but not yet persisted: persist and acknowledge it before leaving (not
+          // waiting long for a database that is gone: the next start streams it again).
+          const flushed = positions.stop({ flush: options?.persist ?? true }).then(
+            () => true,
+            (error) => {
+              o.logger.warning(
+                `Could not persist the replication position: ${(error as Error)?.message}`,
+              );
+              return true;
+            },
+          );
+          if (!await withTimeout(flushed, 2_000, false)) {
+            o.logger.warning("Persisting the replication position timed out.");
+          }
           if (!stream.destroyed) {
             const closed = new Promise<void>((resolve) => stream.once("close", resolve));
             stream.end();
             await Promise.race([closed, new Promise((r) => setTimeout(r, 1_000))]);
+            if (!stream.destroyed) stream.destroy(); // the server did not end it in time
           }
           await pump.catch(() => {});
           await repl.end({ timeout: 1 }).catch(() => {});
@@ -184,17 +236,18 @@ export class ReplicationReader implements Service {
   }
 
   /**
-   * Feeds the stream to the session until it ends (resolves) or fails (rejects). Data events
-   * rather than async iteration: a chunk is one WAL message, and a promise per message costs
-   * more than decoding it. The stream is paused while a batch is handed on.
+   * Feeds the stream to the session until it ends (resolves) or fails (rejects), appending
+   * each transaction as it completes. Data events rather than async iteration: a chunk is one
+   * WAL message, and a promise per message costs more than decoding it.
    */
   #pump(
     stream: CopyBothStream,
     session: ReplicationStreamSession,
+    positions: PositionWriter,
     write: (status: StandbyStatusUpdate) => void,
+    handingOn: () => boolean,
   ): Promise<void> {
-    const maxBatch = this.#options.maxBatch ?? 1_000;
-    const batch: EmittedTransaction[] = [];
+    const log = this.#options.log;
     return new Promise<void>((resolve, reject) => {
       let failed = false;
       const fail = (error: unknown) => {
@@ -204,18 +257,15 @@ export class ReplicationReader implements Service {
         reject(error);
       };
       const onData = (chunk: Uint8Array) => {
+        if (!handingOn()) return;
         try {
           const out = session.receive(chunk, Date.now());
           if (out.error) throw new ReplicationError(out.error.code, out.error.message);
-          for (const transaction of out.transactions) batch.push(transaction);
-          for (const reply of out.replies) write(reply);
-          const drained = stream.readableLength === 0;
-          if ((drained && !session.inTransaction) || batch.length >= maxBatch) {
-            stream.pause();
-            this.#flush(batch.splice(0), session, write).then(() => {
-              if (!failed) stream.resume();
-            }, fail);
+          for (const { transaction, replayed } of out.transactions) {
+            log.append(transaction, { replayed });
           }
+          for (const reply of out.replies) write(reply);
+          if (!session.inTransaction) positions.offer(session.pendingLsn);
         } catch (error) {
           fail(error);
         }
@@ -225,21 +275,5 @@ export class ReplicationReader implements Service {
       stream.once("end", () => !failed && resolve());
       stream.once("close", () => !failed && resolve());
     });
-  }
-
-  async #flush(
-    batch: EmittedTransaction[],
-    session: ReplicationStreamSession,
-    write: (status: StandbyStatusUpdate) => void,
-  ): Promise<void> {
-    const { log, sql } = this.#options;
-    for (const { transaction, replayed } of batch) log.append(transaction, { replayed });
-    const lsn = session.pendingLsn;
-    if (lsn <= session.confirmedLsn && batch.length === 0) return;
-    if (this.#persisted === undefined || lsn > this.#persisted) {
-      await writeProcessedLsn(sql, this.mainSlot, lsn);
-      this.#persisted = lsn;
-    }
-    write(session.confirm(lsn, Date.now()));
   }
 }

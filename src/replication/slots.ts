@@ -34,46 +34,118 @@ export async function createMainSlot(repl: Sql, slot: string): Promise<{ created
 }
 
 /**
- * Copies `source` to the temporary slot `target`, owned by `repl`'s session, and returns the
- * position streaming starts from. A session that still holds `target` (a dying connection of
- * ours, or another instance) is waited for until `busyTimeoutMs`, then reported.
+ * Copies `source` to a new slot `target` (a temporary one belongs to `repl`'s session) and
+ * returns the copy's confirmed position. A missing source is SLOT_NOT_FOUND; other failures
+ * keep their SQLSTATE (`duplicate_object` when `target` exists).
  */
-export async function copyToTemporarySlot(
+export async function copySlot(
+  repl: Sql,
+  slots: { source: string; target: string },
+  options: { temporary: boolean },
+): Promise<bigint> {
+  try {
+    const [row] = await repl.unsafe(
+      `SELECT lsn::text AS lsn FROM pg_copy_logical_replication_slot(` +
+        `${literal(slots.source)}, ${literal(slots.target)}, ${options.temporary})`,
+    );
+    const lsn = parseLsn(String(row?.lsn ?? ""));
+    if (lsn === undefined) throw new Error(`Copying slot "${slots.source}" returned no LSN`);
+    return lsn;
+  } catch (error) {
+    if (sqlState(error) !== SQLSTATE.undefinedObject) throw error;
+    throw new ReplicationError(
+      "SLOT_NOT_FOUND",
+      `Replication slot "${slots.source}" does not exist`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Moves `slot` forward to `lsn` without handing anything on: `pg_replication_slot_advance`
+ * decodes the WAL in between in fast-forward mode (no changes are assembled), several times
+ * cheaper than streaming from `lsn` and letting the walsender drop what lies before it.
+ *
+ * Twice when the first pass moved the slot: the restart point (where decoding resumes) moves
+ * only at the running-transactions records Postgres logs every 15 s under write activity, and
+ * during the first pass only the first one after the old position counts (the later ones lie
+ * past what is confirmed). The second pass starts there with everything confirmed, so it moves
+ * the restart point to the last such record before `lsn`, and streaming from the slot has
+ * little left to decode.
+ */
+export async function fastForward(sql: Sql, slot: string, lsn: bigint): Promise<void> {
+  const before = await readSlot(sql, slot);
+  await advanceSlot(sql, slot, lsn);
+  const after = await readSlot(sql, slot);
+  if (after?.restartLsn !== undefined && after.restartLsn !== before?.restartLsn) {
+    await advanceSlot(sql, slot, lsn);
+  }
+}
+
+/** One `pg_replication_slot_advance`; returns the slot's new position. */
+export async function advanceSlot(sql: Sql, slot: string, lsn: bigint): Promise<bigint> {
+  const [row] = await sql.unsafe(
+    `SELECT end_lsn::text AS lsn FROM pg_replication_slot_advance(` +
+      `${literal(slot)}, ${literal(formatLsn(lsn))}::pg_lsn)`,
+  );
+  return parseLsn(String(row?.lsn ?? "")) ?? lsn;
+}
+
+/** Whether a failure means another session holds the slot (or a temporary slot of that name). */
+export function isSlotBusy(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === SQLSTATE.objectInUse || state === SQLSTATE.duplicateObject;
+}
+
+/** What an attempt returns when the slot is held by someone else without failing. */
+export const SLOT_BUSY: unique symbol = Symbol("slot busy");
+
+/**
+ * Runs `attempt` until it is not busy (returns SLOT_BUSY or fails with "slot busy"): a session
+ * that still holds the slot (a dying connection of ours, or another instance) is waited for
+ * until `busyTimeoutMs`, then reported as ANOTHER_INSTANCE_CONNECTED naming `slot`.
+ */
+export async function whileSlotBusy<T>(
+  slot: string,
+  attempt: () => Promise<T | typeof SLOT_BUSY>,
+  options: { busyTimeoutMs: number; signal?: AbortSignal },
+): Promise<T> {
+  const deadline = Date.now() + options.busyTimeoutMs;
+  for (;;) {
+    let cause: unknown;
+    try {
+      const result = await attempt();
+      if (result !== SLOT_BUSY) return result;
+    } catch (error) {
+      if (!isSlotBusy(error)) throw error;
+      cause = error;
+    }
+    if (Date.now() >= deadline || options.signal?.aborted) {
+      throw new ReplicationError(
+        "ANOTHER_INSTANCE_CONNECTED",
+        "Another instance of Electric appears to be connected to this database: " +
+          `replication slot "${slot}" is in use`,
+        { cause },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Copies `source` to the temporary slot `target`, owned by `repl`'s session, and returns the
+ * position streaming starts from; waits for a session that still holds `target`.
+ */
+export function copyToTemporarySlot(
   repl: Sql,
   slots: { source: string; target: string },
   options: { busyTimeoutMs: number; signal?: AbortSignal },
 ): Promise<bigint> {
-  const deadline = Date.now() + options.busyTimeoutMs;
-  for (;;) {
-    try {
-      const [row] = await repl.unsafe(
-        `SELECT lsn::text AS lsn FROM pg_copy_logical_replication_slot(` +
-          `${literal(slots.source)}, ${literal(slots.target)}, true)`,
-      );
-      const lsn = parseLsn(String(row?.lsn ?? ""));
-      if (lsn === undefined) throw new Error(`Copying slot "${slots.source}" returned no LSN`);
-      return lsn;
-    } catch (error) {
-      const state = sqlState(error);
-      if (state === SQLSTATE.undefinedObject) {
-        throw new ReplicationError(
-          "SLOT_NOT_FOUND",
-          `Replication slot "${slots.source}" does not exist`,
-          { cause: error },
-        );
-      }
-      if (state !== SQLSTATE.duplicateObject && state !== SQLSTATE.objectInUse) throw error;
-      if (Date.now() >= deadline || options.signal?.aborted) {
-        throw new ReplicationError(
-          "ANOTHER_INSTANCE_CONNECTED",
-          "Another instance of Electric appears to be connected to this database: " +
-            `replication slot "${slots.target}" is in use`,
-          { cause: error },
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  return whileSlotBusy(
+    slots.target,
+    () => copySlot(repl, slots, { temporary: true }),
+    options,
+  );
 }
 
 /** `START_REPLICATION` for pgoutput; resolves with the CopyBoth stream. */
@@ -129,14 +201,16 @@ export interface SlotPosition {
   active: boolean;
 }
 
+/** A slot's positions; works on the replication connection too (simple protocol). */
 export async function readSlot(sql: Sql, slot: string): Promise<SlotPosition | undefined> {
-  const [row] = await sql`
-    SELECT confirmed_flush_lsn::text AS confirmed, restart_lsn::text AS restart, active
-      FROM pg_replication_slots WHERE slot_name = ${slot}`;
+  const [row] = await sql.unsafe(
+    `SELECT confirmed_flush_lsn::text AS confirmed, restart_lsn::text AS restart, ` +
+      `active::text AS active FROM pg_replication_slots WHERE slot_name = ${literal(slot)}`,
+  );
   if (!row) return undefined;
   return {
     confirmedFlushLsn: row.confirmed ? parseLsn(String(row.confirmed)) : undefined,
     restartLsn: row.restart ? parseLsn(String(row.restart)) : undefined,
-    active: row.active === true,
+    active: row.active === "true",
   };
 }

@@ -3,7 +3,8 @@
  * acknowledgements, so it pins WAL; periodically it is advanced to `current WAL - window`,
  * so Postgres keeps about `window` bytes and a restart can re-read that far back. It is never
  * advanced past the persisted processed LSN: what was not handed on yet must stay readable.
- * Slot advance is irreversible.
+ * Slot advance is irreversible. The live slot (live_slot.ts) sits at the processed position,
+ * so it never pins WAL the main slot does not pin already.
  */
 import { formatLsn, parseLsn } from "../pgwire/mod.ts";
 import { delay, type Service } from "../lifecycle/mod.ts";

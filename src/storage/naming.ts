@@ -29,7 +29,19 @@ export function mainSlotName(database: string): string {
   return `electric_replication_out_${cleaned.slice(0, 38)}`;
 }
 
-/** The temporary slot streamed from at each start: the main name cut to 60 plus `_rc`. */
+/**
+ * The persistent slot the live stream reads from, acknowledged up to the persisted processed
+ * position: the main name cut to 58 plus `_live`. Every slot name of a service instance is
+ * derived here, so a per-instance naming scheme changes this function only.
+ */
+export function liveSlotName(database: string): string {
+  return `${mainSlotName(database).slice(0, 58)}_live`;
+}
+
+/**
+ * The reference service's temporary streaming slot: the main name cut to 60 plus `_rc`. We no
+ * longer create it, but while it exists a reference instance is streaming from this database.
+ */
 export function temporarySlotName(database: string): string {
   return `${mainSlotName(database).slice(0, 60)}_rc`;
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mainSlotName, shadowTableName, temporarySlotName } from "./naming.ts";
+import { liveSlotName, mainSlotName, shadowTableName, temporarySlotName } from "./naming.ts";
 
 test("slot names follow the reference's cleaning rules", () => {
   assert.equal(mainSlotName("electric"), "electric_replication_out_electric");
@@ -11,6 +11,8 @@ test("slot names follow the reference's cleaning rules", () => {
   assert.ok(long.length <= 63);
   assert.equal(temporarySlotName("electric"), "electric_replication_out_electric_rc");
   assert.equal(temporarySlotName("a".repeat(80)).length, 63);
+  assert.equal(liveSlotName("electric"), "electric_replication_out_electric_live");
+  assert.equal(liveSlotName("a".repeat(80)).length, 63);
 });
 
 test("shadow table names embed schema and table", () => {

@@ -1,8 +1,9 @@
 /**
  * The replication reader against a real Postgres: transactions arrive in commit order with
- * their commit end LSNs and old values, acknowledgements move the temporary slot (never the
- * main one), a restart after an abrupt stop neither loses nor repeats a new transaction, and
- * the connector step reconnects when the stream dies.
+ * their commit end LSNs and old values, acknowledgements move the live slot (never the main
+ * one), a restart after an abrupt stop neither loses nor repeats a new transaction, and the
+ * connector step reconnects when the stream dies. Restart timing, coalesced positions and
+ * crash safety are in replication_restart_test.ts.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,6 +22,7 @@ import {
 import {
   bootstrapElectricSchema,
   ensurePublication,
+  liveSlotName,
   mainSlotName,
   PostgresConnector,
   temporarySlotName,
@@ -151,7 +153,7 @@ test("changes arrive as transactions in commit order with end LSNs and old value
   }
 });
 
-test("acknowledgements move the temporary slot and the persisted position, not the main slot", async () => {
+test("acknowledgements move the live slot and the persisted position, not the main slot", async () => {
   const env = await setup();
   try {
     const log = new InMemoryTransactionLog({ maxBytes: 1_000_000 });
@@ -162,10 +164,10 @@ test("acknowledgements move the temporary slot and the persisted position, not t
     await waitFor(() => seen.length >= 1, { timeoutMs: 10_000, what: "the transaction" });
     const lsn = seen[0].tx.lsn;
     await waitFor(
-      async () => ((await env.slot(temporarySlotName(env.db.name)))?.confirmed ?? -1n) >= lsn,
+      async () => ((await env.slot(liveSlotName(env.db.name)))?.confirmed ?? -1n) >= lsn,
       {
         timeoutMs: 10_000,
-        what: "the temporary slot's confirmed_flush_lsn to reach the transaction",
+        what: "the live slot's confirmed_flush_lsn to reach the transaction",
       },
     );
     const [position] = await env.sql`
@@ -194,31 +196,34 @@ test("after an abrupt stop and a restart no new transaction is lost or handed on
     });
 
     // Abrupt: the walsender is killed, nothing gets a chance to shut down in order.
-    const pid = (await env.slot(temporarySlotName(env.db.name)))!.pid;
+    const pid = (await env.slot(liveSlotName(env.db.name)))!.pid;
     await env.sql`SELECT pg_terminate_backend(${pid})`;
     await assert.rejects(first.handle.lost, (error: { code?: string }) => {
       assert.equal(error.code, "STREAM_LOST");
       return true;
     });
-    await first.handle.close();
+    await first.handle.close({ persist: false });
     await env.sql`INSERT INTO items VALUES (3, 'c')`;
     await env.sql`INSERT INTO items VALUES (4, 'd')`;
 
     // A new process: an empty log, the same database.
     const seen2: Seen[] = [];
     const log2 = new InMemoryTransactionLog({ maxBytes: 1_000_000 });
-    await env.start(log2, seen2);
-    await waitFor(() => seen2.length >= 4, { timeoutMs: 15_000, what: "all four transactions" });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const second = await env.start(log2, seen2);
+    const { startLsn, replayedThrough } = second.handle;
+    assert.equal(startLsn, replayedThrough, "streaming starts at the persisted position");
+    assert.ok(startLsn >= handedOn);
+    await waitFor(() => seen2.length >= 2, { timeoutMs: 15_000, what: "the two new transactions" });
+    // Anything more (a repeat of 1 or 2) would arrive before 4: the stream is in LSN order.
+    await env.sql`INSERT INTO items VALUES (5, 'e')`;
+    await waitFor(() => seen2.length >= 3, { timeoutMs: 15_000, what: "the marker transaction" });
 
     const ids = (list: Seen[]) =>
       list.map(({ tx }) => ((tx.changes[0] as RowChange).record ?? {}).id);
-    assert.deepEqual(ids(seen2), ["1", "2", "3", "4"]);
-    assert.deepEqual(seen2.map((s) => s.replayed), [true, true, false, false]);
-    const newOnes = [...seen1, ...seen2].filter((s) => !s.replayed).map((s) => s.tx.lsn);
-    assert.deepEqual(newOnes, [...seen1, ...seen2.slice(2)].map((s) => s.tx.lsn));
-    assert.equal(new Set(newOnes).size, 4, "each transaction is new exactly once");
-    assert.deepEqual(seen2.slice(0, 2).map((s) => s.tx.lsn), seen1.map((s) => s.tx.lsn));
+    assert.deepEqual(ids(seen2), ["3", "4", "5"], "old transactions are not re-appended");
+    assert.deepEqual(seen2.map((s) => s.replayed), [false, false, false]);
+    const all = [...seen1, ...seen2].map((s) => s.tx.lsn);
+    assert.equal(new Set(all).size, 5, "each transaction is handed on exactly once");
   } finally {
     await env.cleanup();
   }
@@ -242,6 +247,40 @@ test("a second reader on the same database is refused with a coded error", async
       return true;
     });
   } finally {
+    await env.cleanup();
+  }
+});
+
+test("a reference instance streaming from its temporary slot also counts as another instance", async () => {
+  const env = await setup();
+  const reference = replicationConnectionFrom(env.sql)();
+  try {
+    // The reference service streams from `<main slot>_rc`, which exists only while it runs.
+    await reference.unsafe(
+      `CREATE_REPLICATION_SLOT "${temporarySlotName(env.db.name)}" TEMPORARY LOGICAL pgoutput ` +
+        `NOEXPORT_SNAPSHOT`,
+    );
+    const reader = new ReplicationReader({
+      connect: replicationConnectionFrom(env.sql),
+      sql: env.sql,
+      database: env.db.name,
+      log: new InMemoryTransactionLog({ maxBytes: 1_000_000 }),
+      logger: quiet,
+      slotBusyTimeoutMs: 200,
+    });
+    await assert.rejects(reader.start(), (error: { code?: string }) => {
+      assert.equal(error.code, "ANOTHER_INSTANCE_CONNECTED");
+      return true;
+    });
+    await reference.end({ timeout: 1 });
+    await waitFor(async () => (await env.slot(temporarySlotName(env.db.name))) === undefined, {
+      timeoutMs: 10_000,
+      what: "the reference's slot to go with its session",
+    });
+    const handle = await reader.start();
+    await handle.close();
+  } finally {
+    await reference.end({ timeout: 1 });
     await env.cleanup();
   }
 });
@@ -282,7 +321,7 @@ test("as a connector step, replication comes back after the stream dies", async 
 
     await admin`
       SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
-       WHERE slot_name = ${temporarySlotName(db.name)}`;
+       WHERE slot_name = ${liveSlotName(db.name)}`;
     await waitFor(() => readers.length >= 2 && connector.status().state === "ready", {
       timeoutMs: 15_000,
       what: "the connector to restart replication",
@@ -301,7 +340,7 @@ test("as a connector step, replication comes back after the stream dies", async 
   }
 });
 
-test("run() streams until its signal aborts, then releases the temporary slot", async () => {
+test("run() streams until its signal aborts, then persists, acknowledges and lets go of the live slot", async () => {
   const env = await setup();
   try {
     const log = new InMemoryTransactionLog({ maxBytes: 1_000_000 });
@@ -311,21 +350,28 @@ test("run() streams until its signal aborts, then releases the temporary slot", 
       database: env.db.name,
       log,
       logger: quiet,
+      // Long enough that only the orderly stop writes the last position.
+      persistIntervalMs: 60_000,
     });
     const stop = new AbortController();
     const running = reader.run(stop.signal);
-    await waitFor(async () => (await env.slot(temporarySlotName(env.db.name)))?.pid, {
+    await waitFor(async () => (await env.slot(liveSlotName(env.db.name)))?.pid, {
       timeoutMs: 10_000,
-      what: "the temporary slot to be streamed from",
+      what: "the live slot to be streamed from",
     });
     await env.sql`INSERT INTO items VALUES (1, 'a')`;
     await waitFor(() => log.lastLsn() !== undefined, { timeoutMs: 10_000, what: "the insert" });
+    await env.sql`INSERT INTO items VALUES (2, 'b')`;
+    await waitFor(() => log.size >= 2, { timeoutMs: 10_000, what: "the second insert" });
     stop.abort();
     await running;
-    await waitFor(async () => (await env.slot(temporarySlotName(env.db.name))) === undefined, {
-      timeoutMs: 10_000,
-      what: "the temporary slot to be dropped",
-    });
+    const lsn = log.lastLsn()!;
+    assert.ok(reader.processedLsn! >= lsn, "the last position is persisted on the way out");
+    const slot = await waitFor(async () => {
+      const live = await env.slot(liveSlotName(env.db.name));
+      return live && live.pid === null ? live : undefined;
+    }, { timeoutMs: 10_000, what: "the live slot to be released" });
+    assert.ok(slot.confirmed! >= lsn, "and acknowledged");
     assert.ok(await env.slot(mainSlotName(env.db.name)), "the main slot stays");
   } finally {
     await env.cleanup();

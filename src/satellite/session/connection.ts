@@ -1,7 +1,9 @@
 /**
- * One Satellite connection (satellite-protocol.md §3): authentication, the client's
- * `startReplication` (fresh or resuming), subscriptions, acknowledgements, and the hooks the
- * write path attaches to. Frames come in through `receive`; frames go out through the socket.
+ * One Satellite connection (satellite-protocol.md §3): frames in order, authentication and
+ * token expiry, and closing with the right code. Once the client is authenticated the
+ * replication side (startReplication, streaming, subscriptions, acknowledgements, the write
+ * path's hooks) is its `ReplicationSession` (replication_session.ts). Frames come in through
+ * `receive`; frames go out through the socket.
  *
  * Flow on a connection:
  *   authenticate → [server startReplication → client answer → client SatOpLog …]
@@ -13,57 +15,28 @@ import type { Authenticator } from "../../auth/mod.ts";
 import {
   SatAuthReqSchema,
   SatAuthRespSchema,
-  SatInStartReplicationReq_Dialect,
-  SatInStartReplicationReqSchema,
-  SatInStartReplicationResp_ReplicationError_Code as ReplicationErrorCode,
-  SatInStartReplicationRespSchema,
-  SatInStopReplicationRespSchema,
   type SatOpLog,
   type SatRelation,
   type SatRpcRequest,
   type SatRpcResponse,
-  SatSubsDataError_Code,
-  SatSubsDataErrorSchema,
-  SatSubsReqSchema,
-  SatSubsResp_SatSubsError_Code,
-  SatSubsResp_SatSubsError_ShapeReqError_Code,
-  SatSubsRespSchema,
-  SatUnsubsReqSchema,
-  SatUnsubsRespSchema,
 } from "../../gen/mod.ts";
-import type { CatalogHolder, MigrationEntry, SchemaCatalog } from "../../migrations/mod.ts";
+import type { CatalogHolder } from "../../migrations/mod.ts";
 import type { TransactionLog } from "../../replication/mod.ts";
-import { planSubscription, type SubscriptionInput } from "../../shapes/mod.ts";
 import type { Sql } from "../../storage/mod.ts";
-import { type ClientStore, type ShapeHub, startTransition } from "../../sync/mod.ts";
+import type { ClientStore, ShapeHub } from "../../sync/mod.ts";
 import type { Logger } from "../../telemetry/mod.ts";
-import { decodeFrame, encodeFrame } from "../codec/mod.ts";
-import { ClientShapes } from "./client_shapes.ts";
-import { ClientStream, UNACKED_WINDOW } from "./client_stream.ts";
+import { decodeFrame } from "../codec/mod.ts";
 import type { ClientRegistry } from "./clients.ts";
 import type { SharedFrames } from "./frames_out.ts";
-import {
-  freshStart,
-  resumeStart,
-  type StartOutcome,
-  type StreamStart,
-} from "./replication_start.ts";
+import { CLOSE, ReplicationSession, type SessionIo } from "./replication_session.ts";
 import {
   errorFrame,
-  lsnFromBytes,
   rpcErrorFrame,
-  rpcRequestFrame,
   rpcResponseFrame,
   SatErrorResp_ErrorCode as ErrorCode,
 } from "./wire.ts";
 
-/** Close codes: runtimes only accept 1000 and 3000–4999; the client reads only the reason. */
-export const CLOSE = {
-  normal: 1000,
-  expired: 4000,
-  invalid: 4007,
-  internal: 4011,
-} as const;
+export { CLOSE };
 
 export interface SocketLike {
   send(frame: Uint8Array): void;
@@ -113,12 +86,8 @@ export class SatelliteConnection {
   #userId: string | undefined;
   #closed = false;
   #expiry: ReturnType<typeof setTimeout> | undefined;
-  #outbound: ClientStream | undefined;
-  #starting = false;
-  #shapes: ClientShapes | undefined;
-  #serverRequestId = 0;
-  #inbound: InboundHandler | undefined;
-  #inboundActive = false;
+  /** The replication side, once authenticated. */
+  #session: ReplicationSession | undefined;
   /** Client messages are handled one at a time, in arrival order. */
   #queue: Promise<void> = Promise.resolve();
 
@@ -151,14 +120,25 @@ export class SatelliteConnection {
 
   #teardown(): void {
     if (this.#expiry) clearTimeout(this.#expiry);
-    this.#outbound?.stop();
-    this.#inbound?.close();
+    this.#session?.teardown();
     if (this.#clientId) this.#deps.clients.release(this.#clientId, this.#live);
   }
 
   #live = {
     replaced: () => this.#close(CLOSE.normal, "Replaced by a newer connection of the same client"),
   };
+
+  /** What the replication session may do to this connection. */
+  #io: SessionIo = ((connection: SatelliteConnection) => ({
+    get logger() {
+      return connection.#logger;
+    },
+    send: (frame: Uint8Array) => connection.#send(frame),
+    close: (code: number, reason: string) => connection.#close(code, reason),
+    fail: (code: ErrorCode, message: string, closeCode?: number, reason?: string) =>
+      connection.#fail(code, message, closeCode, reason),
+    isClosed: () => connection.#closed,
+  }))(this);
 
   #send(frame: Uint8Array): void {
     if (!this.#closed) this.#socket.send(frame);
@@ -217,36 +197,14 @@ export class SatelliteConnection {
       this.#fail(ErrorCode.AUTH_REQUIRED, "Authentication required");
       return;
     }
+    const session = this.#session!;
     switch (frame.name) {
-      case "SatOpLogAck": {
-        const ack = frame.message;
-        if (!this.#outbound || !this.#outbound.ack(ack.transactionId)) {
-          this.#fail(ErrorCode.INVALID_REQUEST, "Acknowledged unknown txn");
-          return;
-        }
-        // The client applied these GONE batches: nothing can name those subscriptions again.
-        if (ack.goneSubscriptionIds.length > 0) {
-          await this.#deps.store.removeSubscriptions(this.#clientId!, ack.goneSubscriptionIds)
-            .catch((error) =>
-              this.#logger.warning(`Could not forget subscriptions: ${(error as Error).message}`)
-            );
-        }
-        return;
-      }
+      case "SatOpLogAck":
+        return await session.ack(frame.message);
       case "SatRelation":
-        this.#inbound?.relation(frame.message as SatRelation);
-        return;
-      case "SatOpLog": {
-        // Client writes are accepted only after the client answered our startReplication.
-        if (!this.#inbound || !this.#inboundActive) return;
-        const problem = await this.#inbound.opLog(frame.message as SatOpLog);
-        if (problem) {
-          this.#logger.warning(`Refused a client transaction: ${problem.message}`);
-          this.#send(errorFrame(problem.code, problem.message, problem.lsn));
-          this.#close(CLOSE.invalid, problem.message.slice(0, 120));
-        }
-        return;
-      }
+        return session.relation(frame.message as SatRelation);
+      case "SatOpLog":
+        return await session.opLog(frame.message as SatOpLog);
       default:
         this.#fail(ErrorCode.INVALID_REQUEST, `Unexpected message ${frame.name}`);
     }
@@ -260,25 +218,7 @@ export class SatelliteConnection {
       return;
     }
     try {
-      switch (request.method) {
-        case "startReplication":
-          return await this.#startReplication(request);
-        case "stopReplication":
-          this.#outbound?.stop();
-          this.#outbound = undefined;
-          this.#send(
-            rpcResponseFrame(
-              request,
-              SatInStopReplicationRespSchema,
-              create(SatInStopReplicationRespSchema, {}),
-            ),
-          );
-          return;
-        case "subscribe":
-          return await this.#subscribe(request);
-        case "unsubscribe":
-          return this.#unsubscribe(request);
-      }
+      if (await this.#session!.request(request)) return;
     } catch (error) {
       if (
         error instanceof Error && error.name === "FromBinaryError" ||
@@ -297,12 +237,7 @@ export class SatelliteConnection {
   }
 
   #rpcResponse(response: SatRpcResponse): void {
-    if (response.method !== "startReplication" || !this.#inbound) return;
-    if (response.result.case === "message") {
-      this.#inboundActive = true;
-      return;
-    }
-    this.#fail(ErrorCode.INVALID_REQUEST, "The client refused to start replication");
+    this.#session?.response(response);
   }
 
   async #authenticate(request: SatRpcRequest): Promise<void> {
@@ -346,7 +281,13 @@ export class SatelliteConnection {
     this.#userId = result.userId;
     this.#logger = this.#deps.logger.child({ client_id: auth.id, user_id: result.userId });
     this.#armExpiry(result.expiresAt);
-    if (!renewal) this.#deps.clients.claim(auth.id, this.#live);
+    if (!renewal) {
+      this.#deps.clients.claim(auth.id, this.#live);
+      this.#session = new ReplicationSession(this.#deps, this.#io, {
+        clientId: auth.id,
+        userId: result.userId,
+      });
+    }
     this.#send(
       rpcResponseFrame(
         request,
@@ -369,311 +310,4 @@ export class SatelliteConnection {
       this.#close(CLOSE.expired, "JWT-expired");
     }, delay);
   }
-
-  /** Opens the client → server direction by asking the client to start its replication. */
-  async #startInbound(): Promise<void> {
-    const factory = this.#deps.inbound;
-    const sql = this.#deps.pool();
-    if (!factory || !sql || !this.#clientId || !this.#userId) return;
-    const lsn = await this.#deps.clients.appliedClientLsn(sql, this.#clientId);
-    if (this.#closed) return;
-    this.#inbound = factory({
-      clientId: this.#clientId,
-      userId: this.#userId,
-      logger: this.#logger,
-      fail: (problem) => {
-        this.#logger.warning(problem.message);
-        this.#send(errorFrame(problem.code, problem.message, problem.lsn));
-        this.#close(CLOSE.invalid, problem.message.slice(0, 120));
-      },
-    });
-    this.#send(rpcRequestFrame(
-      "startReplication",
-      this.#serverRequestId++,
-      SatInStartReplicationReqSchema,
-      create(SatInStartReplicationReqSchema, { lsn }),
-    ));
-  }
-
-  async #startReplication(request: SatRpcRequest): Promise<void> {
-    const req = fromBinary(SatInStartReplicationReqSchema, request.message);
-    const replicationError = (code: ReplicationErrorCode, message: string) => {
-      this.#send(
-        rpcResponseFrame(
-          request,
-          SatInStartReplicationRespSchema,
-          create(SatInStartReplicationRespSchema, {
-            err: { code, message },
-          }),
-        ),
-      );
-      this.#logger.info(`Refused to start replication: ${message}`);
-      this.#close(CLOSE.invalid, message);
-    };
-    if (this.#outbound || this.#starting) {
-      this.#send(
-        rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, "Replication is already started"),
-      );
-      this.#close(CLOSE.invalid, "Replication is already started");
-      return;
-    }
-    this.#starting = true;
-    const catalog = await this.#deps.catalogs.wait(2_000);
-    if (!catalog) {
-      this.#send(rpcErrorFrame(request, ErrorCode.INTERNAL, "The schema is not loaded yet"));
-      this.#close(CLOSE.internal, "Schema not loaded");
-      return;
-    }
-    const clientId = this.#clientId!;
-    if (
-      req.schemaVersion !== undefined && req.schemaVersion !== "" && !catalog.has(req.schemaVersion)
-    ) {
-      return replicationError(
-        ReplicationErrorCode.UNKNOWN_SCHEMA_VSN,
-        `Unknown schema version: ${req.schemaVersion}`,
-      );
-    }
-    const dialect = req.sqlDialect === SatInStartReplicationReq_Dialect.POSTGRES
-      ? "postgresql"
-      : "sqlite";
-    this.#shapes = new ClientShapes(this.#userId!, this.#deps.hub);
-    const context = {
-      clientId,
-      log: this.#deps.log,
-      catalog,
-      store: this.#deps.store,
-      hub: this.#deps.hub,
-      pool: this.#deps.pool,
-      shapes: this.#shapes,
-    };
-    let outcome: StartOutcome;
-    if (req.lsn.length === 0) {
-      if (req.subscriptionIds.length > 0) {
-        return replicationError(
-          ReplicationErrorCode.INVALID_POSITION,
-          "Cannot resume subscriptions for a first-time client",
-        );
-      }
-      outcome = await freshStart(context, req.schemaVersion || undefined);
-    } else {
-      const lsn = lsnFromBytes(req.lsn);
-      if (lsn === undefined) {
-        return replicationError(
-          ReplicationErrorCode.MALFORMED_LSN,
-          "Could not validate start replication request",
-        );
-      }
-      outcome = await resumeStart(context, lsn, req.subscriptionIds);
-    }
-    if (!outcome.ok) {
-      if (outcome.code === ReplicationErrorCode.BEHIND_WINDOW) {
-        await this.#deps.store.forget(clientId);
-      }
-      return replicationError(outcome.code, outcome.message);
-    }
-    this.#respondStarted(request);
-    this.#begin(catalog, dialect, outcome.start, outcome.migrations);
-    if (outcome.rejoin) {
-      const outbound = this.#outbound as ClientStream | undefined;
-      if (outbound) outbound.enqueue(outcome.rejoin);
-      else outcome.rejoin.transition.release();
-    }
-  }
-
-  #respondStarted(request: SatRpcRequest): void {
-    this.#send(
-      rpcResponseFrame(
-        request,
-        SatInStartReplicationRespSchema,
-        create(SatInStartReplicationRespSchema, {
-          unackedWindowSize: UNACKED_WINDOW,
-        }),
-      ),
-    );
-  }
-
-  #begin(
-    catalog: SchemaCatalog,
-    dialect: "sqlite" | "postgresql",
-    start: StreamStart,
-    migrations: MigrationEntry[],
-  ): void {
-    if (this.#closed) return;
-    const clientId = this.#clientId!;
-    const outbound = new ClientStream({
-      clientId,
-      dialect,
-      log: this.#deps.log,
-      catalog,
-      frames: this.#deps.frames,
-      logger: this.#logger,
-      send: (frame) => this.#send(frame),
-      fail: (reason, message) => {
-        this.#logger.warning(message);
-        this.#fail(
-          ErrorCode.REPLICATION_FAILED,
-          message,
-          reason === "internal" ? CLOSE.internal : CLOSE.invalid,
-        );
-      },
-      subscriptionFailed: (subscriptionId, error) => {
-        this.#logger.warning(
-          `Could not read the data of subscription ${subscriptionId}: ${error.message}`,
-        );
-        this.#send(encodeFrame(create(SatSubsDataErrorSchema, {
-          code: SatSubsDataError_Code.SHAPE_DELIVERY_ERROR,
-          message: "Could not read the subscription data",
-          subscriptionId,
-        })));
-        void this.#deps.store.removeSubscriptions(clientId, [subscriptionId]).catch(() => {});
-      },
-      acknowledged: (lsn) => this.#deps.store.acknowledge(clientId, lsn),
-    }, start);
-    this.#outbound = outbound;
-    this.#starting = false;
-    outbound.sendInitialMigrations(migrations);
-    void outbound.run();
-    // Only now ask the client to upload: a refused start closes the socket, and a request
-    // left for the client to answer on a closed socket makes it throw.
-    if (!this.#inbound) {
-      this.#startInbound().catch((error) =>
-        this.#logger.warning(`Could not start client replication: ${(error as Error).message}`)
-      );
-    }
-  }
-
-  async #subscribe(request: SatRpcRequest): Promise<void> {
-    const req = fromBinary(SatSubsReqSchema, request.message);
-    const respondError = (
-      code: SatSubsResp_SatSubsError_Code,
-      message: string,
-      shapeRequestError: {
-        code: SatSubsResp_SatSubsError_ShapeReqError_Code;
-        message: string;
-        requestId: string;
-      }[] = [],
-    ) => {
-      this.#send(rpcResponseFrame(
-        request,
-        SatSubsRespSchema,
-        create(SatSubsRespSchema, {
-          subscriptionId: req.subscriptionId.length > 128
-            ? req.subscriptionId.slice(0, 128)
-            : req.subscriptionId,
-          err: { code, message, shapeRequestError },
-        }),
-      ));
-    };
-    const catalog = this.#deps.catalogs.get();
-    const sql = this.#deps.pool();
-    if (!this.#outbound || !catalog || !this.#shapes) {
-      return respondError(
-        SatSubsResp_SatSubsError_Code.CODE_UNSPECIFIED,
-        "Replication has not been started on this connection",
-      );
-    }
-    const input: SubscriptionInput = {
-      subscriptionId: req.subscriptionId,
-      shapeRequests: req.shapeRequests.map((shape) => ({
-        requestId: shape.requestId,
-        selectCount: shape.shapeDefinition?.selects.length ?? 0,
-        select: shape.shapeDefinition?.selects[0]
-          ? toSelectInput(shape.shapeDefinition.selects[0])
-          : undefined,
-      })),
-    };
-    const planned = await planSubscription(input, catalog.current(), {
-      activeSubscriptionIds: new Set(this.#shapes.ids()),
-    });
-    if (!planned.ok) {
-      return respondError(
-        SatSubsResp_SatSubsError_Code[
-          planned.error.code as keyof typeof SatSubsResp_SatSubsError_Code
-        ],
-        planned.error.message,
-        planned.error.shapeRequestErrors.map((e) => ({
-          code: SatSubsResp_SatSubsError_ShapeReqError_Code[
-            e.code as keyof typeof SatSubsResp_SatSubsError_ShapeReqError_Code
-          ],
-          message: e.message,
-          requestId: e.requestId,
-        })),
-      );
-    }
-    if (!sql) {
-      return respondError(
-        SatSubsResp_SatSubsError_Code.CODE_UNSPECIFIED,
-        "Postgres is not connected",
-      );
-    }
-    const plan = planned.plan;
-    // Stored before its data can reach the client: from then on a resume may name it.
-    await this.#deps.store.addSubscription(this.#clientId!, { id: plan.subscriptionId, plan });
-    if (this.#closed || !this.#outbound) return;
-    this.#send(
-      rpcResponseFrame(
-        request,
-        SatSubsRespSchema,
-        create(SatSubsRespSchema, { subscriptionId: req.subscriptionId }),
-      ),
-    );
-    const change = this.#shapes.add(plan);
-    const transition = startTransition(this.#deps.hub, {
-      kind: "subscribe",
-      ...change,
-      base: this.#deps.log.endLsn() ?? this.#outbound.position,
-      sql,
-      causedBy: `subscription:${plan.subscriptionId}`,
-    });
-    this.#outbound.enqueue({
-      kind: "subscribe",
-      subscription: {
-        id: plan.subscriptionId,
-        requestIds: plan.requests.map((r) => r.requestId),
-      },
-      transition,
-    });
-  }
-
-  #unsubscribe(request: SatRpcRequest): void {
-    const req = fromBinary(SatUnsubsReqSchema, request.message);
-    this.#send(rpcResponseFrame(request, SatUnsubsRespSchema, create(SatUnsubsRespSchema, {})));
-    const sql = this.#deps.pool();
-    const change = this.#shapes?.remove(req.subscriptionIds);
-    if (!change || !this.#outbound || !sql) return;
-    const transition = startTransition(this.#deps.hub, {
-      kind: "unsubscribe",
-      from: change.from,
-      to: change.to,
-      base: this.#deps.log.endLsn() ?? this.#outbound.position,
-      sql,
-      causedBy: `unsubscribe:${change.removed[0]}`,
-    });
-    this.#outbound.enqueue({
-      kind: "unsubscribe",
-      subscriptionIds: req.subscriptionIds,
-      transition,
-    });
-  }
-}
-
-type ProtoSelect = {
-  tablename: string;
-  where: string;
-  include: { foreignKey: string[]; select?: ProtoSelect }[];
-};
-
-function toSelectInput(
-  select: ProtoSelect,
-): SubscriptionInput["shapeRequests"][number]["select"] & object {
-  return {
-    tablename: select.tablename,
-    where: select.where,
-    include: select.include.map((relation) => ({
-      foreignKey: relation.foreignKey,
-      select: relation.select
-        ? toSelectInput(relation.select)
-        : { tablename: "", where: "", include: [] },
-    })),
-  };
 }
