@@ -12,10 +12,19 @@ import { prepareDevEnvironment } from "./dev_mode.ts";
 import type { RunningCluster } from "./embedded/mod.ts";
 import { createApp, migrationsHandler } from "./http/mod.ts";
 import { CatalogHolder, catalogStep, migrationListener } from "./migrations/mod.ts";
-import { InMemoryTransactionLog, replicationStep } from "./replication/mod.ts";
+import {
+  InMemoryTransactionLog,
+  replicationStep,
+  retainedWindowStart,
+} from "./replication/mod.ts";
 import { findTable } from "./schema/mod.ts";
 import { ClientRegistry, Inbound, satelliteHandler, SharedFrames } from "./satellite/mod.ts";
-import { PostgresClientStore, PostgresMembershipStore, ShapeHub } from "./sync/mod.ts";
+import {
+  PostgresClientStore,
+  PostgresMembershipStore,
+  ShapeHub,
+  ShapeStateMaintenance,
+} from "./sync/mod.ts";
 import { type ClientWriter, DirectWriter } from "./writes/mod.ts";
 import { MigrationsProxy, proxyTunnelHandler } from "./proxy/mod.ts";
 import {
@@ -258,6 +267,17 @@ async function serve(
         `Could not save client positions: ${(error as Error)?.message ?? error}`,
       ),
   });
+  services.push(
+    new ShapeStateMaintenance({
+      sql: () => connector.pool,
+      hub,
+      windowStart: async () => {
+        const sql = connector.pool;
+        return sql ? await retainedWindowStart(sql, config.database.database) : undefined;
+      },
+      logger: satelliteLogger,
+    }),
+  );
   const satellite = satelliteHandler(runtime, {
     logger: satelliteLogger,
     instanceId: config.instanceId,

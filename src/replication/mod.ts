@@ -56,6 +56,7 @@ export {
   type AdvanceInputs,
   advanceMainSlot,
   mainSlotAdvanceTarget,
+  retainedWindowStart,
   WalWindow,
   type WalWindowOptions,
 } from "./wal_window.ts";

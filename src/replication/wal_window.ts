@@ -8,7 +8,7 @@
  */
 import { formatLsn, parseLsn } from "../pgwire/mod.ts";
 import { delay, type Service } from "../lifecycle/mod.ts";
-import type { Sql } from "../storage/mod.ts";
+import { mainSlotName, type Sql } from "../storage/mod.ts";
 import type { Logger } from "../telemetry/mod.ts";
 import { readProcessedLsn, readSlot } from "./slots.ts";
 
@@ -86,4 +86,13 @@ export class WalWindow implements Service {
       }
     }
   }
+}
+
+/**
+ * The oldest position a client can still resume from: where the main slot holds WAL from
+ * (undefined before the slot exists).
+ */
+export async function retainedWindowStart(sql: Sql, database: string): Promise<bigint | undefined> {
+  const slot = await readSlot(sql, mainSlotName(database));
+  return slot?.confirmedFlushLsn;
 }

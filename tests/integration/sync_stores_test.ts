@@ -13,8 +13,10 @@ import {
   SESSION_PARAMETERS,
 } from "../../src/storage/mod.ts";
 import {
+  maintainShapeState,
   PostgresClientStore,
   PostgresMembershipStore,
+  type ShapeHub,
   SnapshotRead,
   visibleIn,
 } from "../../src/sync/mod.ts";
@@ -111,4 +113,42 @@ test("snapshot reads: transactions committed after the snapshot are not visible"
   assert.equal(read.isInsertionPoint({ lsn: 1n, xid: Number(xid) }), true);
   assert.equal(read.isInsertionPoint({ lsn: 0n, xid: Number(xid) }), false, "at or before base");
   assert.equal(read.isInsertionPoint({ lsn: 1n, xid: info.xmin - 1 }), false);
+});
+
+test("maintenance: clients behind the window go, ended intervals no client needs go, empty groups go", async () => {
+  await sql`DELETE FROM electric.client_positions`;
+  await sql`DELETE FROM electric.client_subscriptions`;
+  await sql`DELETE FROM electric.shape_group_rows`;
+  await sql`DELETE FROM electric.shape_groups`;
+  const store = new PostgresMembershipStore(() => sql);
+  const kept = await store.open("kept");
+  kept.record(10n, ["a[1]", "a[2]"], []);
+  kept.record(50n, [], ["a[1]"]);
+  kept.record(90n, [], ["a[2]"]);
+  await kept.durable(90n);
+  const emptied = await store.open("emptied");
+  const clients = new PostgresClientStore(() => sql);
+  const plan = { subscriptionId: "s", requests: [] };
+  await clients.addSubscription("old", { id: "s", plan });
+  await clients.addSubscription("recent", { id: "s", plan });
+  clients.acknowledge("old", 20n);
+  clients.acknowledge("recent", 60n);
+  await clients.flush();
+  const hub = { runningKeys: () => new Set<string>() } as unknown as ShapeHub;
+  const done = await maintainShapeState({
+    sql: () => sql,
+    hub,
+    windowStart: () => Promise.resolve(30n),
+  });
+  assert.deepEqual(done, { clients: 1, intervals: 1, groups: 1 });
+  assert.deepEqual(await clients.subscriptions("old"), []);
+  assert.equal((await clients.subscriptions("recent")).length, 1);
+  // The client at 60 may still need to drop a[2] (ended at 90): that interval stays.
+  const rows =
+    await sql`SELECT row_key FROM electric.shape_group_rows WHERE group_id = ${kept.groupId}`;
+  assert.deepEqual(rows.map((r) => r.row_key), ["a[2]"]);
+  const groups = await sql`SELECT id FROM electric.shape_groups`;
+  assert.deepEqual(groups.map((g) => Number(g.id)), [kept.groupId]);
+  assert.ok(emptied.groupId !== kept.groupId);
+  clients.stop();
 });

@@ -6,37 +6,35 @@
  * per row: what it receives of a transaction comes from its groups (src/sync), shared with
  * every other client holding them, encoded once (frames_out.ts).
  *
+ * The flow lives here (pull and live paths, the ack window, units at their insertion points,
+ * group switches); what goes into a transaction's frames is tx_writer.ts, the units' frames
+ * unit_frames.ts.
+ *
  * Output discipline: everything asynchronous (a transition's data, a group's step, the ack
  * window, the migration catalog) is awaited first; the frames of one unit are then written in
  * one synchronous run, so units never interleave.
  */
 import type { MigrationEntry, SchemaCatalog } from "../../migrations/mod.ts";
-import { capturedStatements, toSatOpMigrate } from "../../migrations/mod.ts";
+import { capturedStatements } from "../../migrations/mod.ts";
 import type { Transaction, TransactionLog } from "../../replication/mod.ts";
-import { findTable, type SchemaModel, type TableModel } from "../../schema/mod.ts";
+import type { SchemaModel } from "../../schema/mod.ts";
 import { primaryKeyKey, type RowKey } from "../../shapes/mod.ts";
 import { ORIGIN } from "../../storage/mod.ts";
 import {
   GraphGroup,
-  type GroupStep,
   type PlannedGroup,
   type StatelessGroup,
   type Transition,
-  type TransitionData,
 } from "../../sync/mod.ts";
 import type { Logger } from "../../telemetry/mod.ts";
-import { encodeFrame } from "../codec/mod.ts";
-import { relationFor } from "../serialization/mod.ts";
-import { opLogFramesFromEntries } from "../serialization/mod.ts";
+import type { SharedFrames } from "./frames_out.ts";
+import { type StepOf, TransactionWriter } from "./tx_writer.ts";
 import {
-  goneBatchFrames,
-  protoEntry,
-  ROWS_PER_FRAME,
-  type SharedFrames,
-  subscriptionDataFrames,
-  type TableLookup,
-} from "./frames_out.ts";
-import type { TransactionHeader } from "./wire.ts";
+  goneBatchUnit,
+  refreshTransaction,
+  sendSubscriptionData,
+  type UnitOutput,
+} from "./unit_frames.ts";
 
 /** Transactions the client may hold unacknowledged; advertised in startReplication. */
 export const UNACKED_WINDOW = 30;
@@ -71,9 +69,6 @@ export type Unit =
   | { kind: "unsubscribe"; subscriptionIds: string[]; transition: Transition }
   | { kind: "rejoin"; transition: Transition; changed: (keys: Set<RowKey>) => void };
 
-/** A group's step of one transaction. */
-type StepOf = { planned: PlannedGroup; step: GroupStep };
-
 interface Unacked {
   id: bigint;
   lsn: bigint;
@@ -81,12 +76,8 @@ interface Unacked {
 
 export class ClientStream {
   #o: ClientStreamOptions;
-  #model: SchemaModel;
+  #writer: TransactionWriter;
   #groups: PlannedGroup[];
-  #signature: string;
-  #relations = new Map<string, string>();
-  #announced = new Map<string, TableModel>();
-  #sentVersions = new Set<string>();
   #unacked: Unacked[] = [];
   #lastSentLsn: bigint;
   #position: bigint;
@@ -94,9 +85,7 @@ export class ClientStream {
   /** Keys changed since the resume position, for rejoining graph groups' tables. */
   #changed: { tables: Set<string>; keys: Set<RowKey> } | undefined;
   #wake = new Set<() => void>();
-  #nextRef = 1n;
   #nextSynthetic = SYNTHETIC_XID_BASE;
-  #refs = new Map<string, bigint>();
   #stop = new AbortController();
 
   /**
@@ -110,10 +99,8 @@ export class ClientStream {
     this.#o = options;
     this.#lastSentLsn = start.lsn;
     this.#position = start.lsn;
-    this.#model = start.model;
-    for (const version of start.known) this.#sentVersions.add(version);
+    this.#writer = new TransactionWriter(options, start);
     this.#groups = [];
-    this.#signature = "";
     this.#switchGroups(start.groups);
   }
 
@@ -161,18 +148,17 @@ export class ClientStream {
   /** Sends the migrations a fresh client lacks, one transaction each, all at the start. */
   sendInitialMigrations(entries: readonly MigrationEntry[]): void {
     for (const entry of entries) {
-      this.#sentVersions.add(entry.version);
-      this.#sendTransaction({
+      const sent = this.#writer.write({
         header: {
           commitTimestampMs: BigInt(Date.now()),
           lsn: this.#lastSentLsn,
-          origin: "postgres_1",
+          origin: ORIGIN,
           transactionId: entry.txid,
-          isMigration: true,
         },
         migrations: [entry],
         steps: [],
       });
+      if (sent) this.#sent(sent);
     }
   }
 
@@ -331,73 +317,33 @@ export class ClientStream {
     if (this.#stop.signal.aborted) return;
     this.#switchGroups(unit.transition.to);
     if (unit.kind !== "subscribe") unit.transition.release();
-    const lookup = this.#lookup;
-    const frames: Uint8Array[] = [];
+    const out = this.#unitOutput();
     if (unit.kind === "subscribe") {
-      await this.#sendSubscriptionData(unit.subscription, data, unit.transition);
-      return;
+      try {
+        await sendSubscriptionData(out, unit.subscription, data);
+      } finally {
+        // Lets go of the snapshot the rows were read in.
+        unit.transition.release();
+      }
     } else if (unit.kind === "unsubscribe") {
-      const encoded = this.#o.frames.goneEntries(data.gones, lookup);
-      this.#relationFrames(encoded.tables, frames);
-      frames.push(...goneBatchFrames(unit.subscriptionIds, this.#lastSentLsn, encoded.entries));
+      for (const frame of goneBatchUnit(out, unit.subscriptionIds, data)) this.#o.send(frame);
     } else {
-      if (data.inserts.length === 0 && data.gones.length === 0) return;
-      const inserts = this.#o.frames.insertEntries(data.inserts, lookup);
-      const gones = this.#o.frames.goneEntries(data.gones, lookup);
-      this.#relationFrames([...inserts.tables, ...gones.tables], frames);
-      const header: TransactionHeader = {
-        commitTimestampMs: BigInt(Date.now()),
-        lsn: this.#lastSentLsn,
-        origin: ORIGIN,
-        transactionId: this.#nextSynthetic++,
-        isMigration: false,
-      };
-      frames.push(
-        this.#o.frames.transactionFrame(header, [...inserts.entries, ...gones.entries]),
-      );
-      this.#unacked.push({ id: header.transactionId, lsn: header.lsn });
+      const refresh = refreshTransaction(out, data, this.#nextSynthetic++);
+      if (!refresh) return;
+      for (const frame of refresh.frames) this.#o.send(frame);
+      this.#unacked.push({ id: refresh.header.transactionId, lsn: refresh.header.lsn });
     }
-    for (const frame of frames) this.#o.send(frame);
   }
 
-  /**
-   * Subscription data (§7.3). Rows read while they are sent go out batch by batch; nothing
-   * else is written meanwhile (the stream waits here), so the delivery stays one unit.
-   */
-  async #sendSubscriptionData(
-    subscription: { id: string; requestIds: readonly string[] },
-    data: TransitionData,
-    transition: Transition,
-  ): Promise<void> {
-    const lookup = this.#lookup;
-    try {
-      const first = this.#o.frames.insertEntries(data.inserts, lookup);
-      const frames: Uint8Array[] = [];
-      const tables = [...first.tables];
-      for (const stream of data.streams) {
-        const table = lookup(stream.table.schema, stream.table.name);
-        if (table) tables.push(table);
-      }
-      this.#relationFrames(tables, frames);
-      const [begin, ...rest] = subscriptionDataFrames(subscription, this.#lastSentLsn, []);
-      frames.push(begin, rest[0]);
-      frames.push(...opLogFramesFromEntries(first.entries, ROWS_PER_FRAME));
-      for (const frame of frames) this.#o.send(frame);
-      for (const stream of data.streams) {
-        for await (const batch of stream.batches) {
-          if (this.#stop.signal.aborted) return;
-          const encoded = this.#o.frames.insertEntries(batch, lookup);
-          for (const frame of opLogFramesFromEntries(encoded.entries, ROWS_PER_FRAME)) {
-            this.#o.send(frame);
-          }
-        }
-      }
-      // The rest: the first request's end, the other requests' empty pairs, the end.
-      for (const frame of rest.slice(1)) this.#o.send(frame);
-    } finally {
-      // Lets go of the snapshot the rows were read in.
-      transition.release();
-    }
+  #unitOutput(): UnitOutput {
+    return {
+      frames: this.#o.frames,
+      lookup: this.#writer.lookup,
+      lastSentLsn: this.#lastSentLsn,
+      relationFrames: (tables, into) => this.#writer.relationFrames(tables, into),
+      send: this.#o.send,
+      aborted: () => this.#stop.signal.aborted,
+    };
   }
 
   /** Makes `groups` the client's groups from the current position on. */
@@ -415,7 +361,7 @@ export class ClientStream {
       }
     }
     this.#groups = groups;
-    this.#signature = groups.map((g) => g.definition.key).join("\u0001");
+    this.#writer.groupsChanged(groups);
   }
 
   /** While a rejoin is pending: the keys of its groups' rows this transaction changed. */
@@ -426,8 +372,7 @@ export class ClientStream {
       if (change.kind === "truncate") continue;
       const name = `${change.relation.schema}.${change.relation.table}`;
       if (!changed.tables.has(name)) continue;
-      const table = findTable(this.#model, change.relation.schema, change.relation.table) ??
-        findTable(this.#o.catalog.current(), change.relation.schema, change.relation.table);
+      const table = this.#writer.lookup(change.relation.schema, change.relation.table);
       if (!table) continue;
       if (change.record) changed.keys.add(primaryKeyKey(table, change.record));
       if (change.oldRecord) changed.keys.add(primaryKeyKey(table, change.oldRecord));
@@ -445,7 +390,7 @@ export class ClientStream {
         );
         continue;
       }
-      if (!this.#sentVersions.has(entry.version)) migrations.push(entry);
+      if (this.#writer.lacks(entry.version)) migrations.push(entry);
     }
     const steps: StepOf[] = [];
     for (const planned of this.#groups) {
@@ -461,147 +406,25 @@ export class ClientStream {
 
   /** Writes what the client gets of `tx`: additional data first, then the transaction. */
   #emit(tx: Transaction, migrations: MigrationEntry[], steps: StepOf[]): void {
-    for (const entry of migrations) this.#sentVersions.add(entry.version);
-    this.#sendAdditional(steps);
-    const movesIn = steps.some((s) => s.step.movesIn);
-    const ref = movesIn ? this.#nextRef++ : 0n;
-    if (movesIn) {
-      for (const { planned, step } of steps) {
-        if (step.movesIn) this.#refs.set(`${planned.definition.key}@${tx.lsn}`, ref);
-      }
-    }
-    this.#sendTransaction({
+    const sent = this.#writer.write({
       header: {
         commitTimestampMs: BigInt(tx.commitTimestamp.getTime()),
         lsn: tx.lsn,
         origin: tx.origin,
         transactionId: BigInt(tx.xid),
-        isMigration: migrations.length > 0,
-        additionalDataRef: ref,
       },
       migrations,
       steps,
       tx,
-      // The client's own writes always come back, even when nothing of them is in its shapes.
       force: tx.origin === this.#o.clientId,
     });
+    if (sent) this.#sent(sent);
   }
 
-  /** Move-in rows the client's graph groups applied before this transaction. */
-  #sendAdditional(steps: StepOf[]): void {
-    for (const { planned, step } of steps) {
-      for (const block of step.additional) {
-        const id = `${planned.definition.key}@${block.trigger}`;
-        const ref = this.#refs.get(id) ?? this.#nextRef++;
-        this.#refs.delete(id);
-        const frames: Uint8Array[] = [];
-        const encoded = this.#o.frames.entries(
-          block,
-          block.rows.map((row) => ({
-            kind: "insert" as const,
-            ...row,
-          })),
-          this.#model,
-          this.#lookup,
-        );
-        this.#relationFrames(encoded.tables, frames);
-        frames.push(...this.#o.frames.additionalFrames(ref, encoded.entries));
-        for (const frame of frames) this.#o.send(frame);
-      }
-    }
+  #sent(tx: { id: bigint; lsn: bigint }): void {
+    this.#unacked.push(tx);
+    if (tx.lsn > this.#lastSentLsn) this.#lastSentLsn = tx.lsn;
   }
-
-  /** Writes one transaction (relations first) unless it is empty and not forced. */
-  #sendTransaction(input: {
-    header: TransactionHeader;
-    migrations: MigrationEntry[];
-    steps: StepOf[];
-    tx?: Transaction;
-    force?: boolean;
-  }): void {
-    const frames: Uint8Array[] = [];
-    const body: Uint8Array[] = [];
-    for (const entry of input.migrations) {
-      for (const op of entry.ops[this.#o.dialect]) {
-        body.push(protoEntry({ op: { case: "migrate", value: toSatOpMigrate(op) } }));
-      }
-      this.#model = entry.model;
-      // Tables this migration creates or alters are announced again, in their new layout.
-      for (const op of entry.ops[this.#o.dialect]) {
-        if (!op.table) continue;
-        const table = findTable(entry.model, "public", op.table.name);
-        if (!table) continue;
-        this.#relations.delete(key(table));
-        this.#announced.delete(key(table));
-        this.#relationFrames([table], frames);
-      }
-    }
-    for (const { step } of input.steps) {
-      const encoded = this.#o.frames.entries(step, step.changes, this.#model, this.#lookup);
-      this.#relationFrames(encoded.tables, frames);
-      body.push(...encoded.entries);
-    }
-    if (body.length === 0 && !input.force) return;
-    // The same bytes serve every client holding the same groups when nothing is its own.
-    const shareable = input.tx !== undefined && input.migrations.length === 0 &&
-      !input.header.additionalDataRef;
-    const signature = this.#frameKey();
-    let frame = shareable ? this.#o.frames.cachedFrame(input.tx!, signature) : undefined;
-    if (!frame) {
-      frame = this.#o.frames.transactionFrame(input.header, body);
-      if (shareable) this.#o.frames.cacheFrame(input.tx!, signature, frame);
-    }
-    frames.push(frame);
-    for (const f of frames) this.#o.send(f);
-    this.#unacked.push({ id: input.header.transactionId, lsn: input.header.lsn });
-    if (input.header.lsn > this.#lastSentLsn) this.#lastSentLsn = input.header.lsn;
-  }
-
-  #frameKeyOf: { model: SchemaModel; groups: string; key: string } | undefined;
-
-  /** Clients with equal keys get equal bytes for a transaction (same groups, dialect, model). */
-  #frameKey(): string {
-    const known = this.#frameKeyOf;
-    if (known && known.model === this.#model && known.groups === this.#signature) return known.key;
-    const key = `${this.#signature}\u0002${this.#o.dialect}\u0002${modelId(this.#model)}`;
-    this.#frameKeyOf = { model: this.#model, groups: this.#signature, key };
-    return key;
-  }
-
-  #lookup: TableLookup = (schema, name) =>
-    findTable(this.#model, schema, name) ?? findTable(this.#o.catalog.current(), schema, name);
-
-  /** SatRelation frames for tables the client has not seen in this layout. */
-  #relationFrames(tables: readonly TableModel[], frames: Uint8Array[]): void {
-    for (const table of tables) {
-      if (this.#announced.get(key(table)) === table) continue;
-      const relation = relationFor(table, this.#model);
-      const signature = JSON.stringify(
-        relation.columns.map((c) => [c.name, c.type, c.primaryKey, c.isNullable]),
-      );
-      this.#announced.set(key(table), table);
-      if (this.#relations.get(key(table)) === signature) continue;
-      this.#relations.set(key(table), signature);
-      frames.push(encodeFrame(relation));
-    }
-  }
-}
-
-const modelIds = new WeakMap<SchemaModel, number>();
-let nextModelId = 1;
-
-/** A small id per schema model object: frames encoded for one model differ from another's. */
-function modelId(model: SchemaModel): number {
-  let id = modelIds.get(model);
-  if (id === undefined) {
-    id = nextModelId++;
-    modelIds.set(model, id);
-  }
-  return id;
-}
-
-function key(table: TableModel): string {
-  return `${table.schema}.${table.name}`;
 }
 
 /** Whether a promise has resolved (false when it rejected). */
