@@ -12,11 +12,7 @@ import { prepareDevEnvironment } from "./dev_mode.ts";
 import type { RunningCluster } from "./embedded/mod.ts";
 import { createApp, migrationsHandler } from "./http/mod.ts";
 import { CatalogHolder, catalogStep, migrationListener } from "./migrations/mod.ts";
-import {
-  InMemoryTransactionLog,
-  replicationStep,
-  retainedWindowStart,
-} from "./replication/mod.ts";
+import { InMemoryTransactionLog, replicationStep, retainedWindowStart } from "./replication/mod.ts";
 import { findTable } from "./schema/mod.ts";
 import { ClientRegistry, Inbound, satelliteHandler, SharedFrames } from "./satellite/mod.ts";
 import {

@@ -32,7 +32,7 @@ export type { ScalarType, WhereExpr } from "./where_types.ts";
 export { parseWhere, type WhereParseResult } from "./where_parse.ts";
 export { evaluate, evaluateWhere } from "./where_eval.ts";
 export { whereToSql } from "./where_sql.ts";
-export { type PlanResult, planSubscription } from "./plan.ts";
+export { type PlanResult, planSubscription, withCurrentTables } from "./plan.ts";
 export {
   clientTags,
   EPOCH_TAG,

@@ -232,3 +232,19 @@ class LayerBuilder {
     }
   }
 }
+
+/**
+ * `plan` with every layer's table model taken from `model` (same layers, current columns): a
+ * stored plan's models are those of when it was made, and queries must read today's columns.
+ */
+export function withCurrentTables(plan: SubscriptionPlan, model: SchemaModel): SubscriptionPlan {
+  const refresh = (layer: LayerPlan): LayerPlan => ({
+    ...layer,
+    table: findTable(model, layer.table.schema, layer.table.name) ?? layer.table,
+    children: layer.children.map(refresh),
+  });
+  return {
+    ...plan,
+    requests: plan.requests.map((request) => ({ ...request, root: refresh(request.root) })),
+  };
+}

@@ -23,7 +23,14 @@ export interface ShapeHubOptions extends GraphGroupDeps {
 
 export class ShapeHub {
   readonly options: ShapeHubOptions;
-  #stateless = new Map<string, StatelessGroup>();
+  /**
+   * Stateless groups live as long as some client's plan refers to them: the map only finds
+   * them (per-user where clauses make one group per user, which must not pile up).
+   */
+  #stateless = new Map<string, WeakRef<StatelessGroup>>();
+  #forget = new FinalizationRegistry<string>((key) => {
+    if (this.#stateless.get(key)?.deref() === undefined) this.#stateless.delete(key);
+  });
   #graphs = new Map<string, GraphGroup>();
   #idleTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
@@ -32,10 +39,11 @@ export class ShapeHub {
   }
 
   stateless(definition: GroupDefinition): StatelessGroup {
-    let group = this.#stateless.get(definition.key);
+    let group = this.#stateless.get(definition.key)?.deref();
     if (!group) {
       group = new StatelessGroup(definition);
-      this.#stateless.set(definition.key, group);
+      this.#stateless.set(definition.key, new WeakRef(group));
+      this.#forget.register(group, definition.key);
     }
     return group;
   }

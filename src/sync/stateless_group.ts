@@ -18,12 +18,17 @@ export class StatelessGroup {
     this.filter = new StatelessFilter(definition);
   }
 
-  /** What a client holding the group receives of `tx`. */
+  /**
+   * What a client holding the group receives of `tx`. Only non-empty steps are kept: most
+   * transactions touch nothing of most groups, and a kept entry per group and transaction
+   * would cost memory for every group times the transaction cache.
+   */
   step(tx: Transaction): GroupStep {
     const known = this.#steps.get(tx);
     if (known) return known;
     const changes: OutChange[] = this.filter.filter(tx);
-    const step = changes.length === 0 ? EMPTY_STEP : { additional: [], changes, movesIn: false };
+    if (changes.length === 0) return EMPTY_STEP;
+    const step = { additional: [], changes, movesIn: false };
     this.#steps.set(tx, step);
     return step;
   }

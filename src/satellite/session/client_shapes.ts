@@ -5,7 +5,13 @@
  * point, so changes queued one after another chain up: the `from` of the next is the `to` of
  * the previous. Groups that stay the same keep their instance.
  */
-import { type GroupMember, partitionIntoGroups, type SubscriptionPlan } from "../../shapes/mod.ts";
+import type { SchemaModel } from "../../schema/mod.ts";
+import {
+  type GroupMember,
+  partitionIntoGroups,
+  type SubscriptionPlan,
+  withCurrentTables,
+} from "../../shapes/mod.ts";
 import type { PlannedGroup, ShapeHub } from "../../sync/mod.ts";
 
 export interface GroupChange {
@@ -41,9 +47,14 @@ export class ClientShapes {
     return this.#planned;
   }
 
-  /** Starts from `plans` (a resume): every group of them, none active yet. */
-  restore(plans: readonly SubscriptionPlan[]): PlannedGroup[] {
-    for (const plan of plans) this.#subscriptions.set(plan.subscriptionId, plan);
+  /**
+   * Starts from stored `plans` (a resume): every group of them, none active yet. Their tables
+   * are refreshed from `model`: what is read from now on has today's columns.
+   */
+  restore(plans: readonly SubscriptionPlan[], model: SchemaModel): PlannedGroup[] {
+    for (const plan of plans) {
+      this.#subscriptions.set(plan.subscriptionId, withCurrentTables(plan, model));
+    }
     this.#planned = this.#partition();
     return this.#planned;
   }

@@ -26,6 +26,8 @@ import { lsnToBytes, type TransactionHeader, type TransOp } from "./wire.ts";
 
 /** Rows per SatOpLog inside subscription, move-in and GONE data. */
 export const ROWS_PER_FRAME = 500;
+/** Transactions whose whole frames are kept for other clients. */
+const RECENT_FRAMES = 256;
 
 /** Looks a table up in the model the client is on (undefined: the client has no such table). */
 export type TableLookup = (schema: string, table: string) => TableModel | undefined;
@@ -46,7 +48,12 @@ export class SharedFrames {
   readonly encoder = new OpEncoder();
   readonly #cached = new OpEncoder();
   readonly #steps = new WeakMap<object, Encoded>();
-  readonly #frames = new WeakMap<Transaction, Map<string, Uint8Array>>();
+  /**
+   * Whole frames of the most recent transactions, by client key. Clients share a frame when
+   * they handle the transaction at about the same time; keeping frames as long as the
+   * transaction cache keeps transactions would cost memory for every distinct key.
+   */
+  readonly #frames = new Map<Transaction, Map<string, Uint8Array>>();
 
   /**
    * The op entries of `changes` (a step, or additional data) for clients on `model`; encoded
@@ -108,6 +115,10 @@ export class SharedFrames {
     if (!frames) {
       frames = new Map();
       this.#frames.set(tx, frames);
+      // Maps iterate in insertion order: the first key is the oldest transaction.
+      if (this.#frames.size > RECENT_FRAMES) {
+        this.#frames.delete(this.#frames.keys().next().value!);
+      }
     }
     frames.set(signature, frame);
   }

@@ -149,7 +149,10 @@ export async function resumeStart(
     .filter((entry) => firstUpcoming === undefined || entry.txid < firstUpcoming)
     .map((entry) => entry.version);
 
-  const planned = ctx.shapes.restore(subscriptionIds.map((id) => byId.get(id)!.plan));
+  const planned = ctx.shapes.restore(
+    subscriptionIds.map((id) => byId.get(id)!.plan),
+    catalog.current(),
+  );
   const stateless = planned.filter((g) => g.definition.stateless);
   const start = { lsn, model, known, groups: stateless };
   if (stateless.length === planned.length) return { ok: true, start, migrations: [] };

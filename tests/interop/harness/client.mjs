@@ -276,9 +276,10 @@ export async function createClient(options) {
       closed = true;
       unsubscribeStates();
       try {
+        // Generous under load: a client still running when its service stops reconnects.
         await withTimeout(
           electric.close(),
-          5000,
+          15_000,
           () => "electric.close() timed out",
         );
       } finally {
