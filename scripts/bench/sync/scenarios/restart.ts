@@ -1,0 +1,116 @@
+/**
+ * Scenario f: restart with WAL behind. A light client subscribed to the shape `value = 'hot'`
+ * (dHot of `rows` rows) has acknowledged its data; the service stops; about `walBytes` of WAL
+ * is written on the electrified table by repeated UPDATEs of every row outside the shape
+ * (measured with pg_current_wal_lsn()); the service starts again and the client resumes from
+ * its position with its subscription (the real client's reconnect). Then one row of the shape
+ * is committed. Figures: commit → client, and service spawn → client.
+ *
+ * The updated rows are outside the shape on purpose: the service must read past them, but the
+ * client has nothing to receive from them, so the figure is the catch-up, not a transfer. If
+ * the service refuses the resume, the client starts afresh as the real client would (noted).
+ */
+import { connectSql, electrifyItems, fillItems, freshDatabase, startBenchService } from "../env.ts";
+import {
+  type Ctx,
+  type Figures,
+  figures,
+  problems,
+  settle,
+  until,
+  withTimeout,
+} from "../context.ts";
+import { LightClient, ReplicationRefused } from "../light_client.ts";
+import { MARKER_BASE } from "../writer.ts";
+
+export async function scenarioF(ctx: Ctx): Promise<Figures> {
+  const out = figures();
+  const { rows, dHot, walBytes } = ctx.sizes;
+  const db = await freshDatabase(ctx.server, "f");
+  const sql = connectSql(db.url);
+  let service: Awaited<ReturnType<typeof startBenchService>> | undefined;
+  try {
+    await fillItems(sql, rows, dHot);
+    service = await startBenchService(db.url, ctx.runtime);
+    await electrifyItems(sql, service);
+    const shape = { tablename: "items", where: "this.value = 'hot'" };
+    let receivedAt = 0;
+    const marker = MARKER_BASE + 1;
+    const options = {
+      host: "127.0.0.1",
+      markerColumn: 2,
+      onTransaction: (m: number) => {
+        if (m === marker) receivedAt = performance.now();
+      },
+    };
+    const first = await LightClient.connect({ ...options, port: service.port });
+    await first.authenticate();
+    await first.startReplication();
+    await first.subscribe(shape);
+    // The subscription is only resumable once the service holds the client's acknowledgement:
+    // one more transaction in the shape makes sure the client has acked past its data.
+    await sql`INSERT INTO items (id, value, n, ts) VALUES (gen_random_uuid(), 'hot', 0, now())`;
+    await withTimeout(
+      until(() => first.applied >= 2, 30_000),
+      31_000,
+      "the warm-up transaction",
+    );
+    first.ackPending();
+    await settle(500); // lets the service store the acknowledged position before it stops
+    await service.stop();
+    first.close();
+
+    const [{ start }] = await sql`SELECT pg_current_wal_lsn() AS start`;
+    let written = 0;
+    while (written < walBytes) {
+      await sql`UPDATE items SET ts = now() WHERE value <> 'hot'`;
+      const [{ bytes }] = await sql`
+        SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), ${start}::pg_lsn)::float8 AS bytes`;
+      written = bytes;
+    }
+    out.values["f.wal_mb"] = written / 2 ** 20;
+    ctx.log(`f: ${(written / 2 ** 20).toFixed(0)} MB of WAL written with the service down`);
+
+    service = await startBenchService(db.url, ctx.runtime, service.port);
+    const second = await LightClient.connect(
+      { ...options, port: service.port },
+      first.id,
+    );
+    second.lsn = first.lsn;
+    second.subscriptionIds.push(...first.subscriptionIds);
+    await second.authenticate();
+    let fresh: LightClient | undefined;
+    try {
+      await second.resume();
+    } catch (error) {
+      if (!(error instanceof ReplicationRefused)) throw error;
+      out.notes.push(
+        `f: the service refused the resume (code ${error.code}: ${error.message}); the client started afresh`,
+      );
+      fresh = await LightClient.connect({ ...options, port: service.port });
+      await fresh.authenticate();
+      await fresh.startReplication();
+      await fresh.subscribe(shape);
+    }
+    const committedAt = performance.now();
+    await sql`INSERT INTO items (id, value, n, ts) VALUES (gen_random_uuid(), 'hot', ${marker}, now())`;
+    const committed = performance.now();
+    await withTimeout(until(() => receivedAt > 0, 600_000), 601_000, "the row after the restart");
+    if (receivedAt === 0) throw new Error("The row committed after the restart never arrived");
+    out.values["f.commit"] = Math.max(0, receivedAt - committed);
+    out.values["f.start"] = receivedAt - service.spawnedAt;
+    ctx.log(
+      `f: commit → client ${out.values["f.commit"].toFixed(0)} ms, start → client ${
+        out.values["f.start"].toFixed(0)
+      } ms (commit sent ${(committedAt - service.spawnedAt).toFixed(0)} ms after spawn)`,
+    );
+    problems(out, "f", second);
+    second.close();
+    fresh?.close();
+  } finally {
+    await service?.stop();
+    await sql.end();
+    await db.drop();
+  }
+  return out;
+}
