@@ -51,12 +51,12 @@ export class TruncatedMessage extends Error {
 
 export class ByteReader {
   readonly bytes: Uint8Array;
-  #view: DataView;
   offset = 0;
 
+  // Integers are read by hand rather than through a DataView: a reader is made for every
+  // replication message, and a DataView per message costs more than the reads.
   constructor(bytes: Uint8Array, offset = 0) {
     this.bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.offset = offset;
   }
 
@@ -72,27 +72,40 @@ export class ByteReader {
   }
 
   u8(): number {
-    return this.#view.getUint8(this.#need(1));
+    return this.bytes[this.#need(1)];
   }
 
   i16(): number {
-    return this.#view.getInt16(this.#need(2));
+    const at = this.#need(2);
+    const value = (this.bytes[at] << 8) | this.bytes[at + 1];
+    return value & 0x8000 ? value - 0x10000 : value;
   }
 
   u32(): number {
-    return this.#view.getUint32(this.#need(4));
+    const at = this.#need(4);
+    const b = this.bytes;
+    return ((b[at] << 24) >>> 0) + ((b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]);
   }
 
   i32(): number {
-    return this.#view.getInt32(this.#need(4));
+    const at = this.#need(4);
+    const b = this.bytes;
+    return (b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3];
   }
 
   u64(): bigint {
-    return this.#view.getBigUint64(this.#need(8));
+    const high = this.u32();
+    const low = this.u32();
+    return (BigInt(high) << 32n) | BigInt(low);
   }
 
   i64(): bigint {
-    return this.#view.getBigInt64(this.#need(8));
+    return BigInt.asIntN(64, this.u64());
+  }
+
+  /** Steps over `n` bytes. */
+  skip(n: number): void {
+    this.#need(n);
   }
 
   bytesOf(n: number): Uint8Array {

@@ -18,7 +18,20 @@ export const UNCHANGED_TOAST: unique symbol = Symbol("unchanged toast");
 export type UnchangedToast = typeof UNCHANGED_TOAST;
 
 /** One column of a tuple: text (`t`), binary (`b`), NULL (`n`) or unchanged TOAST (`u`). */
-export type TupleValue = string | Uint8Array | null | UnchangedToast;
+/** A column value the caller asked not to decode (`DecodeOptions.skip`). */
+export const SKIPPED: unique symbol = Symbol("skipped");
+export type Skipped = typeof SKIPPED;
+
+export type TupleValue = string | Uint8Array | null | UnchangedToast | Skipped;
+
+export interface PgoutputDecodeOptions {
+  /**
+   * Columns of a relation nobody reads: true at index i skips column i's text (its bytes are
+   * stepped over, no string is made). Electric's shadow tables are several times as wide as
+   * what is read of them, and there is one shadow row per row change.
+   */
+  skip?: (relationId: number) => readonly boolean[] | undefined;
+}
 
 export interface RelationColumn {
   /** Bit 1: part of the replica identity key. */
@@ -132,13 +145,16 @@ export type PgoutputDecodeResult =
   | { ok: false; error: PgoutputDecodeError };
 
 /** Decodes one pgoutput message (the XLogData payload). */
-export function decodePgoutput(bytes: Uint8Array): PgoutputDecodeResult {
+export function decodePgoutput(
+  bytes: Uint8Array,
+  options: PgoutputDecodeOptions = {},
+): PgoutputDecodeResult {
   if (bytes.length === 0) {
     return { ok: false, error: { code: "MALFORMED_MESSAGE", message: "empty pgoutput message" } };
   }
   const reader = new ByteReader(bytes, 1);
   try {
-    const message = decodeBody(bytes[0], reader);
+    const message = decodeBody(bytes[0], reader, options.skip);
     if (message === undefined) {
       const tag = String.fromCharCode(bytes[0]);
       return {
@@ -162,7 +178,11 @@ export function decodePgoutput(bytes: Uint8Array): PgoutputDecodeResult {
   }
 }
 
-function decodeBody(tag: number, r: ByteReader): PgoutputMessage | undefined {
+function decodeBody(
+  tag: number,
+  r: ByteReader,
+  skip: PgoutputDecodeOptions["skip"],
+): PgoutputMessage | undefined {
   switch (tag) {
     case 0x42: // 'B' Begin
       return { tag: "begin", finalLsn: r.u64(), commitTime: r.i64(), xid: r.u32() };
@@ -183,10 +203,10 @@ function decodeBody(tag: number, r: ByteReader): PgoutputMessage | undefined {
     case 0x49: { // 'I' Insert
       const relationId = r.u32();
       expectByte(r, 0x4e, "N");
-      return { tag: "insert", relationId, newTuple: decodeTuple(r) };
+      return { tag: "insert", relationId, newTuple: decodeTuple(r, skip?.(relationId)) };
     }
     case 0x55: // 'U' Update
-      return decodeUpdate(r);
+      return decodeUpdate(r, skip);
     case 0x44: { // 'D' Delete
       const relationId = r.u32();
       const kind = r.u8();
@@ -195,7 +215,7 @@ function decodeBody(tag: number, r: ByteReader): PgoutputMessage | undefined {
         tag: "delete",
         relationId,
         oldKind: kind === 0x4b ? "K" : "O",
-        oldTuple: decodeTuple(r),
+        oldTuple: decodeTuple(r, skip?.(relationId)),
       };
     }
     case 0x54: { // 'T' Truncate
@@ -237,23 +257,24 @@ function decodeRelation(r: ByteReader): Relation {
   };
 }
 
-function decodeUpdate(r: ByteReader): Update {
+function decodeUpdate(r: ByteReader, skip: PgoutputDecodeOptions["skip"]): Update {
   const relationId = r.u32();
+  const mask = skip?.(relationId);
   const kind = r.u8();
-  if (kind === 0x4e) return { tag: "update", relationId, newTuple: decodeTuple(r) }; // 'N'
+  if (kind === 0x4e) return { tag: "update", relationId, newTuple: decodeTuple(r, mask) }; // 'N'
   if (kind !== 0x4b && kind !== 0x4f) throw new Error(`expected "K", "O" or "N", got ${kind}`);
-  const oldTuple = decodeTuple(r);
+  const oldTuple = decodeTuple(r, mask);
   expectByte(r, 0x4e, "N");
   return {
     tag: "update",
     relationId,
     oldKind: kind === 0x4b ? "K" : "O",
     oldTuple,
-    newTuple: decodeTuple(r),
+    newTuple: decodeTuple(r, mask),
   };
 }
 
-function decodeTuple(r: ByteReader): TupleValue[] {
+function decodeTuple(r: ByteReader, skip?: readonly boolean[]): TupleValue[] {
   const count = r.i16();
   const values: TupleValue[] = [];
   for (let i = 0; i < count; i++) {
@@ -266,7 +287,10 @@ function decodeTuple(r: ByteReader): TupleValue[] {
         values.push(UNCHANGED_TOAST);
         break;
       case 0x74: // 't' text
-        values.push(r.utf8(r.i32()));
+        if (skip?.[i]) {
+          r.skip(r.i32());
+          values.push(SKIPPED);
+        } else values.push(r.utf8(r.i32()));
         break;
       case 0x62: // 'b' binary
         values.push(r.bytesOf(r.i32()).slice());
@@ -345,6 +369,7 @@ function encodeTuple(w: ByteWriter, values: readonly TupleValue[]): void {
   for (const value of values) {
     if (value === null) w.u8(0x6e); // 'n'
     else if (value === UNCHANGED_TOAST) w.u8(0x75); // 'u'
+    else if (value === SKIPPED) throw new Error("A skipped value cannot be encoded");
     else if (typeof value === "string") w.u8(0x74).sizedUtf8(value); // 't'
     else w.u8(0x62).i32(value.length).raw(value); // 'b'
   }

@@ -14,10 +14,12 @@ import {
   type PgoutputMessage,
   pgTimestampToDate,
   type Relation,
+  SKIPPED,
   type TupleValue,
   UNCHANGED_TOAST,
 } from "../pgwire/mod.ts";
-import { enrichTransaction, type PrimaryKeyLookup } from "./enrich.ts";
+import { ELECTRIC_SCHEMA } from "../storage/mod.ts";
+import { enrichTransaction, type PrimaryKeyLookup, shadowPrimaryKey } from "./enrich.ts";
 import { clientTag, parseTag, parseTagArray, type PgTag } from "./tags.ts";
 import type { Change, ReferencedRecord, RelationRef, Row, Transaction } from "./transaction.ts";
 
@@ -46,9 +48,27 @@ interface Building {
 
 const NONE: AssemblerResult = { kind: "none" };
 
+/**
+ * What is never read of a relation's rows: of a shadow table, everything but its key and the
+ * two tag columns enrichment reads; of tombstones and the service's other tables (except the
+ * captured DDL), everything. One shadow row comes with every row change and is several times
+ * as wide as what is read of it; skipped values are stepped over without making strings.
+ */
+function skippedColumns(relation: RelationRef): readonly boolean[] | undefined {
+  if (relation.schema !== ELECTRIC_SCHEMA || relation.table === "ddl_commands") return undefined;
+  if (!relation.table.startsWith("shadow__")) return relation.columns.map(() => true);
+  const key = new Set(shadowPrimaryKey(relation));
+  return relation.columns.map((c) => !(key.has(c.name) || c.name === "_tags" || c.name === "_tag"));
+}
+
 export class TransactionAssembler {
   #options: AssemblerOptions;
   #relations = new Map<number, RelationRef>();
+  #skips = new Map<number, readonly boolean[] | undefined>();
+
+  /** Columns of relation `relationId` nothing downstream reads (see `skippedColumns`). */
+  readonly skip = (relationId: number): readonly boolean[] | undefined =>
+    this.#skips.get(relationId);
   #current: Building | undefined;
 
   constructor(options: AssemblerOptions) {
@@ -62,9 +82,12 @@ export class TransactionAssembler {
 
   push(message: PgoutputMessage): AssemblerResult {
     switch (message.tag) {
-      case "relation":
-        this.#relations.set(message.relationId, relationRef(message));
+      case "relation": {
+        const relation = relationRef(message);
+        this.#relations.set(message.relationId, relation);
+        this.#skips.set(message.relationId, skippedColumns(relation));
         return NONE;
+      }
       case "type":
       case "origin":
         return NONE;
@@ -148,6 +171,7 @@ export class TransactionAssembler {
     const row: Row = {};
     relation.columns.forEach((column, i) => {
       const value = tuple[i];
+      if (value === SKIPPED) return;
       if (value === UNCHANGED_TOAST || value === undefined) {
         if (old && old[column.name] !== undefined) row[column.name] = old[column.name];
         else {

@@ -74,6 +74,16 @@ export function enrichTransaction(tx: Transaction, options: EnrichOptions): Tran
     finalShadow.set(rowKey(change.relation.table, pk, change.record), change.record);
   }
 
+  // Rows written together carry the same tags text: convert each distinct text once.
+  const converted = new Map<string, string[]>();
+  const tagsOf = (text: string): string[] => {
+    let tags = converted.get(text);
+    if (!tags) {
+      tags = parseTagArray(text).map((t) => clientTag(t, options.origin));
+      converted.set(text, tags);
+    }
+    return tags;
+  };
   const changes: Change[] = [];
   for (const change of user) {
     if (change.kind === "truncate") {
@@ -102,9 +112,7 @@ export function enrichTransaction(tx: Transaction, options: EnrichOptions): Tran
     const shadowRow = pk && change.record
       ? finalShadow.get(rowKey(shadowTable, pk, change.record))
       : undefined;
-    const tags = typeof shadowRow?._tags === "string"
-      ? parseTagArray(shadowRow._tags).map((t) => clientTag(t, options.origin))
-      : [];
+    const tags = typeof shadowRow?._tags === "string" ? tagsOf(shadowRow._tags) : [];
     changes.push({ ...change, tags });
   }
 
@@ -144,6 +152,16 @@ function userPrimaryKey(
   return pk.every((name) => names.has(name)) ? pk : undefined;
 }
 
+/**
+ * A key for matching shadow rows to user rows within one transaction. Text values cannot
+ * hold NUL, so NUL separates the parts; NULL and text are told apart by a prefix. (Built for
+ * every change: cheaper than JSON.)
+ */
 function rowKey(table: string, pk: readonly string[], row: Row): string {
-  return JSON.stringify([table, ...pk.map((name) => row[name] ?? null)]);
+  let key = table;
+  for (let i = 0; i < pk.length; i++) {
+    const value = row[pk[i]];
+    key += value === null || value === undefined ? "\u0000n" : `\u0000s${value}`;
+  }
+  return key;
 }

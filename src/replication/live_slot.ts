@@ -4,7 +4,8 @@
  * Two persistent slots per service:
  * - the main slot (`electric_replication_out_<db>`) is never acknowledged; it pins the
  *   resumable WAL window for retained reads (retained.ts) and WalWindow moves it (§7.6);
- * - the live slot (liveSlotName) is acknowledged up to the persisted processed position and
+ * - the live slot (liveSlotName) is acknowledged up to a little behind the persisted processed
+ *   position (LIVE_REPLAY_BYTES: recent history comes back into the cache as replays) and
  *   streamed from at every start, so a restart reads on from there and new commits flow at
  *   once, however much WAL the window holds.
  *
@@ -41,16 +42,35 @@ import {
   whileSlotBusy,
 } from "./slots.ts";
 
-/** Where the live stream starts: the persisted position, unless the slot is already past it. */
+/**
+ * WAL the live slot is acknowledged behind the persisted position, and so streamed again at a
+ * start (as replays: into the transaction cache, new to no consumer). Clients resume from
+ * positions this recent (their streams keep them so: satellite's keep-alive), and are then
+ * served from the cache instead of a read of the retained window, which would first have to
+ * skip through all of it.
+ */
+export const LIVE_REPLAY_BYTES = 32n * 1024n * 1024n;
+
+/** The position to acknowledge on the live slot once `persisted` is stored. */
+export function liveAckLsn(persisted: bigint, replay = LIVE_REPLAY_BYTES): bigint {
+  return persisted > replay ? persisted - replay : 0n;
+}
+
+/**
+ * Where the live stream starts: the slot's position, which is normally `LIVE_REPLAY_BYTES`
+ * behind the persisted one; a slot further behind (a copy of the main slot, an old slot) is
+ * moved up to that distance first.
+ */
 export function liveStartLsn(inputs: {
   persisted: bigint | undefined;
   slotConfirmed: bigint;
+  replay?: bigint;
 }): { startLsn: bigint; advance: boolean } {
   const { persisted, slotConfirmed } = inputs;
-  if (persisted === undefined || persisted <= slotConfirmed) {
-    return { startLsn: slotConfirmed, advance: false };
-  }
-  return { startLsn: persisted, advance: true };
+  if (persisted === undefined) return { startLsn: slotConfirmed, advance: false };
+  const wanted = liveAckLsn(persisted, inputs.replay);
+  if (wanted <= slotConfirmed) return { startLsn: slotConfirmed, advance: false };
+  return { startLsn: wanted, advance: true };
 }
 
 export interface LiveStreamOptions {
@@ -61,6 +81,8 @@ export interface LiveStreamOptions {
   slots: { main: string; live: string; reference: string };
   /** The persisted processed position, if any. */
   persisted: bigint | undefined;
+  /** WAL streamed again behind it at a start (default LIVE_REPLAY_BYTES). */
+  replay?: bigint;
   publication: string;
   busyTimeoutMs: number;
   signal?: AbortSignal;
@@ -89,6 +111,7 @@ export async function openLiveStream(o: LiveStreamOptions): Promise<LiveStream> 
     const { startLsn, advance } = liveStartLsn({
       persisted: o.persisted,
       slotConfirmed: slot.confirmedFlushLsn,
+      replay: o.replay,
     });
     if (o.persisted !== undefined && o.persisted < slot.confirmedFlushLsn) {
       o.logger.warning(

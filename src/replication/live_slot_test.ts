@@ -1,15 +1,22 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { liveStartLsn } from "./live_slot.ts";
+import { LIVE_REPLAY_BYTES, liveAckLsn, liveStartLsn } from "./live_slot.ts";
 
-test("the live stream starts at the persisted position, moving the slot there first", () => {
-  assert.deepEqual(liveStartLsn({ persisted: 500n, slotConfirmed: 500n }), {
-    startLsn: 500n,
+const P = 1_000_000_000n;
+
+test("the live slot is acknowledged a little behind the persisted position", () => {
+  assert.equal(liveAckLsn(P), P - LIVE_REPLAY_BYTES);
+  assert.equal(liveAckLsn(100n), 0n);
+});
+
+test("the live stream starts where the slot is, moving a slot far behind up first", () => {
+  assert.deepEqual(liveStartLsn({ persisted: P, slotConfirmed: liveAckLsn(P) }), {
+    startLsn: liveAckLsn(P),
     advance: false,
   });
-  // A copy of the main slot, or a crash between persisting and acknowledging.
-  assert.deepEqual(liveStartLsn({ persisted: 500n, slotConfirmed: 100n }), {
-    startLsn: 500n,
+  // A copy of the main slot, or an old slot.
+  assert.deepEqual(liveStartLsn({ persisted: P, slotConfirmed: 100n }), {
+    startLsn: liveAckLsn(P),
     advance: true,
   });
 });

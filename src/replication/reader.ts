@@ -26,7 +26,7 @@ import type { Logger } from "../telemetry/mod.ts";
 import type { ConnectReplication } from "./connection.ts";
 import type { PrimaryKeyLookup } from "./enrich.ts";
 import { ReplicationError } from "./errors.ts";
-import { openLiveStream } from "./live_slot.ts";
+import { liveAckLsn, openLiveStream } from "./live_slot.ts";
 import { PositionWriter } from "./positions.ts";
 import {
   type CopyBothStream,
@@ -54,6 +54,12 @@ export interface ReplicationReaderOptions {
   slotBusyTimeoutMs?: number;
   /** At most one write of the processed position per interval. Default 500 ms. */
   persistIntervalMs?: number;
+  /**
+   * WAL behind the persisted position the live slot is acknowledged at, so that a start hands
+   * it on again as replays (the cache then serves clients resuming from there). Default
+   * LIVE_REPLAY_BYTES; 0 hands on only what is after the persisted position.
+   */
+  replayBytes?: bigint;
   /**
    * Resolves once consumers with durable effects are done with everything appended so far;
    * awaited before each position write (see positions.ts).
@@ -125,6 +131,7 @@ export class ReplicationReader implements Service {
           reference: temporarySlotName(o.database),
         },
         persisted: this.#persisted,
+        replay: o.replayBytes,
         publication: o.publication ?? PUBLICATION_NAME,
         busyTimeoutMs: o.slotBusyTimeoutMs ?? 5_000,
         signal,
@@ -168,7 +175,7 @@ export class ReplicationReader implements Service {
       write: (lsn) => writeProcessedLsn(o.sql, this.mainSlot, lsn),
       onPersisted: (lsn) => {
         this.#persisted = lsn;
-        write(session.confirm(lsn, Date.now()));
+        write(session.confirm(liveAckLsn(lsn, o.replayBytes), Date.now()));
       },
       onError: (error) => failWriter(error),
     });

@@ -96,7 +96,7 @@ export class ReplicationStreamSession {
       };
       return out;
     }
-    const pgoutput = decodePgoutput(message.data);
+    const pgoutput = decodePgoutput(message.data, { skip: this.#assembler.skip });
     if (!pgoutput.ok) {
       out.error = { code: "DECODE_FAILED", message: pgoutput.error.message };
       return out;

@@ -25,10 +25,11 @@ interface BunSocket {
   readyState: number;
   send(data: Uint8Array): number;
   close(code?: number, reason?: string): void;
+  getBufferedAmount(): number;
 }
 interface SocketData {
   handlers: SocketHandlers;
-  socket?: ServerSocket;
+  socket?: BunServerSocket;
 }
 /** A socket of `Bun.listen`/`Bun.connect`; `write` sends what the kernel takes, no more. */
 interface BunTcpSocket {
@@ -67,10 +68,43 @@ interface BunApi {
       sendPings?: boolean;
       open(ws: BunSocket): void;
       message(ws: BunSocket, message: string | Uint8Array): void;
+      drain(ws: BunSocket): void;
       close(ws: BunSocket, code: number, reason: string): void;
     };
     error?: (error: Error) => Response;
   }): BunServer;
+}
+
+/** One per connection; a class so that connections cost no closures. */
+class BunServerSocket implements ServerSocket {
+  readonly #ws: BunSocket;
+  /** Senders waiting for the socket to drain; woken by Bun's `drain` callback or the close. */
+  #draining: (() => void)[] | undefined;
+
+  constructor(ws: BunSocket) {
+    this.#ws = ws;
+  }
+
+  async drained(bytes: number): Promise<void> {
+    while (this.#ws.readyState === 1 && this.#ws.getBufferedAmount() > bytes) {
+      await new Promise<void>((resolve) => (this.#draining ??= []).push(resolve));
+    }
+  }
+
+  /** Bun's `drain`, or the socket closed. */
+  wake(): void {
+    const waiting = this.#draining;
+    this.#draining = undefined;
+    for (const resolve of waiting ?? []) resolve();
+  }
+
+  send(data: Uint8Array): void {
+    if (this.#ws.readyState === 1) this.#ws.send(data);
+  }
+
+  close(code: number, reason: string): void {
+    this.#ws.close(code, reason);
+  }
 }
 
 /** Bun sends pings itself; this is the idle time after which an unresponsive peer is dropped. */
@@ -84,20 +118,19 @@ export function createBunRuntime(): Runtime {
     idleTimeout: BUN_IDLE_TIMEOUT_SECONDS,
     sendPings: true,
     open(ws: BunSocket) {
-      const socket: ServerSocket = {
-        send: (data) => {
-          if (ws.readyState === 1) ws.send(data);
-        },
-        close: (code, reason) => ws.close(code, reason),
-      };
+      const socket = new BunServerSocket(ws);
       ws.data.socket = socket;
       ws.data.handlers.onOpen(socket);
     },
     message(ws: BunSocket, message: string | Uint8Array) {
-      const data = typeof message === "string" ? message : new Uint8Array(message);
-      ws.data.handlers.onMessage(ws.data.socket!, data);
+      // Bun hands binary messages over as a Buffer, which is a Uint8Array: no copy needed.
+      ws.data.handlers.onMessage(ws.data.socket!, message);
+    },
+    drain(ws: BunSocket) {
+      ws.data.socket?.wake();
     },
     close(ws: BunSocket, code: number, reason: string) {
+      ws.data.socket?.wake();
       ws.data.handlers.onClose(code, reason);
     },
   };

@@ -43,6 +43,9 @@ export function createDenoRuntime(): Runtime {
   };
 }
 
+/** How often a sender waiting for a WebSocket to drain looks again. */
+const DRAIN_POLL_MS = 5;
+
 function upgradeWebSocket(request: Request, options: UpgradeOptions): Response | undefined {
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return undefined;
   let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
@@ -63,6 +66,12 @@ function upgradeWebSocket(request: Request, options: UpgradeOptions): Response |
     close: (code: number, reason: string) => {
       if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
         socket.close(code, reason);
+      }
+    },
+    // Deno's WebSocket has no drain event: `bufferedAmount` is looked at every few ms.
+    drained: async (bytes: number) => {
+      while (socket.readyState === WebSocket.OPEN && socket.bufferedAmount > bytes) {
+        await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
       }
     },
   };

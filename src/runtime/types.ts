@@ -33,6 +33,11 @@ export interface ServerSocket {
   send(data: Uint8Array): void;
   /** Closes with a code the runtime accepts (1000 or 3000–4999). */
   close(code: number, reason: string): void;
+  /**
+   * Resolves once no more than `bytes` wait to be written to the peer (or the socket closed):
+   * a sender of large data waits here so a slow client does not make the server buffer it.
+   */
+  drained(bytes: number): Promise<void>;
 }
 
 export interface SocketHandlers {

@@ -130,7 +130,7 @@ export class PostgresClientStore implements ClientStore {
   ) {
     this.#acks = new AckCoalescer(
       (positions) => this.#writePositions(positions),
-      options.ackIntervalMs ?? 250,
+      options.ackIntervalMs ?? 1_000,
       options.onError,
     );
   }

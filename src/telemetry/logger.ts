@@ -61,27 +61,66 @@ export interface LoggerOptions {
   meta?: LogMeta;
 }
 
-export function createLogger(options: LoggerOptions): Logger {
-  const write = options.write ?? ((line: string) => console.log(line));
-  const now = options.now ?? (() => new Date());
-  const threshold = SEVERITY[options.level];
+interface Sink {
+  write: (line: string) => void;
+  now: () => Date;
+  threshold: number;
+}
 
-  function build(baseMeta: LogMeta): Logger {
-    const emit = (level: LogLevel) => (message: string, meta?: LogMeta) => {
-      if (SEVERITY[level] > threshold) return;
-      write(formatLogLine(now(), level, message, meta ? { ...baseMeta, ...meta } : baseMeta));
-    };
-    return {
-      error: emit("error"),
-      warning: emit("warning"),
-      notice: emit("notice"),
-      info: emit("info"),
-      debug: emit("debug"),
-      enabled: (level) => SEVERITY[level] <= threshold,
-      child: (meta) => build({ ...baseMeta, ...meta }),
-    };
+/**
+ * A class rather than closures: every client connection gets a child logger, and methods on a
+ * prototype cost nothing per child.
+ */
+class LineLogger implements Logger {
+  readonly #sink: Sink;
+  readonly #meta: LogMeta;
+
+  constructor(sink: Sink, meta: LogMeta) {
+    this.#sink = sink;
+    this.#meta = meta;
   }
-  return build(options.meta ?? {});
+
+  #emit(level: LogLevel, message: string, meta?: LogMeta): void {
+    if (SEVERITY[level] > this.#sink.threshold) return;
+    const all = meta ? { ...this.#meta, ...meta } : this.#meta;
+    this.#sink.write(formatLogLine(this.#sink.now(), level, message, all));
+  }
+
+  error(message: string, meta?: LogMeta): void {
+    this.#emit("error", message, meta);
+  }
+
+  warning(message: string, meta?: LogMeta): void {
+    this.#emit("warning", message, meta);
+  }
+
+  notice(message: string, meta?: LogMeta): void {
+    this.#emit("notice", message, meta);
+  }
+
+  info(message: string, meta?: LogMeta): void {
+    this.#emit("info", message, meta);
+  }
+
+  debug(message: string, meta?: LogMeta): void {
+    this.#emit("debug", message, meta);
+  }
+
+  enabled(level: LogLevel): boolean {
+    return SEVERITY[level] <= this.#sink.threshold;
+  }
+
+  child(meta: LogMeta): Logger {
+    return new LineLogger(this.#sink, { ...this.#meta, ...meta });
+  }
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return new LineLogger({
+    write: options.write ?? ((line: string) => console.log(line)),
+    now: options.now ?? (() => new Date()),
+    threshold: SEVERITY[options.level],
+  }, options.meta ?? {});
 }
 
 /** Formats one log line; exported for tests and for callers that print without a level gate. */

@@ -27,6 +27,8 @@ log.subscribe((tx) => {
   process.stdout.write(`tx ${tx.lsn} ${id}\n`);
 });
 const reader = new ReplicationReader({
+  // Exactly the transactions after the persisted position (no recent history again).
+  replayBytes: 0n,
   connect: replicationConnectionFrom(sql),
   sql,
   database,

@@ -43,6 +43,8 @@ test("changes to electrified tables carry tags; parents come as referenced recor
     await sql`CALL electric.electrify('public.children')`;
 
     const reader = new ReplicationReader({
+      // Exactly the transactions after the persisted position (no recent history again).
+      replayBytes: 0n,
       connect: replicationConnectionFrom(sql),
       sql,
       database: db.name,

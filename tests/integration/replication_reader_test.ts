@@ -55,6 +55,8 @@ async function setup() {
   const start = async (log: InMemoryTransactionLog, seen: Seen[]) => {
     log.subscribe((tx, info) => seen.push({ tx, replayed: info.replayed }));
     const reader = new ReplicationReader({
+      // Exactly the transactions after the persisted position (no recent history again).
+      replayBytes: 0n,
       connect: replicationConnectionFrom(sql),
       sql,
       database: db.name,
@@ -234,6 +236,8 @@ test("a second reader on the same database is refused with a coded error", async
   try {
     await env.start(new InMemoryTransactionLog({ maxBytes: 1_000_000 }), []);
     const second = new ReplicationReader({
+      // Exactly the transactions after the persisted position (no recent history again).
+      replayBytes: 0n,
       connect: replicationConnectionFrom(env.sql),
       sql: env.sql,
       database: env.db.name,
@@ -261,6 +265,8 @@ test("a reference instance streaming from its temporary slot also counts as anot
         `NOEXPORT_SNAPSHOT`,
     );
     const reader = new ReplicationReader({
+      // Exactly the transactions after the persisted position (no recent history again).
+      replayBytes: 0n,
       connect: replicationConnectionFrom(env.sql),
       sql: env.sql,
       database: env.db.name,
@@ -345,6 +351,8 @@ test("run() streams until its signal aborts, then persists, acknowledges and let
   try {
     const log = new InMemoryTransactionLog({ maxBytes: 1_000_000 });
     const reader = new ReplicationReader({
+      // Exactly the transactions after the persisted position (no recent history again).
+      replayBytes: 0n,
       connect: replicationConnectionFrom(env.sql),
       sql: env.sql,
       database: env.db.name,

@@ -47,7 +47,7 @@ async function setup() {
   const closers: Array<() => Promise<void>> = [];
   /** A reader on a fresh log, as a new process would have. */
   const start = async (
-    options: { persistIntervalMs?: number; cacheBytes?: number } = {},
+    options: { persistIntervalMs?: number; cacheBytes?: number; replayBytes?: bigint } = {},
   ) => {
     const log = new InMemoryTransactionLog({ maxBytes: options.cacheBytes ?? 1_000_000 });
     const seen: Transaction[] = [];
@@ -60,6 +60,8 @@ async function setup() {
       logger: quiet,
       statusIntervalMs: 100,
       persistIntervalMs: options.persistIntervalMs,
+      // Unless a test says otherwise: exactly what is after the persisted position.
+      replayBytes: options.replayBytes ?? 0n,
     });
     const handle = await reader.start();
     closers.push(() => handle.close());
@@ -140,6 +142,37 @@ test("after a restart with WAL behind, a new commit arrives at once and older on
     const older = await second.log.readAfter(first.seen.at(-3)!.lsn);
     assert.ok(older.kind === "ok");
     assert.deepEqual(ids(older.transactions), [...ids(first.seen.slice(-2)), "10002"]);
+  } finally {
+    await env.cleanup();
+  }
+});
+
+test("by default a restart hands recent history on again, as replays, for clients resuming there", async () => {
+  const env = await setup();
+  try {
+    const first = await env.start({ replayBytes: 32n * 1024n * 1024n });
+    await env.insert([1, 2, 3]);
+    await waitFor(() => first.seen.length >= 3, { timeoutMs: 10_000, what: "1, 2 and 3" });
+    const persistedBefore = first.seen.at(-1)!.lsn;
+    await waitFor(async () => ((await env.persisted()) ?? 0n) >= persistedBefore, {
+      timeoutMs: 10_000,
+      what: "the position to be persisted",
+    });
+    await first.handle.close();
+    const replays: Transaction[] = [];
+    const second = await env.start({ replayBytes: 32n * 1024n * 1024n });
+    second.log.subscribe((tx, info) => {
+      if (info.replayed) replays.push(tx);
+    });
+    await env.insert([4]);
+    await waitFor(() => ids(second.seen).includes("4"), { timeoutMs: 10_000, what: "4" });
+    // 1–3 came again first, marked as replays; 4 is new.
+    assert.deepEqual(ids(second.seen), ["1", "2", "3", "4"]);
+    assert.deepEqual(ids(replays), ["1", "2", "3"]);
+    // A client resuming after 1 is served from the cache: no read of retained WAL.
+    const after1 = await second.log.readAfter(second.seen[0].lsn);
+    assert.ok(after1.kind === "ok");
+    assert.deepEqual(ids(after1.transactions), ["2", "3", "4"]);
   } finally {
     await env.cleanup();
   }

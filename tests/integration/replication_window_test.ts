@@ -44,6 +44,8 @@ async function setup(cacheBytes: number) {
   log.subscribe((tx) => seen.push(tx));
   const connect = replicationConnectionFrom(sql);
   const reader = new ReplicationReader({
+    // Exactly the transactions after the persisted position (no recent history again).
+    replayBytes: 0n,
     connect,
     sql,
     database: db.name,

@@ -123,12 +123,15 @@ export interface BenchService {
   stop(): Promise<void>;
 }
 
+/** BENCH_RUNTIME_FLAGS: extra runtime flags for the service, e.g. `--cpu-prof-md` (profiling). */
+const runtimeFlags = (process.env.BENCH_RUNTIME_FLAGS ?? "").split(" ").filter((f) => f !== "");
+
 function command(runtime: Runtime): { command: string; args: string[] } {
   switch (runtime) {
     case "bun":
-      return { command: join(BIN, "bun"), args: [MAIN] };
+      return { command: join(BIN, "bun"), args: [...runtimeFlags, MAIN] };
     case "deno":
-      return { command: join(BIN, "deno"), args: ["run", "-A", MAIN] };
+      return { command: join(BIN, "deno"), args: ["run", "-A", ...runtimeFlags, MAIN] };
     case "binary": {
       const binary = join(ROOT, "dist", "electric");
       if (!existsSync(binary)) throw new Error(`${binary} is missing: run \`deno task build\``);

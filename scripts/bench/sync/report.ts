@@ -186,7 +186,7 @@ export const DETAILS: { id: string; label: string }[] = [
   { id: "d.cpu_bench", label: "d: benchmark process CPU (clients, writer), % of one core" },
   { id: "e.cpu_service", label: "e: service CPU from resume to last row, % of one core" },
   { id: "e.cpu_bench", label: "e: benchmark process CPU meanwhile, % of one core" },
-  { id: "f.wal_mb", label: "f: WAL written while down, MB" },
+  { id: "f.wal_mb", label: "f: WAL behind the position at the restart, MB" },
 ];
 
 /** A value in its display unit (bytes become MB or KiB). */
@@ -284,9 +284,10 @@ const INTRO = [
   "  client and bare reader both read a backlog; rows/s from the first row at the client to the",
   "  last. Bare reader: a pgoutput slot streamed and decoded with the service's own codec",
   "  (`src/pgwire`), nothing else.",
-  "- **f** a client subscribed to `value = 'hot'` and acknowledged; the service stops; UPDATEs of",
-  "  every row outside that shape until `pg_current_wal_lsn()` moved by the WAL size; the service",
-  "  starts, the client resumes (its LSN and subscription), one row of the shape is committed.",
+  "- **f** a client subscribed to `value = 'hot'` and acknowledged; UPDATEs of every row outside",
+  "  that shape until `pg_current_wal_lsn()` moved by the WAL size, streamed by the running service",
+  "  (which then has that much retained WAL behind its position); the service is stopped and",
+  "  started, the client resumes (its LSN and subscription), one row of the shape is committed.",
   "- **g** VmRSS/VmHWM of the service process from `/proc/<pid>/status`; per idle client: N clients",
   "  authenticate and start replication without subscribing, RSS delta / N.",
   "",

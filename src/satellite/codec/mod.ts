@@ -38,3 +38,4 @@ export {
   FRAMES,
   type FrameType,
 } from "./frames.ts";
+export { SAT_OP_LOG_ACK_TYPE, scanPlainAck } from "./ack_scan.ts";

@@ -29,8 +29,21 @@ export function clientText(column: ColumnModel, text: string): string | Uint8Arr
   }
 }
 
-/** `2023-08-14 10:01:28.848242+00` -> `2023-08-14 10:01:28.848242Z` (also `+00:00`). */
+/**
+ * `2023-08-14 10:01:28.848242+00` -> `2023-08-14 10:01:28.848242Z` (also `+00:00`, `+0000`
+ * and `-00…`). By hand rather than with a regular expression: it runs for every timestamptz
+ * value sent.
+ */
 function zuluOffset(text: string): string {
-  const m = /^(.*\d)[+-]00(?::?00)?$/.exec(text);
-  return m ? `${m[1]}Z` : text;
+  const n = text.length;
+  let cut = -1;
+  if (text.endsWith("00:00")) cut = n - 6; // ±00:00
+  else if (text.endsWith("0000")) cut = n - 5; // ±0000
+  else if (text.endsWith("00")) cut = n - 3; // ±00
+  if (cut < 1) return text;
+  const sign = text.charCodeAt(cut);
+  if (sign !== 0x2b && sign !== 0x2d) return text; // + or -
+  const before = text.charCodeAt(cut - 1);
+  if (before < 0x30 || before > 0x39) return text; // a digit ends the time
+  return `${text.slice(0, cut)}Z`;
 }

@@ -40,6 +40,8 @@ import {
 export const UNACKED_WINDOW = 30;
 /** How long a transaction waits for the migration consumer to catch up with it. */
 const MIGRATION_WAIT_MS = 10_000;
+/** WAL a client may fall behind by, having received nothing, before it gets an empty transaction. */
+const KEEPALIVE_WAL_BYTES = 16n * 1024n * 1024n;
 /** Transaction ids of refresh transactions: far above any 32-bit Postgres xid. */
 const SYNTHETIC_XID_BASE = 1n << 62n;
 
@@ -51,6 +53,8 @@ export interface ClientStreamOptions {
   frames: SharedFrames;
   logger: Logger;
   send: (frame: Uint8Array) => void;
+  /** Resolves once no more than `bytes` wait to be written to the client. */
+  drained: (bytes: number) => Promise<void>;
   /** Ends the connection with a top-level error (the client reconnects). */
   fail: (reason: "behind_window" | "internal", message: string) => void;
   /** A subscription's data could not be produced (SatSubsDataError, §7.4). */
@@ -69,24 +73,24 @@ export type Unit =
   | { kind: "unsubscribe"; subscriptionIds: string[]; transition: Transition }
   | { kind: "rejoin"; transition: Transition; changed: (keys: Set<RowKey>) => void };
 
-interface Unacked {
-  id: bigint;
-  lsn: bigint;
-}
-
 export class ClientStream {
   #o: ClientStreamOptions;
   #writer: TransactionWriter;
   #groups: PlannedGroup[];
-  #unacked: Unacked[] = [];
+  /** Transactions sent and not acknowledged yet, oldest first (ids and positions). */
+  #unackedIds: bigint[] = [];
+  #unackedLsns: bigint[] = [];
   #lastSentLsn: bigint;
   #position: bigint;
   #units: Unit[] = [];
   /** Keys changed since the resume position, for rejoining graph groups' tables. */
   #changed: { tables: Set<string>; keys: Set<RowKey> } | undefined;
-  #wake = new Set<() => void>();
+  /** Waiting for the ack window (created when first needed: most clients never wait). */
+  #wake: Set<() => void> | undefined;
   #nextSynthetic = SYNTHETIC_XID_BASE;
-  #stop = new AbortController();
+  #stopped = false;
+  /** Stops the pull loop's wait on the log; only while pulling. */
+  #pulling: AbortController | undefined;
 
   /**
    * `groups`: active from `start.lsn` on (a resumed client's stateless groups; graph groups
@@ -118,7 +122,8 @@ export class ClientStream {
   }
 
   stop(): void {
-    this.#stop.abort();
+    this.#stopped = true;
+    this.#pulling?.abort();
     this.#stopLive();
     for (const planned of this.#groups) {
       if (planned.group instanceof GraphGroup) planned.group.detach(this);
@@ -173,7 +178,14 @@ export class ClientStream {
    * the live path and returns.
    */
   async #pull(): Promise<void> {
-    const signal = this.#stop.signal;
+    // Caught up already (an idle client): no loop, no wait per client.
+    if (this.#o.log.endLsn() === this.#position && this.#canGoLive()) {
+      this.#goLive();
+      return;
+    }
+    const pulling = new AbortController();
+    this.#pulling = pulling;
+    const signal = pulling.signal;
     try {
       for await (const event of this.#o.log.follow(this.#position, signal)) {
         if (signal.aborted) return;
@@ -198,6 +210,8 @@ export class ClientStream {
       if (!signal.aborted) {
         this.#o.fail("internal", `Replication to the client failed: ${(error as Error).message}`);
       }
+    } finally {
+      if (this.#pulling === pulling) this.#pulling = undefined;
     }
   }
 
@@ -214,9 +228,11 @@ export class ClientStream {
    * needs waiting (a unit, a full window, a migration, a graph group) goes back to pulling.
    */
   #canGoLive(): boolean {
-    return this.#units.length === 0 && !this.#stop.signal.aborted &&
-      this.#groups.every((g) => g.definition.stateless);
+    return this.#units.length === 0 && this.#allStateless && !this.#stopped;
   }
+
+  /** Whether every group of the client is stateless (set when groups change). */
+  #allStateless = true;
 
   #goLive(): void {
     this.#leaveLive = this.#o.log.subscribe((tx) => this.#onAppend(tx));
@@ -231,11 +247,11 @@ export class ClientStream {
 
   #onAppend(tx: Transaction): void {
     if (tx.lsn <= this.#position) return;
-    const pushable = this.#canGoLive() && this.#unacked.length < UNACKED_WINDOW &&
+    const pushable = this.#canGoLive() && this.#unackedIds.length < UNACKED_WINDOW &&
       capturedStatements(tx).length === 0;
     if (!pushable) {
       this.#stopLive();
-      if (!this.#stop.signal.aborted) void this.#pull();
+      if (!this.#stopped) void this.#pull();
       return;
     }
     try {
@@ -255,22 +271,26 @@ export class ClientStream {
   /** Handles an acknowledgement; false when it names a transaction never sent. */
   ack(transactionId: bigint): boolean {
     if (transactionId === 0n) return true;
-    const index = this.#unacked.findIndex((u) => u.id === transactionId);
-    if (index === -1) return false;
-    const acked = this.#unacked[index];
-    this.#unacked.splice(0, index + 1);
-    this.#o.acknowledged(acked.lsn);
+    const ids = this.#unackedIds;
+    let index = 0;
+    while (index < ids.length && ids[index] !== transactionId) index++;
+    if (index === ids.length) return false;
+    const lsn = this.#unackedLsns[index];
+    ids.splice(0, index + 1);
+    this.#unackedLsns.splice(0, index + 1);
+    this.#o.acknowledged(lsn);
     this.#notify();
     return true;
   }
 
   async #waitForWindow(): Promise<void> {
-    while (this.#unacked.length >= UNACKED_WINDOW && !this.#stop.signal.aborted) {
-      await new Promise<void>((resolve) => this.#wake.add(resolve));
+    while (this.#unackedIds.length >= UNACKED_WINDOW && !this.#stopped) {
+      await new Promise<void>((resolve) => (this.#wake ??= new Set()).add(resolve));
     }
   }
 
   #notify(): void {
+    if (!this.#wake || this.#wake.size === 0) return;
     const waiters = [...this.#wake];
     this.#wake.clear();
     for (const wake of waiters) wake();
@@ -289,7 +309,7 @@ export class ClientStream {
       if (read.isInsertionPoint(next) || !(await known(read.info))) {
         this.#units.shift();
         await this.#deliver(unit);
-        if (this.#stop.signal.aborted) return;
+        if (this.#stopped) return;
         continue;
       }
       return;
@@ -309,12 +329,12 @@ export class ClientStream {
       if (unit.kind === "subscribe") {
         this.#o.subscriptionFailed(unit.subscription.id, error as Error);
         // The client resets after this; nothing else of it is worth sending.
-        this.#stop.abort();
+        this.stop();
         return;
       }
       throw error;
     }
-    if (this.#stop.signal.aborted) return;
+    if (this.#stopped) return;
     this.#switchGroups(unit.transition.to);
     if (unit.kind !== "subscribe") unit.transition.release();
     const out = this.#unitOutput();
@@ -331,7 +351,7 @@ export class ClientStream {
       const refresh = refreshTransaction(out, data, this.#nextSynthetic++);
       if (!refresh) return;
       for (const frame of refresh.frames) this.#o.send(frame);
-      this.#unacked.push({ id: refresh.header.transactionId, lsn: refresh.header.lsn });
+      this.#sent({ id: refresh.header.transactionId, lsn: refresh.header.lsn });
     }
   }
 
@@ -342,7 +362,8 @@ export class ClientStream {
       lastSentLsn: this.#lastSentLsn,
       relationFrames: (tables, into) => this.#writer.relationFrames(tables, into),
       send: this.#o.send,
-      aborted: () => this.#stop.signal.aborted,
+      drained: this.#o.drained,
+      aborted: () => this.#stopped,
     };
   }
 
@@ -361,6 +382,7 @@ export class ClientStream {
       }
     }
     this.#groups = groups;
+    this.#allStateless = groups.every((g) => g.definition.stateless);
     this.#writer.groupsChanged(groups);
   }
 
@@ -400,12 +422,25 @@ export class ClientStream {
         steps.push({ planned, step });
       }
     }
-    if (this.#stop.signal.aborted) return;
+    if (this.#stopped) return;
     this.#emit(tx, migrations, steps);
   }
 
   /** Writes what the client gets of `tx`: additional data first, then the transaction. */
   #emit(tx: Transaction, migrations: MigrationEntry[], steps: StepOf[]): void {
+    // The client's own writes always come back; and a client whose shapes see nothing for a
+    // long stretch of WAL still gets an empty transaction now and then, so the position it
+    // would resume from stays recent (a resume never has to read back through all of it).
+    const force = tx.origin === this.#o.clientId ||
+      (steps.length === 0 && tx.lsn - this.#lastSentLsn >= KEEPALIVE_WAL_BYTES);
+    if (migrations.length === 0 && steps.every(plainStep)) {
+      if (this.#writer.writeChanges(tx, steps, force)) {
+        this.#unackedIds.push(transactionIdOf(tx));
+        this.#unackedLsns.push(tx.lsn);
+        if (tx.lsn > this.#lastSentLsn) this.#lastSentLsn = tx.lsn;
+      }
+      return;
+    }
     const sent = this.#writer.write({
       header: {
         commitTimestampMs: BigInt(tx.commitTimestamp.getTime()),
@@ -416,15 +451,33 @@ export class ClientStream {
       migrations,
       steps,
       tx,
-      force: tx.origin === this.#o.clientId,
+      force,
     });
     if (sent) this.#sent(sent);
   }
 
   #sent(tx: { id: bigint; lsn: bigint }): void {
-    this.#unacked.push(tx);
+    this.#unackedIds.push(tx.id);
+    this.#unackedLsns.push(tx.lsn);
     if (tx.lsn > this.#lastSentLsn) this.#lastSentLsn = tx.lsn;
   }
+}
+
+/** A step with nothing but row changes (no move-in, no additional data). */
+function plainStep({ step }: StepOf): boolean {
+  return !step.movesIn && step.additional.length === 0;
+}
+
+const transactionIds = new WeakMap<Transaction, bigint>();
+
+/** The transaction id clients acknowledge, made once per transaction (not per client). */
+function transactionIdOf(tx: Transaction): bigint {
+  let id = transactionIds.get(tx);
+  if (id === undefined) {
+    id = BigInt(tx.xid);
+    transactionIds.set(tx, id);
+  }
+  return id;
 }
 
 /** Whether a promise has resolved (false when it rejected). */

@@ -25,7 +25,7 @@ import type { TransactionLog } from "../../replication/mod.ts";
 import type { Sql } from "../../storage/mod.ts";
 import type { ClientStore, ShapeHub } from "../../sync/mod.ts";
 import type { Logger } from "../../telemetry/mod.ts";
-import { decodeFrame } from "../codec/mod.ts";
+import { decodeFrame, scanPlainAck } from "../codec/mod.ts";
 import type { ClientRegistry } from "./clients.ts";
 import type { SharedFrames } from "./frames_out.ts";
 import { CLOSE, ReplicationSession, type SessionIo } from "./replication_session.ts";
@@ -41,6 +41,8 @@ export { CLOSE };
 export interface SocketLike {
   send(frame: Uint8Array): void;
   close(code: number, reason: string): void;
+  /** Resolves once no more than `bytes` wait to be written to the client. */
+  drained(bytes: number): Promise<void>;
 }
 
 /** What the write path provides once a client is authenticated (issue: writes in). */
@@ -78,7 +80,11 @@ export interface ConnectionDeps {
   maxFrameSize?: number;
 }
 
-export class SatelliteConnection {
+/**
+ * Also the session's way back to the socket (`SessionIo`) and the registry's handle to close
+ * it when the same client connects again: one object per connection, no closures per client.
+ */
+export class SatelliteConnection implements SessionIo {
   #deps: ConnectionDeps;
   #socket: SocketLike;
   #logger: Logger;
@@ -90,6 +96,8 @@ export class SatelliteConnection {
   #session: ReplicationSession | undefined;
   /** Client messages are handled one at a time, in arrival order. */
   #queue: Promise<void> = Promise.resolve();
+  /** Messages queued or being handled; an ordinary ack arriving at 0 is handled at once. */
+  #pending = 0;
 
   constructor(deps: ConnectionDeps, socket: SocketLike) {
     this.#deps = deps;
@@ -98,15 +106,27 @@ export class SatelliteConnection {
   }
 
   receive(data: Uint8Array | string): void {
-    this.#queue = this.#queue.then(() => this.#handle(data)).catch((error) => {
-      this.#logger.error(`Failed to process a client message: ${(error as Error).message}`);
-      this.#fail(
-        ErrorCode.INTERNAL,
-        "Failed to process message",
-        CLOSE.internal,
-        "Failed to process message",
-      );
-    });
+    // Acknowledgements are the most frequent message: with nothing else in the queue, one that
+    // names no out-of-band data is handled right here, without a promise or a full decode.
+    if (this.#pending === 0 && this.#session && !this.#closed && typeof data !== "string") {
+      const transactionId = scanPlainAck(data);
+      if (transactionId !== undefined) {
+        this.#session.plainAck(transactionId);
+        return;
+      }
+    }
+    this.#pending++;
+    this.#queue = this.#queue.then(() => this.#handle(data)).finally(() => this.#pending--).catch(
+      (error) => {
+        this.#logger.error(`Failed to process a client message: ${(error as Error).message}`);
+        this.#fail(
+          ErrorCode.INTERNAL,
+          "Failed to process message",
+          CLOSE.internal,
+          "Failed to process message",
+        );
+      },
+    );
   }
 
   /** The socket closed (by either side). Messages that arrived before still get handled. */
@@ -121,24 +141,38 @@ export class SatelliteConnection {
   #teardown(): void {
     if (this.#expiry) clearTimeout(this.#expiry);
     this.#session?.teardown();
-    if (this.#clientId) this.#deps.clients.release(this.#clientId, this.#live);
+    if (this.#clientId) this.#deps.clients.release(this.#clientId, this);
   }
 
-  #live = {
-    replaced: () => this.#close(CLOSE.normal, "Replaced by a newer connection of the same client"),
-  };
+  /** The same client connected again (ClientRegistry). */
+  replaced(): void {
+    this.#close(CLOSE.normal, "Replaced by a newer connection of the same client");
+  }
 
-  /** What the replication session may do to this connection. */
-  #io: SessionIo = ((connection: SatelliteConnection) => ({
-    get logger() {
-      return connection.#logger;
-    },
-    send: (frame: Uint8Array) => connection.#send(frame),
-    close: (code: number, reason: string) => connection.#close(code, reason),
-    fail: (code: ErrorCode, message: string, closeCode?: number, reason?: string) =>
-      connection.#fail(code, message, closeCode, reason),
-    isClosed: () => connection.#closed,
-  }))(this);
+  // SessionIo, for the replication session.
+  get logger(): Logger {
+    return this.#logger;
+  }
+
+  send(frame: Uint8Array): void {
+    this.#send(frame);
+  }
+
+  close(code: number, reason: string): void {
+    this.#close(code, reason);
+  }
+
+  fail(code: ErrorCode, message: string, closeCode?: number, reason?: string): void {
+    this.#fail(code, message, closeCode, reason);
+  }
+
+  isClosed(): boolean {
+    return this.#closed;
+  }
+
+  drained(bytes: number): Promise<void> {
+    return this.#closed ? Promise.resolve() : this.#socket.drained(bytes);
+  }
 
   #send(frame: Uint8Array): void {
     if (!this.#closed) this.#socket.send(frame);
@@ -282,8 +316,8 @@ export class SatelliteConnection {
     this.#logger = this.#deps.logger.child({ client_id: auth.id, user_id: result.userId });
     this.#armExpiry(result.expiresAt);
     if (!renewal) {
-      this.#deps.clients.claim(auth.id, this.#live);
-      this.#session = new ReplicationSession(this.#deps, this.#io, {
+      this.#deps.clients.claim(auth.id, this);
+      this.#session = new ReplicationSession(this.#deps, this, {
         clientId: auth.id,
         userId: result.userId,
       });

@@ -16,6 +16,7 @@ import {
   SatUnsubsDataBeginSchema,
   SatUnsubsDataEndSchema,
 } from "../../gen/mod.ts";
+import { type MigrationEntry, toSatOpMigrate } from "../../migrations/mod.ts";
 import type { Transaction } from "../../replication/mod.ts";
 import type { TableModel } from "../../schema/mod.ts";
 import type { OutChange, ShapeRow } from "../../shapes/mod.ts";
@@ -48,12 +49,16 @@ export class SharedFrames {
   readonly encoder = new OpEncoder();
   readonly #cached = new OpEncoder();
   readonly #steps = new WeakMap<object, Encoded>();
+  readonly #migrations = new WeakMap<
+    MigrationEntry,
+    Partial<Record<"sqlite" | "postgresql", Uint8Array[]>>
+  >();
   /**
    * Whole frames of the most recent transactions, by client key. Clients share a frame when
    * they handle the transaction at about the same time; keeping frames as long as the
    * transaction cache keeps transactions would cost memory for every distinct key.
    */
-  readonly #frames = new Map<Transaction, Map<string, Uint8Array>>();
+  readonly #frames = new Map<Transaction, Map<number, Uint8Array>>();
 
   /**
    * The op entries of `changes` (a step, or additional data) for clients on `model`; encoded
@@ -78,6 +83,18 @@ export class SharedFrames {
     const encoded = { lookup: model, entries, tables: [...tables] };
     this.#steps.set(owner, encoded);
     return encoded;
+  }
+
+  /** The migrate ops of a migration in a dialect, built once (every fresh client gets them). */
+  migrationEntries(entry: MigrationEntry, dialect: "sqlite" | "postgresql"): Uint8Array[] {
+    let built = this.#migrations.get(entry);
+    if (!built) {
+      built = {};
+      this.#migrations.set(entry, built);
+    }
+    return built[dialect] ??= entry.ops[dialect].map((op) =>
+      protoEntry({ op: { case: "migrate", value: toSatOpMigrate(op) } })
+    );
   }
 
   /** Inserts for rows (subscription data, additional data), not cached. */
@@ -106,11 +123,11 @@ export class SharedFrames {
   }
 
   /** A cached whole transaction frame for clients with the same `signature`, if any. */
-  cachedFrame(tx: Transaction, signature: string): Uint8Array | undefined {
+  cachedFrame(tx: Transaction, signature: number): Uint8Array | undefined {
     return this.#frames.get(tx)?.get(signature);
   }
 
-  cacheFrame(tx: Transaction, signature: string, frame: Uint8Array): void {
+  cacheFrame(tx: Transaction, signature: number, frame: Uint8Array): void {
     let frames = this.#frames.get(tx);
     if (!frames) {
       frames = new Map();

@@ -11,29 +11,34 @@ import { relationFor } from "../serialization/mod.ts";
 export class Announcements {
   /** Column layout last announced per table. */
   readonly #layouts = new Map<string, string>();
-  /** The table model each relation was last checked against. */
-  readonly #checked = new Map<string, TableModel>();
+  /** Table models already checked (the check runs per row op: by object, no key to build). */
+  readonly #checked = new WeakSet<TableModel>();
 
   /** Appends the SatRelation frames `tables` need to `into`. */
   frames(tables: readonly TableModel[], model: SchemaModel, into: Uint8Array[]): void {
     for (const table of tables) {
+      if (this.#checked.has(table)) continue;
       const key = `${table.schema}.${table.name}`;
-      if (this.#checked.get(key) === table) continue;
       const relation = relationFor(table, model);
       const layout = JSON.stringify(
         relation.columns.map((c) => [c.name, c.type, c.primaryKey, c.isNullable]),
       );
-      this.#checked.set(key, table);
+      this.#checked.add(table);
       if (this.#layouts.get(key) === layout) continue;
       this.#layouts.set(key, layout);
       into.push(encodeFrame(relation));
     }
   }
 
+  /** Whether every one of `tables` was checked already (nothing to announce). */
+  knows(tables: readonly TableModel[]): boolean {
+    for (let i = 0; i < tables.length; i++) if (!this.#checked.has(tables[i])) return false;
+    return true;
+  }
+
   /** A migration changed `table`: announce it again, in its new layout. */
   forget(table: TableModel): void {
-    const key = `${table.schema}.${table.name}`;
-    this.#layouts.delete(key);
-    this.#checked.delete(key);
+    this.#layouts.delete(`${table.schema}.${table.name}`);
+    this.#checked.delete(table);
   }
 }

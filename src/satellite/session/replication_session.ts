@@ -57,6 +57,8 @@ export interface SessionIo {
   /** Sends a top-level SatErrorResp, then closes. */
   fail(code: ErrorCode, message: string, closeCode?: number, reason?: string): void;
   isClosed(): boolean;
+  /** Resolves once no more than `bytes` wait to be written to the client. */
+  drained(bytes: number): Promise<void>;
 }
 
 export class ReplicationSession {
@@ -118,6 +120,13 @@ export class ReplicationSession {
       return;
     }
     this.#io.fail(ErrorCode.INVALID_REQUEST, "The client refused to start replication");
+  }
+
+  /** An acknowledgement that names no subscription, additional data or GONE batch. */
+  plainAck(transactionId: bigint): void {
+    if (!this.#outbound || !this.#outbound.ack(transactionId)) {
+      this.#io.fail(ErrorCode.INVALID_REQUEST, "Acknowledged unknown txn");
+    }
   }
 
   async ack(ack: SatOpLogAck): Promise<void> {
@@ -287,6 +296,7 @@ export class ReplicationSession {
       frames: this.#deps.frames,
       logger: this.#io.logger,
       send: (frame) => this.#io.send(frame),
+      drained: (bytes) => this.#io.drained(bytes),
       fail: (reason, message) => {
         this.#io.logger.warning(message);
         this.#io.fail(

@@ -8,11 +8,10 @@
  * nothing in it is theirs alone.
  */
 import type { MigrationEntry, SchemaCatalog } from "../../migrations/mod.ts";
-import { toSatOpMigrate } from "../../migrations/mod.ts";
 import type { Transaction } from "../../replication/mod.ts";
 import { findTable, type SchemaModel, type TableModel } from "../../schema/mod.ts";
 import type { GroupStep, PlannedGroup } from "../../sync/mod.ts";
-import { protoEntry, type SharedFrames, type TableLookup } from "./frames_out.ts";
+import type { SharedFrames, TableLookup } from "./frames_out.ts";
 import { Announcements } from "./relations_out.ts";
 import type { TransactionHeader } from "./wire.ts";
 
@@ -33,10 +32,10 @@ export class TransactionWriter {
   #sentVersions = new Set<string>();
   #nextRef = 1n;
   /** `<group key>@<trigger lsn>` → the ref the trigger transaction carried. */
-  #refs = new Map<string, bigint>();
+  #refs: Map<string, bigint> | undefined;
   /** The client's groups, as the key of frames it can share. */
   #groupsKey = "";
-  #frameKeyOf: { model: SchemaModel; groups: string; key: string } | undefined;
+  #frameKeyOf: { model: SchemaModel; groups: string; key: number } | undefined;
 
   constructor(options: TxWriterOptions, start: { model: SchemaModel; known: Iterable<string> }) {
     this.#o = options;
@@ -63,6 +62,39 @@ export class TransactionWriter {
   }
 
   /**
+   * The common case, for every client of every transaction: only group changes (no
+   * migration, no move-in, no additional data). Builds nothing when another client with the
+   * same groups already got this transaction's frame.
+   */
+  writeChanges(tx: Transaction, steps: StepOf[], force: boolean): boolean {
+    let relations: Uint8Array[] | undefined;
+    let empty = true;
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i].step;
+      const encoded = this.#o.frames.entries(step, step.changes, this.#model, this.lookup);
+      if (encoded.entries.length > 0) empty = false;
+      if (!this.#announcements.knows(encoded.tables)) {
+        this.relationFrames(encoded.tables, relations ??= []);
+      }
+    }
+    if (empty && !force) return false;
+    const key = this.#frameKey();
+    let frame = this.#o.frames.cachedFrame(tx, key);
+    if (!frame) {
+      const body: Uint8Array[] = [];
+      for (const { step } of steps) {
+        const encoded = this.#o.frames.entries(step, step.changes, this.#model, this.lookup);
+        for (const entry of encoded.entries) body.push(entry);
+      }
+      frame = this.#o.frames.transactionFrame(headerOf(tx), body);
+      this.#o.frames.cacheFrame(tx, key, frame);
+    }
+    if (relations) { for (const relation of relations) this.#o.send(relation); }
+    this.#o.send(frame);
+    return true;
+  }
+
+  /**
    * Writes what the client gets of `tx` (or of a migration sent on its own, without `tx`);
    * returns the transaction sent, or undefined when it was empty and not forced.
    */
@@ -80,7 +112,9 @@ export class TransactionWriter {
     const ref = movesIn ? this.#nextRef++ : 0n;
     if (movesIn && input.tx) {
       for (const { planned, step } of input.steps) {
-        if (step.movesIn) this.#refs.set(`${planned.definition.key}@${input.tx.lsn}`, ref);
+        if (step.movesIn) {
+          (this.#refs ??= new Map()).set(`${planned.definition.key}@${input.tx.lsn}`, ref);
+        }
       }
     }
     const header: TransactionHeader = {
@@ -91,9 +125,7 @@ export class TransactionWriter {
     const frames: Uint8Array[] = [];
     const body: Uint8Array[] = [];
     for (const entry of input.migrations) {
-      for (const op of entry.ops[this.#o.dialect]) {
-        body.push(protoEntry({ op: { case: "migrate", value: toSatOpMigrate(op) } }));
-      }
+      body.push(...this.#o.frames.migrationEntries(entry, this.#o.dialect));
       this.#model = entry.model;
       // Tables this migration creates or alters are announced again, in their new layout.
       for (const op of entry.ops[this.#o.dialect]) {
@@ -129,8 +161,8 @@ export class TransactionWriter {
       for (const block of step.additional) {
         const id = `${planned.definition.key}@${block.trigger}`;
         // A client that joined after the trigger never saw its ref: any unused one will do.
-        const ref = this.#refs.get(id) ?? this.#nextRef++;
-        this.#refs.delete(id);
+        const ref = this.#refs?.get(id) ?? this.#nextRef++;
+        this.#refs?.delete(id);
         const frames: Uint8Array[] = [];
         const changes = block.rows.map((row) => ({ kind: "insert" as const, ...row }));
         const encoded = this.#o.frames.entries(block, changes, this.#model, this.lookup);
@@ -141,16 +173,42 @@ export class TransactionWriter {
     }
   }
 
-  /** Clients with equal keys get equal bytes for a transaction (same groups, dialect, model). */
-  #frameKey(): string {
+  /**
+   * Clients with equal keys get equal bytes for a transaction (same groups, dialect, model).
+   * A small number: it is looked up for every transaction of every client.
+   */
+  #frameKey(): number {
     const known = this.#frameKeyOf;
     if (known && known.model === this.#model && known.groups === this.#groupsKey) return known.key;
-    const key = `${this.#groupsKey}\u0002${this.#o.dialect}\u0002${modelId(this.#model)}`;
+    const text = `${this.#groupsKey}\u0002${this.#o.dialect}\u0002${modelId(this.#model)}`;
+    let key = frameKeys.get(text);
+    if (key === undefined) {
+      // Ids are never reused: forgetting texts (per-user groups pile up) only costs sharing.
+      if (frameKeys.size >= MAX_FRAME_KEYS) frameKeys.clear();
+      key = nextFrameKey++;
+      frameKeys.set(text, key);
+    }
     this.#frameKeyOf = { model: this.#model, groups: this.#groupsKey, key };
     return key;
   }
 }
 
+/** Begin/commit values of a transaction (the same for every client but the ref). */
+export function headerOf(tx: Transaction): TransactionHeader {
+  return {
+    commitTimestampMs: BigInt(tx.commitTimestamp.getTime()),
+    lsn: tx.lsn,
+    origin: tx.origin,
+    transactionId: BigInt(tx.xid),
+    isMigration: false,
+    additionalDataRef: 0n,
+  };
+}
+
+/** Frame keys by their text: few distinct ones (one per distinct group set, dialect, model). */
+const frameKeys = new Map<string, number>();
+const MAX_FRAME_KEYS = 10_000;
+let nextFrameKey = 1;
 const modelIds = new WeakMap<SchemaModel, number>();
 let nextModelId = 1;
 

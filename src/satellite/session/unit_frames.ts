@@ -25,8 +25,16 @@ export interface UnitOutput {
   lastSentLsn: bigint;
   relationFrames(tables: readonly TableModel[], into: Uint8Array[]): void;
   send(frame: Uint8Array): void;
+  /** Resolves once no more than `bytes` wait to be written to the client. */
+  drained(bytes: number): Promise<void>;
   aborted(): boolean;
 }
+
+/**
+ * Most subscription data waiting to be written to one client before reading more from
+ * Postgres: a slow client then costs the server this much, not its whole initial sync.
+ */
+const SEND_HIGH_WATER = 1 << 20;
 
 /**
  * Subscription data. Rows read while they are sent go out batch by batch; the stream waits
@@ -56,6 +64,7 @@ export async function sendSubscriptionData(
       for (const frame of opLogFramesFromEntries(encoded.entries, ROWS_PER_FRAME)) {
         out.send(frame);
       }
+      await out.drained(SEND_HIGH_WATER);
     }
   }
   for (const frame of rest) out.send(frame);

@@ -1,14 +1,16 @@
 /**
  * Scenario f: restart with WAL behind. A light client subscribed to the shape `value = 'hot'`
- * (dHot of `rows` rows) has acknowledged its data; the service stops; about `walBytes` of WAL
- * is written on the electrified table by repeated UPDATEs of every row outside the shape
- * (measured with pg_current_wal_lsn()); the service starts again and the client resumes from
- * its position with its subscription (the real client's reconnect). Then one row of the shape
- * is committed. Figures: commit → client, and service spawn → client.
+ * (dHot of `rows` rows) has acknowledged its data; about `walBytes` of WAL is then written on
+ * the electrified table by repeated UPDATEs of every row outside the shape (measured with
+ * pg_current_wal_lsn()) while the service runs and streams it; once the service has processed
+ * all of it, it is stopped and started again — that WAL is now the retained window behind the
+ * service's position, which is what a restart used to read through before new commits flowed.
+ * The client resumes from its position with its subscription (the real client's reconnect),
+ * and one row of the shape is committed. Figures: commit → client, and service spawn → client.
  *
- * The updated rows are outside the shape on purpose: the service must read past them, but the
- * client has nothing to receive from them, so the figure is the catch-up, not a transfer. If
- * the service refuses the resume, the client starts afresh as the real client would (noted).
+ * The updated rows are outside the shape on purpose: the client has nothing to receive from
+ * them. If the service refuses the resume, the client starts afresh as the real client would
+ * (noted).
  */
 import { connectSql, electrifyItems, fillItems, freshDatabase, startBenchService } from "../env.ts";
 import {
@@ -56,20 +58,33 @@ export async function scenarioF(ctx: Ctx): Promise<Figures> {
       "the warm-up transaction",
     );
     first.ackPending();
-    await settle(500); // lets the service store the acknowledged position before it stops
-    await service.stop();
-    first.close();
 
     const [{ start }] = await sql`SELECT pg_current_wal_lsn() AS start`;
     let written = 0;
+    let end = String(start);
     while (written < walBytes) {
       await sql`UPDATE items SET ts = now() WHERE value <> 'hot'`;
-      const [{ bytes }] = await sql`
-        SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), ${start}::pg_lsn)::float8 AS bytes`;
-      written = bytes;
+      const [row] = await sql`
+        SELECT pg_current_wal_lsn()::text AS end,
+               pg_wal_lsn_diff(pg_current_wal_lsn(), ${start}::pg_lsn)::float8 AS bytes`;
+      written = row.bytes;
+      end = row.end;
     }
     out.values["f.wal_mb"] = written / 2 ** 20;
-    ctx.log(`f: ${(written / 2 ** 20).toFixed(0)} MB of WAL written with the service down`);
+    // The service has processed (and persisted its position past) all of it.
+    const deadline = performance.now() + 600_000;
+    for (;;) {
+      const [row] = await sql`
+        SELECT coalesce(bool_or(processed_lsn >= ${end}::pg_lsn), false) AS done
+          FROM electric.replication_positions`;
+      if (row.done) break;
+      if (performance.now() > deadline) throw new Error("The service did not process the WAL");
+      await settle(100);
+    }
+    ctx.log(`f: ${(written / 2 ** 20).toFixed(0)} MB of WAL written and processed; restarting`);
+    first.ackPending();
+    await service.stop();
+    first.close();
 
     service = await startBenchService(db.url, ctx.runtime, service.port);
     const second = await LightClient.connect(
