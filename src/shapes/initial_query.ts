@@ -64,31 +64,35 @@ async function queryLayer(
 }
 
 /**
+ * Rows of a root layer as Postgres produces them: each row an array of the table's column
+ * values in column order, then its shadow tags text (`tagsAt`); no object per row.
+ */
+export interface RawRowBatch {
+  rows: readonly (string | null)[][];
+  /** Index of the tags text in each row (the table's column count). */
+  tagsAt: number;
+}
+
+/**
  * The rows of a root layer with no children, in batches as Postgres produces them (a cursor):
- * a large initial sync goes out while it is still being read, holding one batch at a time.
+ * a large initial sync goes out while it is still being read, holding one batch at a time,
+ * without building a record per row (`rawTags` turns a row's tags text into client tags).
  */
 export async function* streamLayerRows(
   sql: Sql,
   layer: LayerPlan,
   options: { userId: string; batchSize?: number },
-): AsyncGenerator<ShapeRow[]> {
+): AsyncGenerator<RawRowBatch> {
   const query = layerQuery(layer, undefined, options);
-  const names = layer.table.columns.map((c) => c.name);
-  const width = names.length;
-  const { schema, name: table } = layer.table;
-  const tagsOf = tagsReader();
+  const tagsAt = layer.table.columns.length;
   const cursor = sql.unsafe(query.text, query.params as never[]).values()
     .cursor(options.batchSize ?? 2_000) as AsyncIterable<(string | null)[][]>;
-  for await (const batch of cursor) {
-    const rows: ShapeRow[] = new Array(batch.length);
-    for (let r = 0; r < batch.length; r++) {
-      const values = batch[r];
-      const record: Record<string, string | null> = {};
-      for (let i = 0; i < width; i++) record[names[i]] = values[i];
-      rows[r] = { schema, table, record, tags: tagsOf(values[width]) };
-    }
-    yield rows;
-  }
+  for await (const rows of cursor) yield { rows, tagsAt };
+}
+
+/** Client tags of a raw row's tags text (a reader: it reuses the last conversion). */
+export function rawTagsReader(): (tags: string | null) => string[] {
+  return tagsReader();
 }
 
 /** `layer`'s rows (related to `parentRows` below the root) and everything below, ordered. */

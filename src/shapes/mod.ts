@@ -38,6 +38,8 @@ export {
   EPOCH_TAG,
   fetchInitialData,
   fetchMoveIn,
+  type RawRowBatch,
+  rawTagsReader,
   streamLayerRows,
 } from "./initial_query.ts";
 export { hasOwnerColumn, type LayerQuery, layerQuery, OWNER_COLUMN } from "./layer_query.ts";

@@ -25,7 +25,7 @@ import { primaryKeyKey } from "../shapes/mod.ts";
 import type { Sql } from "../storage/mod.ts";
 import type { GraphGroup, MembershipCapture } from "./graph_group.ts";
 import { fetchGroupRows } from "./group_rows.ts";
-import { streamLayerRows } from "../shapes/mod.ts";
+import { type RawRowBatch, streamLayerRows } from "../shapes/mod.ts";
 import type { Group, ShapeHub } from "./hub.ts";
 import { type ConsistentRead, sameSnapshot, SnapshotRead } from "./snapshot.ts";
 import { StatelessGroup } from "./stateless_group.ts";
@@ -57,7 +57,8 @@ export interface TransitionData {
 
 export interface RowStream {
   table: LayerPlan["table"];
-  batches: AsyncIterable<ShapeRow[]>;
+  /** Raw rows (column values in table order, then the tags text); see `streamLayerRows`. */
+  batches: AsyncIterable<RawRowBatch>;
 }
 
 export interface Transition {

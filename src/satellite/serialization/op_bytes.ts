@@ -85,6 +85,11 @@ export interface OpLogHeader {
 export interface InsertOp {
   values: RowValues;
   tags: readonly string[];
+  /**
+   * An array of values may hold more after the table's columns (a query row with its tags
+   * column at the end): they are ignored instead of refused.
+   */
+  trailing?: boolean;
 }
 
 export interface UpdateOp {
@@ -132,7 +137,7 @@ export class OpEncoder {
 
   /** `insert`: the full row and its tag set. */
   insert(table: TableModel, op: InsertOp): Uint8Array {
-    const row = this.#measure(this.#row, table, op.values, false);
+    const row = this.#measure(this.#row, table, op.values, false, op.trailing);
     const body = relationSize(table) + fieldSize(row.size) + stringsSize(op.tags);
     const out = this.#reserve(entrySize(body));
     let pos = entryHead(out, this.#start, INSERT, body);
@@ -140,6 +145,51 @@ export class OpEncoder {
     pos = writeRow(out, pos, FIELD_2, row);
     pos = writeStrings(out, pos, FIELD_3, op.tags);
     return this.#entry(out, pos);
+  }
+
+  /**
+   * Whole `SatOpLog` frames of inserts, at most `maxOps` rows each, written straight into one
+   * reusable buffer and copied out once per frame: no entry, no block per row (initial data
+   * of a large shape would otherwise leave as much garbage as it sends). `values(i)` and
+   * `tags(i)` give row i; arrays may carry trailing values (see InsertOp.trailing).
+   */
+  insertFrames(
+    table: TableModel,
+    count: number,
+    row: { values: (i: number) => RowValues; tags: (i: number) => readonly string[] },
+    maxOps: number,
+  ): Uint8Array[] {
+    const frames: Uint8Array[] = [];
+    for (let first = 0; first < count; first += maxOps) {
+      const last = Math.min(count, first + maxOps);
+      let pos = 1;
+      for (let i = first; i < last; i++) {
+        const tags = row.tags(i);
+        const measured = this.#measure(this.#row, table, row.values(i), false, true);
+        const body = relationSize(table) + fieldSize(measured.size) + stringsSize(tags);
+        const out = this.#scratchFor(pos + entrySize(body));
+        let at = entryHead(out, pos, INSERT, body);
+        at = writeRelation(out, at, table);
+        at = writeRow(out, at, FIELD_2, measured);
+        pos = writeStrings(out, at, FIELD_3, tags);
+      }
+      const frame = this.#scratch.slice(0, pos);
+      frame[0] = FRAMES.SatOpLog.type;
+      frames.push(frame);
+    }
+    return frames;
+  }
+
+  #scratch: Uint8Array = new Uint8Array(64 * 1024);
+
+  /** The frame scratch buffer, grown (keeping what is written) to hold `size` bytes. */
+  #scratchFor(size: number): Uint8Array {
+    if (size > this.#scratch.length) {
+      const grown = new Uint8Array(Math.max(size, this.#scratch.length * 2));
+      grown.set(this.#scratch);
+      this.#scratch = grown;
+    }
+    return this.#scratch;
   }
 
   /** `update`: the new row, the old row when known, the tag set after the write. */
@@ -241,9 +291,15 @@ export class OpEncoder {
   }
 
   /** Measures the first (or only) row of an op. */
-  #measure(row: RowScratch, table: TableModel, values: RowValues, keyOnly: boolean): RowScratch {
+  #measure(
+    row: RowScratch,
+    table: TableModel,
+    values: RowValues,
+    keyOnly: boolean,
+    trailing = false,
+  ): RowScratch {
     this.#text.reset();
-    return row.measure(table, values, keyOnly, this.#text);
+    return row.measure(table, values, keyOnly, this.#text, trailing);
   }
 
   /** Room for `size` bytes: the block to write into; the entry starts at `#start`. */
@@ -312,11 +368,17 @@ class RowScratch {
   /** Bytes of the `SatOpRow` message body. */
   size = 0;
 
-  measure(table: TableModel, values: RowValues, keyOnly: boolean, text: TextScratch): this {
+  measure(
+    table: TableModel,
+    values: RowValues,
+    keyOnly: boolean,
+    text: TextScratch,
+    trailing = false,
+  ): this {
     const columns = table.columns;
     const n = columns.length;
     const inOrder = isInOrder(values);
-    if (inOrder && values.length !== n) {
+    if (inOrder && (trailing ? values.length < n : values.length !== n)) {
       throw new RangeError(
         `Row has ${values.length} values, table '${table.name}' has ${n} columns`,
       );

@@ -530,3 +530,24 @@ test("clientText is clientValue before UTF-8 encoding", () => {
     assert.equal(hex(bytes), hex(clientValue(column, text)), `${column.type.name} ${text}`);
   }
 });
+
+test("insertFrames writes the same frames as insert entries joined, rows with trailing values", () => {
+  const table = ITEMS;
+  const rows = Array.from(
+    { length: 1203 },
+    (_, i) => [`id ${i}`, i % 7 === 0 ? null : `value ${i}`, `tags ${i}`],
+  );
+  const encoder = new OpEncoder();
+  const viaEntries = opLogFramesFromEntries(
+    rows.map((values, i) =>
+      new OpEncoder().insert(table, { values: values.slice(0, -1), tags: [`t${i}`] })
+    ),
+    500,
+  );
+  const direct = encoder.insertFrames(table, rows.length, {
+    values: (i) => rows[i],
+    tags: (i) => [`t${i}`],
+  }, 500);
+  assert.equal(direct.length, 3);
+  assert.deepEqual(direct, viaEntries);
+});

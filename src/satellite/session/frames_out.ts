@@ -19,7 +19,12 @@ import {
 import { type MigrationEntry, toSatOpMigrate } from "../../migrations/mod.ts";
 import type { Transaction } from "../../replication/mod.ts";
 import type { TableModel } from "../../schema/mod.ts";
-import type { OutChange, ShapeRow } from "../../shapes/mod.ts";
+import {
+  type OutChange,
+  type RawRowBatch,
+  rawTagsReader,
+  type ShapeRow,
+} from "../../shapes/mod.ts";
 import type { AdditionalBlock, GoneRow, GroupStep } from "../../sync/mod.ts";
 import { encodeFrame } from "../codec/mod.ts";
 import { OpEncoder, opLogFrameFromEntries, opLogFramesFromEntries } from "../serialization/mod.ts";
@@ -110,6 +115,27 @@ export class SharedFrames {
     return { lookup: undefined, entries, tables: [...tables] };
   }
 
+  /**
+   * Frames of inserts for raw query rows (see `streamLayerRows`), read with the columns of
+   * `queried`, for a client whose model of the table is `client`: straight from the rows when
+   * the two agree on the columns, else through a record per row.
+   */
+  rawInsertFrames(client: TableModel, queried: TableModel, batch: RawRowBatch): Uint8Array[] {
+    const tagsOf = this.#rawTags;
+    const { rows, tagsAt } = batch;
+    const same = sameColumns(client, queried);
+    return this.encoder.insertFrames(client, rows.length, {
+      values: same ? (i) => rows[i] : (i) => {
+        const record: Record<string, string | null> = {};
+        queried.columns.forEach((column, c) => record[column.name] = rows[i][c]);
+        return record;
+      },
+      tags: (i) => tagsOf(rows[i][tagsAt]),
+    }, ROWS_PER_FRAME);
+  }
+
+  readonly #rawTags = rawTagsReader();
+
   goneEntries(rows: readonly GoneRow[], lookup: TableLookup): Encoded {
     const entries: Uint8Array[] = [];
     const tables = new Set<TableModel>();
@@ -171,6 +197,12 @@ function changeEntry(encoder: OpEncoder, table: TableModel, change: OutChange): 
     default:
       return encoder.gone(table, change.record);
   }
+}
+
+function sameColumns(a: TableModel, b: TableModel): boolean {
+  if (a === b) return true;
+  return a.columns.length === b.columns.length &&
+    a.columns.every((column, i) => column.name === b.columns[i].name);
 }
 
 /** The `ops` entry of a protobuf-built op (migrations: rare, built the slow way). */

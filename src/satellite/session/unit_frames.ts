@@ -58,12 +58,12 @@ export async function sendSubscriptionData(
   frames.push(begin, firstPair, ...opLogFramesFromEntries(first.entries, ROWS_PER_FRAME));
   for (const frame of frames) out.send(frame);
   for (const stream of data.streams) {
+    // The client's model of the table: query rows have the stream table's columns, in order.
+    const table = out.lookup(stream.table.schema, stream.table.name);
     for await (const batch of stream.batches) {
       if (out.aborted()) return;
-      const encoded = out.frames.insertEntries(batch, out.lookup);
-      for (const frame of opLogFramesFromEntries(encoded.entries, ROWS_PER_FRAME)) {
-        out.send(frame);
-      }
+      if (!table) continue;
+      for (const frame of out.frames.rawInsertFrames(table, stream.table, batch)) out.send(frame);
       await out.drained(SEND_HIGH_WATER);
     }
   }
