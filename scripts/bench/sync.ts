@@ -17,6 +17,10 @@
  * scenarios/*.ts (one per scenario group), report.ts (tables and the doc section).
  * Prints the table of medians and a last line `sync-bench-result <json>`; exits 1 if any
  * scenario failed.
+ *
+ * Environment: BENCH_LOG_LEVEL (the service's LOG_LEVEL, default warning; its output is shown
+ * when a table's migration never arrives), BENCH_SERVICE_OUTPUT=1 (print the restarted
+ * service's output in scenario f), BENCH_RUNTIME_FLAGS (extra runtime flags, e.g. profiling).
  */
 import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";

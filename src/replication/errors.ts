@@ -39,4 +39,5 @@ export const SQLSTATE = {
   duplicateObject: "42710",
   objectInUse: "55006",
   undefinedObject: "42704",
+  queryCanceled: "57014",
 } as const;

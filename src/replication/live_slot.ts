@@ -14,10 +14,8 @@
  * walsender still decodes everything from the copy's restart point, queueing the changes of
  * every skipped transaction. Measured with 1 GB of WAL behind: 2–3 s before a new commit
  * arrives, on every start (re-reading the window into the log, as before: 15 s). A slot
- * that is acknowledged keeps its restart point near the processed position (Postgres moves
- * it at the running-transactions records it logs every 15 s under write activity), so there
- * is little to decode: the same restart took 30 ms (1.6 s in the worst case, the whole GB
- * written within the 15 s before the restart, with no such record in it).
+ * that is acknowledged keeps its restart point near the processed position, so there is
+ * little to decode; restart_point.ts sees to it that this holds under heavy writes too.
  *
  * A missing live slot (first start, upgrade, or dropped by hand) is made as a copy of the
  * main slot, whose position is never past the persisted one (WalWindow guarantees it), then
@@ -32,6 +30,7 @@ import { formatLsn } from "../pgwire/mod.ts";
 import type { Sql } from "../storage/mod.ts";
 import type { Logger } from "../telemetry/mod.ts";
 import { ReplicationError, SQLSTATE, sqlState } from "./errors.ts";
+import { pullRestartPoint } from "./restart_point.ts";
 import {
   type CopyBothStream,
   copySlot,
@@ -43,13 +42,14 @@ import {
 } from "./slots.ts";
 
 /**
- * WAL the live slot is acknowledged behind the persisted position, and so streamed again at a
- * start (as replays: into the transaction cache, new to no consumer). Clients resume from
- * positions this recent (their streams keep them so: satellite's keep-alive), and are then
+ * At most this much WAL, and this many bytes of transactions, is acknowledged behind the
+ * persisted position on the live slot, and so streamed again at a start (as replays: into the
+ * transaction cache, new to no consumer; replay_window.ts picks the position). Clients resume
+ * from positions this recent (their streams keep them so: satellite's keep-alive), and are then
  * served from the cache instead of a read of the retained window, which would first have to
  * skip through all of it.
  */
-export const LIVE_REPLAY_BYTES = 32n * 1024n * 1024n;
+export const LIVE_REPLAY_BYTES = 8n * 1024n * 1024n;
 
 /** The position to acknowledge on the live slot once `persisted` is stored. */
 export function liveAckLsn(persisted: bigint, replay = LIVE_REPLAY_BYTES): bigint {
@@ -126,6 +126,8 @@ export async function openLiveStream(o: LiveStreamOptions): Promise<LiveStream> 
       if (ms > 1_000) {
         o.logger.info(`Moved slot "${live}" to "${formatLsn(startLsn)}" in ${ms} ms.`);
       }
+    } else {
+      await pullRestartPoint(o.sql, live, { logger: o.logger });
     }
     const stream = await startReplication(o.repl, {
       slot: live,

@@ -30,7 +30,11 @@ export interface PositionWriterOptions {
   intervalMs: number;
   /** Persisted by a previous run. */
   persisted?: bigint;
-  write(lsn: bigint): Promise<void>;
+  /**
+   * Stores `lsn`; `lastTransaction` is the newest transaction at or before it (none lies
+   * between the two), when known.
+   */
+  write(lsn: bigint, lastTransaction: bigint | undefined): Promise<void>;
   settled?: () => Promise<void>;
   /** Called after each successful write, with the position written. */
   onPersisted(lsn: bigint): void;
@@ -41,6 +45,7 @@ export interface PositionWriterOptions {
 export class PositionWriter {
   #o: PositionWriterOptions;
   #handedOn: bigint | undefined;
+  #lastTransaction: bigint | undefined;
   #persisted: bigint | undefined;
   #lastWriteAt = -Infinity;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -56,10 +61,14 @@ export class PositionWriter {
     return this.#persisted;
   }
 
-  /** Everything up to `lsn` has been handed on. */
-  offer(lsn: bigint): void {
+  /**
+   * Everything up to `lsn` has been handed on; `lastTransaction` is the newest transaction
+   * handed on, if any.
+   */
+  offer(lsn: bigint, lastTransaction?: bigint): void {
     if (this.#handedOn !== undefined && lsn <= this.#handedOn) return;
     this.#handedOn = lsn;
+    this.#lastTransaction = lastTransaction;
     this.#schedule();
   }
 
@@ -73,7 +82,7 @@ export class PositionWriter {
     this.#timer = undefined;
     await this.#writing;
     if (options.flush && needsWrite(this.#handedOn, this.#persisted)) {
-      await this.#write(this.#handedOn!);
+      await this.#write(this.#handedOn!, this.#lastTransaction);
     }
   }
 
@@ -88,7 +97,7 @@ export class PositionWriter {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.#stopped || !needsWrite(this.#handedOn, this.#persisted)) return;
-      this.#writing = this.#write(this.#handedOn!).then(
+      this.#writing = this.#write(this.#handedOn!, this.#lastTransaction).then(
         () => {
           this.#writing = undefined;
           this.#schedule();
@@ -102,10 +111,10 @@ export class PositionWriter {
     }, delay);
   }
 
-  async #write(lsn: bigint): Promise<void> {
+  async #write(lsn: bigint, lastTransaction: bigint | undefined): Promise<void> {
     this.#lastWriteAt = Date.now();
     await this.#o.settled?.();
-    await this.#o.write(lsn);
+    await this.#o.write(lsn, lastTransaction);
     if (this.#persisted === undefined || lsn > this.#persisted) this.#persisted = lsn;
     this.#o.onPersisted(lsn);
   }

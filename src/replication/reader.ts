@@ -19,6 +19,7 @@ import {
   mainSlotName,
   ORIGIN,
   PUBLICATION_NAME,
+  restartMarkSlotName,
   type Sql,
   temporarySlotName,
 } from "../storage/mod.ts";
@@ -26,12 +27,16 @@ import type { Logger } from "../telemetry/mod.ts";
 import type { ConnectReplication } from "./connection.ts";
 import type { PrimaryKeyLookup } from "./enrich.ts";
 import { ReplicationError } from "./errors.ts";
-import { liveAckLsn, openLiveStream } from "./live_slot.ts";
+import { LIVE_REPLAY_BYTES, openLiveStream } from "./live_slot.ts";
 import { PositionWriter } from "./positions.ts";
+import { LsnWaiters } from "./lsn_waiters.ts";
+import { ReplayWindow } from "./replay_window.ts";
+import { RestartPointMarks } from "./restart_point.ts";
 import {
   type CopyBothStream,
   createMainSlot,
-  readProcessedLsn,
+  type PersistedPosition,
+  readPersistedPosition,
   writeProcessedLsn,
 } from "./slots.ts";
 import { ReplicationStreamSession } from "./stream_session.ts";
@@ -81,6 +86,34 @@ export interface ReplicationStreamHandle {
   close(options?: { persist?: boolean }): Promise<void>;
 }
 
+/**
+ * Where the log's coverage starts: the stream hands on every transaction after `startLsn`,
+ * and when the slot was acknowledged past the newest transaction of the previous run (there
+ * was nothing to replay), none lies in between, so coverage reaches back to that transaction.
+ * Clients resuming from it are served from the cache.
+ */
+export function coverageStart(startLsn: bigint, persisted: PersistedPosition | undefined): bigint {
+  const last = persisted?.lastTransaction;
+  if (last === undefined || last >= startLsn || startLsn > persisted!.processed) return startLsn;
+  return last;
+}
+
+/** What the pump feeds from one stream. */
+interface PumpParts {
+  /** The newest transaction handed on so far (the previous run's, at first). */
+  lastTransaction: bigint | undefined;
+  stream: CopyBothStream;
+  session: ReplicationStreamSession;
+  positions: PositionWriter;
+  replay: ReplayWindow;
+  progress: LsnWaiters;
+  write: (status: StandbyStatusUpdate) => void;
+  handingOn: () => boolean;
+}
+
+/** How long a graceful close waits for each of: the restart record, the stream to reach it. */
+const CLOSE_MARK_MS = 1_000;
+
 export class ReplicationReader implements Service {
   readonly name = "replication reader";
   readonly mainSlot: string;
@@ -119,7 +152,8 @@ export class ReplicationReader implements Service {
     const repl = o.connect();
     try {
       // Keyed by the main slot's name, as before the live slot existed.
-      this.#persisted = await readProcessedLsn(o.sql, this.mainSlot);
+      const position = await readPersistedPosition(o.sql, this.mainSlot);
+      this.#persisted = position?.processed;
       const { created } = await createMainSlot(repl, this.mainSlot);
       if (created) logger.info(`Created replication slot "${this.mainSlot}".`);
       const { stream, startLsn } = await openLiveStream({
@@ -140,15 +174,20 @@ export class ReplicationReader implements Service {
       logger.info(
         `Started replication from slot "${this.liveSlot}" at "${formatLsn(startLsn)}".`,
       );
-      o.log.markStart(startLsn);
-      return this.#stream(repl, stream, startLsn);
+      o.log.markStart(coverageStart(startLsn, position));
+      return this.#stream(repl, stream, startLsn, position?.lastTransaction);
     } catch (error) {
       await repl.end({ timeout: 0 }).catch(() => {});
       throw error;
     }
   }
 
-  #stream(repl: Sql, stream: CopyBothStream, startLsn: bigint): ReplicationStreamHandle {
+  #stream(
+    repl: Sql,
+    stream: CopyBothStream,
+    startLsn: bigint,
+    lastTransaction: bigint | undefined,
+  ): ReplicationStreamHandle {
     const o = this.#options;
     const replayedThrough = this.#persisted;
     const session = new ReplicationStreamSession({
@@ -168,14 +207,24 @@ export class ReplicationReader implements Service {
     };
     let failWriter: (error: unknown) => void = () => {};
     const writerFailed = new Promise<never>((_, reject) => failWriter = reject);
+    const replay = new ReplayWindow({
+      budget: o.replayBytes ?? LIVE_REPLAY_BYTES,
+      acked: startLsn,
+    });
+    const marks = new RestartPointMarks({
+      sql: o.sql,
+      markSlot: restartMarkSlotName(o.database),
+      logger: o.logger,
+    });
     const positions = new PositionWriter({
       intervalMs: o.persistIntervalMs ?? 500,
       persisted: this.#persisted,
       settled: o.settled,
-      write: (lsn) => writeProcessedLsn(o.sql, this.mainSlot, lsn),
+      write: (lsn, last) => writeProcessedLsn(o.sql, this.mainSlot, lsn, last),
       onPersisted: (lsn) => {
         this.#persisted = lsn;
-        write(session.confirm(liveAckLsn(lsn, o.replayBytes), Date.now()));
+        write(session.confirm(replay.ackFor(lsn), Date.now()));
+        marks.offer(lsn);
       },
       onError: (error) => failWriter(error),
     });
@@ -185,8 +234,18 @@ export class ReplicationReader implements Service {
     }, Math.max(50, Math.floor((o.statusIntervalMs ?? 10_000) / 2)));
     stream.on("error", () => {}); // surfaced through the pump below
 
+    const progress = new LsnWaiters();
     const pump = Promise.race([
-      this.#pump(stream, session, positions, write, () => handingOn),
+      this.#pump({
+        lastTransaction,
+        stream,
+        session,
+        positions,
+        replay,
+        progress,
+        write,
+        handingOn: () => handingOn,
+      }),
       writerFailed,
     ]).then(
       () => {
@@ -213,12 +272,19 @@ export class ReplicationReader implements Service {
       lost: pump,
       close: (options) =>
         closing ??= (async () => {
+          const persist = options?.persist ?? true;
+          if (persist && !stopping) {
+            // A record the slot confirms before the stream ends: the next start decodes from
+            // here instead of from wherever the last one left the restart point.
+            const at = await withTimeout(marks.markNow(), CLOSE_MARK_MS, undefined);
+            if (at !== undefined) await progress.wait(at, CLOSE_MARK_MS);
+          }
           stopping = true;
           clearInterval(timer);
           handingOn = false;
           // Handed on but not yet persisted: persist and acknowledge it before leaving (not
           // waiting long for a database that is gone: the next start streams it again).
-          const flushed = positions.stop({ flush: options?.persist ?? true }).then(
+          const flushed = positions.stop({ flush: persist }).then(
             () => true,
             (error) => {
               o.logger.warning(
@@ -237,6 +303,7 @@ export class ReplicationReader implements Service {
             if (!stream.destroyed) stream.destroy(); // the server did not end it in time
           }
           await pump.catch(() => {});
+          await marks.stop();
           await repl.end({ timeout: 1 }).catch(() => {});
         })(),
     };
@@ -247,14 +314,10 @@ export class ReplicationReader implements Service {
    * each transaction as it completes. Data events rather than async iteration: a chunk is one
    * WAL message, and a promise per message costs more than decoding it.
    */
-  #pump(
-    stream: CopyBothStream,
-    session: ReplicationStreamSession,
-    positions: PositionWriter,
-    write: (status: StandbyStatusUpdate) => void,
-    handingOn: () => boolean,
-  ): Promise<void> {
+  #pump(parts: PumpParts): Promise<void> {
+    const { stream, session, positions, replay, progress, write, handingOn } = parts;
     const log = this.#options.log;
+    let lastTransaction = parts.lastTransaction;
     return new Promise<void>((resolve, reject) => {
       let failed = false;
       const fail = (error: unknown) => {
@@ -270,9 +333,14 @@ export class ReplicationReader implements Service {
           if (out.error) throw new ReplicationError(out.error.code, out.error.message);
           for (const { transaction, replayed } of out.transactions) {
             log.append(transaction, { replayed });
+            replay.add(transaction.lsn, transaction.byteSize);
+            lastTransaction = transaction.lsn;
           }
           for (const reply of out.replies) write(reply);
-          if (!session.inTransaction) positions.offer(session.pendingLsn);
+          if (!session.inTransaction) {
+            positions.offer(session.pendingLsn, lastTransaction);
+            progress.reached(session.pendingLsn);
+          }
         } catch (error) {
           fail(error);
         }

@@ -177,21 +177,51 @@ export interface CopyBothStream extends AsyncIterable<Uint8Array> {
   off(event: "data", listener: (chunk: Uint8Array) => void): void;
 }
 
-/** The processed position persisted for `slot`, if any. */
-export async function readProcessedLsn(sql: Sql, slot: string): Promise<bigint | undefined> {
-  const [row] = await sql`
-    SELECT processed_lsn::text AS lsn FROM electric.replication_positions
-     WHERE slot_name = ${slot}`;
-  return row ? parseLsn(String(row.lsn)) : undefined;
+export interface PersistedPosition {
+  /** Every transaction at or before it was handed on. */
+  processed: bigint;
+  /** The newest transaction at or before `processed`: none lies between the two. */
+  lastTransaction: bigint | undefined;
 }
 
-/** Persists `lsn` as processed for `slot`; never moves it backwards. */
-export async function writeProcessedLsn(sql: Sql, slot: string, lsn: bigint): Promise<void> {
+/** The processed position persisted for `slot`, if any. */
+export async function readProcessedLsn(sql: Sql, slot: string): Promise<bigint | undefined> {
+  return (await readPersistedPosition(sql, slot))?.processed;
+}
+
+export async function readPersistedPosition(
+  sql: Sql,
+  slot: string,
+): Promise<PersistedPosition | undefined> {
+  const [row] = await sql`
+    SELECT processed_lsn::text AS lsn, last_transaction_lsn::text AS last
+      FROM electric.replication_positions WHERE slot_name = ${slot}`;
+  const processed = row ? parseLsn(String(row.lsn)) : undefined;
+  if (processed === undefined) return undefined;
+  const last = row.last ? parseLsn(String(row.last)) : undefined;
+  return { processed, lastTransaction: last !== undefined && last <= processed ? last : undefined };
+}
+
+/**
+ * Persists `lsn` as processed for `slot` (never backwards), with the newest transaction at or
+ * before it when known.
+ */
+export async function writeProcessedLsn(
+  sql: Sql,
+  slot: string,
+  lsn: bigint,
+  lastTransaction?: bigint,
+): Promise<void> {
+  const last = lastTransaction === undefined ? null : formatLsn(lastTransaction);
   await sql`
-    INSERT INTO electric.replication_positions AS p (slot_name, processed_lsn, updated_at)
-    VALUES (${slot}, ${formatLsn(lsn)}::pg_lsn, now())
+    INSERT INTO electric.replication_positions AS p
+      (slot_name, processed_lsn, last_transaction_lsn, updated_at)
+    VALUES (${slot}, ${formatLsn(lsn)}::pg_lsn, ${last}::pg_lsn, now())
     ON CONFLICT (slot_name) DO UPDATE
-      SET processed_lsn = GREATEST(p.processed_lsn, excluded.processed_lsn),
+      SET last_transaction_lsn = CASE
+            WHEN excluded.processed_lsn >= p.processed_lsn THEN excluded.last_transaction_lsn
+            ELSE p.last_transaction_lsn END,
+          processed_lsn = GREATEST(p.processed_lsn, excluded.processed_lsn),
           updated_at = excluded.updated_at`;
 }
 

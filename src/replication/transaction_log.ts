@@ -41,6 +41,11 @@ export interface TransactionLog {
   lastLsn(): bigint | undefined;
   /** The stream position: the last LSN, or the start when nothing arrived yet. */
   endLsn(): bigint | undefined;
+  /**
+   * Waits until the stream has reached `lsn` (`endLsn() >= lsn`), at most `timeoutMs`;
+   * false when it has not by then.
+   */
+  reach(lsn: bigint, timeoutMs: number): Promise<boolean>;
   /** Transactions with LSN > `lsn`; waits until the log knows where it starts. */
   readAfter(lsn: bigint): Promise<ReadResult>;
   /** Called synchronously on each append; must not block. Returns an unsubscribe function. */
@@ -126,6 +131,14 @@ export class InMemoryTransactionLog implements TransactionLog {
     }
     this.#wake();
     return true;
+  }
+
+  async reach(lsn: bigint, timeoutMs: number): Promise<boolean> {
+    const reached = () => (this.endLsn() ?? -1n) >= lsn;
+    if (reached()) return true;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    while (!reached() && !deadline.aborted) await abortable(this.#nextChange(), deadline);
+    return reached();
   }
 
   subscribe(listener: TransactionListener): () => void {

@@ -146,3 +146,14 @@ test("follow stops when its signal aborts while waiting", async () => {
   setTimeout(() => stop.abort(), 5);
   await done;
 });
+
+test("reach resolves once the stream gets to a position, false when it does not in time", async () => {
+  const log = new InMemoryTransactionLog({ maxBytes: 1_000 });
+  log.markStart(10n);
+  assert.equal(await log.reach(10n, 1_000), true);
+  const waiting = log.reach(30n, 5_000);
+  log.append(tx(20));
+  log.append(tx(30));
+  assert.equal(await waiting, true);
+  assert.equal(await log.reach(40n, 20), false);
+});

@@ -39,6 +39,14 @@ export function liveSlotName(database: string): string {
 }
 
 /**
+ * The temporary slot made and dropped at once to have Postgres log a running-transactions
+ * record (replication/restart_point.ts).
+ */
+export function restartMarkSlotName(database: string): string {
+  return `${mainSlotName(database).slice(0, 58)}_mark`;
+}
+
+/**
  * The reference service's temporary streaming slot: the main name cut to 60 plus `_rc`. We no
  * longer create it, but while it exists a reference instance is streaming from this database.
  */

@@ -70,9 +70,6 @@ before(async () => {
 });
 
 after(async () => {
-  if (process.env.SHOW_SERVICE_OUTPUT) {
-    writeFileSync(process.env.SHOW_SERVICE_OUTPUT, service.output());
-  }
   for (const client of clients) client.close();
   service.kill();
   await sql.end();

@@ -79,7 +79,8 @@ test("the sync benchmark runs at --small sizes and reports every scenario", {
   const deno = join(ROOT, "node_modules", ".bin", "deno");
   const child = spawn(deno, ["run", "-A", "scripts/bench/sync.ts", "--small", "--runtime", "bun"], {
     cwd: ROOT,
-    env: { ...process.env, NO_COLOR: "1" },
+    // Info-level service logs: they reach the output only when a scenario fails.
+    env: { ...process.env, NO_COLOR: "1", BENCH_LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

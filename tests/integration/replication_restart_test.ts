@@ -147,6 +147,61 @@ test("after a restart with WAL behind, a new commit arrives at once and older on
   }
 });
 
+test("under heavy writes the live slot's restart point stays close to its confirmed position", async () => {
+  const env = await setup();
+  try {
+    const first = await env.start({ persistIntervalMs: 100 });
+    // About 120 MB of WAL in eight transactions, well within the 15 s after which Postgres
+    // would log a running-transactions record of its own.
+    await env.sql`
+      INSERT INTO items SELECT g, repeat(md5(g::text), 56) FROM generate_series(1, 4000) g`;
+    for (let pass = 1; pass <= 8; pass++) {
+      await env.sql`UPDATE items SET value = repeat(md5((id + ${pass})::text), 56)`;
+    }
+    const [{ end }] = await env.sql`SELECT pg_current_wal_lsn()::text AS end`;
+    await waitFor(async () => ((await env.persisted()) ?? 0n) >= parseLsn(end)!, {
+      timeoutMs: 60_000,
+      what: "the position to be persisted past the writes",
+    });
+    const restartBehind = async () => {
+      const [slot] = await env.sql`
+        SELECT restart_lsn::text AS restart, confirmed_flush_lsn::text AS confirmed
+          FROM pg_replication_slots WHERE slot_name = ${liveSlotName(env.db.name)}`;
+      return parseLsn(slot.confirmed)! - parseLsn(slot.restart)!;
+    };
+    // While it runs: within a few marks of the confirmed position.
+    const behind = await restartBehind();
+    assert.ok(behind < 64n * 1024n * 1024n, `the restart point is ${behind} bytes behind`);
+    await first.handle.close();
+  } finally {
+    await env.cleanup();
+  }
+});
+
+test("a graceful close leaves the live slot's restart point next to its confirmed position", async () => {
+  const env = await setup();
+  try {
+    const first = await env.start({ persistIntervalMs: 100 });
+    // About 8 MB of WAL: less than the interval between the running reader's own records.
+    await env.sql`
+      INSERT INTO items SELECT g, repeat(md5(g::text), 56) FROM generate_series(1, 2000) g`;
+    await env.sql`UPDATE items SET value = repeat(md5((id + 1)::text), 56)`;
+    const [{ end }] = await env.sql`SELECT pg_current_wal_lsn()::text AS end`;
+    await waitFor(async () => ((await env.persisted()) ?? 0n) >= parseLsn(end)!, {
+      timeoutMs: 60_000,
+      what: "the position to be persisted past the writes",
+    });
+    await first.handle.close();
+    const [slot] = await env.sql`
+      SELECT restart_lsn::text AS restart, confirmed_flush_lsn::text AS confirmed
+        FROM pg_replication_slots WHERE slot_name = ${liveSlotName(env.db.name)}`;
+    const behind = parseLsn(slot.confirmed)! - parseLsn(slot.restart)!;
+    assert.ok(behind < 64n * 1024n, `after the close, the restart point is ${behind} bytes behind`);
+  } finally {
+    await env.cleanup();
+  }
+});
+
 test("by default a restart hands recent history on again, as replays, for clients resuming there", async () => {
   const env = await setup();
   try {

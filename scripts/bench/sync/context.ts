@@ -166,3 +166,8 @@ export function latencyFigures(
 }
 
 export type { LatencyBook };
+
+/** How many of `count` clients warm the service up before the per-client slope is measured. */
+export function warmUpClients(count: number): number {
+  return Math.min(count - 1, Math.max(5, Math.round(count / 10)));
+}

@@ -187,11 +187,17 @@ export async function startBenchService(
 /** Electrifies `items` and waits until the service serves its migration. */
 export async function electrifyItems(sql: postgres.Sql, service: BenchService): Promise<void> {
   await sql`CALL electric.electrify('items')`;
-  await waitFor(async () => {
-    const res = await fetch(`http://127.0.0.1:${service.port}/api/migrations?dialect=sqlite`);
-    await res.body?.cancel();
-    return res.status === 200;
-  }, { timeoutMs: 30_000, what: "the migration of items" });
+  try {
+    await waitFor(async () => {
+      const res = await fetch(`http://127.0.0.1:${service.port}/api/migrations?dialect=sqlite`);
+      await res.body?.cancel();
+      return res.status === 200;
+    }, { timeoutMs: 30_000, what: "the migration of items" });
+  } catch (error) {
+    // What the service said is the only clue to why its stream did not deliver the migration.
+    const said = service.process.output().slice(-6000);
+    throw new Error(`${(error as Error).message}; the service's output:\n${said}`);
+  }
 }
 
 /** VmRSS and VmHWM of a process, in bytes (0 when it is gone). */

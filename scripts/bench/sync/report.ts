@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Sizes } from "./context.ts";
+import { type Sizes, warmUpClients } from "./context.ts";
 import { ROOT } from "./env.ts";
 
 type Target = { op: ">=" | "<="; value: number };
@@ -151,7 +151,10 @@ export const FIGURES: Spec[] = [
   {
     id: "g.per_client",
     scenario: "g",
-    label: (s) => `Service RSS per idle authenticated client (${n(s.clients)} clients)`,
+    label: (s) =>
+      `Service RSS per idle authenticated client (${n(s.clients)} clients; slope after the first ${
+        n(warmUpClients(s.clients))
+      })`,
     unit: "KiB",
     target: { op: "<=", value: 16 },
   },
@@ -187,6 +190,10 @@ export const DETAILS: { id: string; label: string }[] = [
   { id: "e.cpu_service", label: "e: service CPU from resume to last row, % of one core" },
   { id: "e.cpu_bench", label: "e: benchmark process CPU meanwhile, % of one core" },
   { id: "f.wal_mb", label: "f: WAL behind the position at the restart, MB" },
+  { id: "f.restart_mb", label: "f: WAL the live slot decodes before its start position, MB" },
+  { id: "f.ready", label: "f: service start → /api/status answers, ms" },
+  { id: "f.resumed", label: "f: service start → the client's resume accepted, ms" },
+  { id: "g.per_client_all", label: "g: RSS per idle client counting the warm-up, KiB" },
 ];
 
 /** A value in its display unit (bytes become MB or KiB). */

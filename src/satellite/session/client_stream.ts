@@ -41,7 +41,7 @@ export const UNACKED_WINDOW = 30;
 /** How long a transaction waits for the migration consumer to catch up with it. */
 const MIGRATION_WAIT_MS = 10_000;
 /** WAL a client may fall behind by, having received nothing, before it gets an empty transaction. */
-const KEEPALIVE_WAL_BYTES = 16n * 1024n * 1024n;
+const KEEPALIVE_WAL_BYTES = 4n * 1024n * 1024n;
 /** Transaction ids of refresh transactions: far above any 32-bit Postgres xid. */
 const SYNTHETIC_XID_BASE = 1n << 62n;
 

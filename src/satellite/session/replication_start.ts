@@ -47,6 +47,9 @@ export type StartOutcome =
   | { ok: true; start: StreamStart; migrations: MigrationEntry[]; rejoin?: Unit }
   | { ok: false; code: ReplicationErrorCode; message: string };
 
+/** How long a resume waits for the stream to reach the client's position after a restart. */
+const RESUME_CATCH_UP_MS = 30_000;
+
 const BEHIND = {
   ok: false as const,
   code: ReplicationErrorCode.BEHIND_WINDOW,
@@ -65,6 +68,27 @@ async function streamPosition(log: TransactionLog): Promise<bigint> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return 0n;
+}
+
+/**
+ * Right after a restart the stream replays recent history before it reaches the positions
+ * clients hold. A position Postgres has written is reached once that replay is through, so it
+ * is waited for; a position beyond Postgres' WAL (a restored or replaced database) never is.
+ */
+async function streamReached(ctx: StartContext, lsn: bigint): Promise<boolean> {
+  if ((ctx.log.endLsn() ?? -1n) >= lsn) return true;
+  const sql = ctx.pool();
+  if (sql) {
+    const written = await currentWalLsn(sql).catch(() => undefined);
+    if (written !== undefined && lsn > written) return false;
+  }
+  return await ctx.log.reach(lsn, RESUME_CATCH_UP_MS);
+}
+
+async function currentWalLsn(sql: Sql): Promise<bigint> {
+  const [row] = await sql<{ lsn: string }[]>`
+    SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::text AS lsn`;
+  return BigInt(row.lsn);
 }
 
 /**
@@ -107,11 +131,7 @@ export async function resumeStart(
   subscriptionIds: readonly string[],
 ): Promise<StartOutcome> {
   const { log, catalog, store, clientId } = ctx;
-  // Right after a restart the stream may not have reached lsn yet: give it a moment.
-  for (let i = 0; i < 100 && (log.endLsn() ?? -1n) < lsn; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  if ((log.endLsn() ?? -1n) < lsn) return BEHIND;
+  if (!(await streamReached(ctx, lsn))) return BEHIND;
   const acknowledged = await store.acknowledged(clientId);
   const stored = await store.subscriptions(clientId);
   const byId = new Map(stored.map((s) => [s.id, s]));

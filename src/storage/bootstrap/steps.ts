@@ -336,6 +336,14 @@ CREATE INDEX IF NOT EXISTS shape_group_rows_removed
   ON electric.shape_group_rows (group_id, removed_lsn) WHERE removed_lsn IS NOT NULL;
 `;
 
+/**
+ * The newest transaction at or before the processed position: a restart knows that none lies
+ * between the two, so clients resuming from that transaction need no read of retained WAL.
+ */
+const LAST_TRANSACTION_SQL = /* sql */ `
+ALTER TABLE electric.replication_positions ADD COLUMN IF NOT EXISTS last_transaction_lsn pg_lsn;
+`;
+
 export const INSTALL_STEPS: readonly InstallStep[] = [
   {
     version: REFERENCE_STEP_VERSIONS[0],
@@ -360,6 +368,12 @@ export const INSTALL_STEPS: readonly InstallStep[] = [
     records: [20261204000001n],
     description: "shape groups and client positions",
     sql: SHAPE_STATE_SQL,
+  },
+  {
+    version: 20261204000002n,
+    records: [20261204000002n],
+    description: "the newest transaction at the replication position",
+    sql: LAST_TRANSACTION_SQL,
   },
 ];
 

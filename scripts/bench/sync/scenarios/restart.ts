@@ -3,8 +3,11 @@
  * (dHot of `rows` rows) has acknowledged its data; about `walBytes` of WAL is then written on
  * the electrified table by repeated UPDATEs of every row outside the shape (measured with
  * pg_current_wal_lsn()) while the service runs and streams it; once the service has processed
- * all of it, it is stopped and started again — that WAL is now the retained window behind the
- * service's position, which is what a restart used to read through before new commits flowed.
+ * all of it, it is stopped (SIGTERM) and started again — that WAL is now the retained window
+ * behind the service's position, which is what a restart used to read through before new
+ * commits flowed. Each UPDATE is one transaction of about 180 MB of WAL: the worst case for a
+ * start, which must decode any transaction it replays, or that was still open at the slot's
+ * restart point, from its first change.
  * The client resumes from its position with its subscription (the real client's reconnect),
  * and one row of the shape is committed. Figures: commit → client, and service spawn → client.
  *
@@ -85,8 +88,15 @@ export async function scenarioF(ctx: Ctx): Promise<Figures> {
     first.ackPending();
     await service.stop();
     first.close();
+    // What the next start decodes before it reaches its start position.
+    const [slot] = await sql`
+      SELECT pg_wal_lsn_diff(confirmed_flush_lsn, restart_lsn)::float8 AS behind
+        FROM pg_replication_slots
+       WHERE database = current_database() AND slot_name LIKE '%live'`;
+    out.values["f.restart_mb"] = Number(slot?.behind ?? 0) / 2 ** 20;
 
     service = await startBenchService(db.url, ctx.runtime, service.port);
+    const readyAt = performance.now();
     const second = await LightClient.connect(
       { ...options, port: service.port },
       first.id,
@@ -107,6 +117,9 @@ export async function scenarioF(ctx: Ctx): Promise<Figures> {
       await fresh.startReplication();
       await fresh.subscribe(shape);
     }
+    const resumedAt = performance.now();
+    out.values["f.ready"] = readyAt - service.spawnedAt;
+    out.values["f.resumed"] = resumedAt - service.spawnedAt;
     const committedAt = performance.now();
     await sql`INSERT INTO items (id, value, n, ts) VALUES (gen_random_uuid(), 'hot', ${marker}, now())`;
     const committed = performance.now();
@@ -117,8 +130,13 @@ export async function scenarioF(ctx: Ctx): Promise<Figures> {
     ctx.log(
       `f: commit → client ${out.values["f.commit"].toFixed(0)} ms, start → client ${
         out.values["f.start"].toFixed(0)
-      } ms (commit sent ${(committedAt - service.spawnedAt).toFixed(0)} ms after spawn)`,
+      } ms (service answering ${out.values["f.ready"].toFixed(0)} ms, resumed ${
+        out.values["f.resumed"].toFixed(0)
+      } ms, commit sent ${(committedAt - service.spawnedAt).toFixed(0)} ms after spawn)`,
     );
+    if (process.env.BENCH_SERVICE_OUTPUT) {
+      ctx.log(`f: service output:\n${service.process.output()}`);
+    }
     problems(out, "f", second);
     second.close();
     fresh?.close();
