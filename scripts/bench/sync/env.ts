@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { findFreePort, startCluster } from "../../../src/embedded/mod.ts";
+
+export { findFreePort };
 import { databaseUrl } from "../../../tests/helpers/pg_cluster.ts";
 import { serviceEnv } from "../../../tests/helpers/service_config.ts";
 import { MAIN, type ServiceProcess, startService } from "../../../tests/helpers/service_process.ts";
@@ -126,12 +128,23 @@ export interface BenchService {
 /** BENCH_RUNTIME_FLAGS: extra runtime flags for the service, e.g. `--cpu-prof-md` (profiling). */
 const runtimeFlags = (process.env.BENCH_RUNTIME_FLAGS ?? "").split(" ").filter((f) => f !== "");
 
+/**
+ * How to run a script on the runtime the service runs on (the script path goes last); the
+ * compiled binary is Bun inside.
+ */
+export function runtimeCommand(runtime: Runtime): { command: string; args: string[] } {
+  return runtime === "deno"
+    ? { command: join(BIN, "deno"), args: ["run", "-A", ...runtimeFlags] }
+    : { command: join(BIN, "bun"), args: [...runtimeFlags] };
+}
+
 function command(runtime: Runtime): { command: string; args: string[] } {
   switch (runtime) {
     case "bun":
-      return { command: join(BIN, "bun"), args: [...runtimeFlags, MAIN] };
-    case "deno":
-      return { command: join(BIN, "deno"), args: ["run", "-A", ...runtimeFlags, MAIN] };
+    case "deno": {
+      const { command, args } = runtimeCommand(runtime);
+      return { command, args: [...args, MAIN] };
+    }
     case "binary": {
       const binary = join(ROOT, "dist", "electric");
       if (!existsSync(binary)) throw new Error(`${binary} is missing: run \`deno task build\``);
@@ -146,11 +159,15 @@ process.on("exit", () => {
   for (const service of live) service.kill();
 });
 
-/** Starts the service (direct_writes, insecure auth) and waits until it answers 200. */
+/**
+ * Starts the service (direct_writes, insecure auth; `overrides` adds or replaces variables) and
+ * waits until it answers 200.
+ */
 export async function startBenchService(
   url: string,
   runtime: Runtime,
   port?: number,
+  overrides: Record<string, string> = {},
 ): Promise<BenchService> {
   const httpPort = port ?? await findFreePort();
   const env = await serviceEnv(url, httpPort, {
@@ -158,6 +175,7 @@ export async function startBenchService(
     ELECTRIC_WRITE_TO_PG_MODE: "direct_writes",
     LOGICAL_PUBLISHER_HOST: "127.0.0.1",
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warning",
+    ...overrides,
   });
   const spawnedAt = performance.now();
   const service = startService(env, command(runtime));
@@ -185,14 +203,23 @@ export async function startBenchService(
 }
 
 /** Electrifies `items` and waits until the service serves its migration. */
-export async function electrifyItems(sql: postgres.Sql, service: BenchService): Promise<void> {
-  await sql`CALL electric.electrify('items')`;
+export function electrifyItems(sql: postgres.Sql, service: BenchService): Promise<void> {
+  return electrifyTable(sql, service, "items");
+}
+
+/** Electrifies `table` and waits until the service serves a migration. */
+export async function electrifyTable(
+  sql: postgres.Sql,
+  service: BenchService,
+  table: string,
+): Promise<void> {
+  await sql`CALL electric.electrify(${table})`;
   try {
     await waitFor(async () => {
       const res = await fetch(`http://127.0.0.1:${service.port}/api/migrations?dialect=sqlite`);
       await res.body?.cancel();
       return res.status === 200;
-    }, { timeoutMs: 30_000, what: "the migration of items" });
+    }, { timeoutMs: 30_000, what: `the migration of ${table}` });
   } catch (error) {
     // What the service said is the only clue to why its stream did not deliver the migration.
     const said = service.process.output().slice(-6000);

@@ -42,8 +42,11 @@ export interface LightClientOptions {
   port: number;
   /** Column index of the marker in the benchmark table's rows (items.n = 2); -1: none. */
   markerColumn?: number;
-  /** Called after each applied transaction with its marker (-1 if none) and row ops. */
-  onTransaction?: (marker: number, rows: number) => void;
+  /**
+   * Called after each applied transaction with its marker (-1 if none), row ops and commit
+   * timestamp (a client's own writes come back with the timestamp it sent).
+   */
+  onTransaction?: (marker: number, rows: number, commitTimestamp: number) => void;
   /** Decode every transaction frame fully and check the scan against it (not shape data). */
   verify?: boolean;
   /** Debugging: sees the type byte and size of every frame. */
@@ -131,6 +134,11 @@ export class LightClient {
 
   close(): void {
     this.#ws.close();
+  }
+
+  /** Sends an encoded frame as it is (client writes: SatRelation, SatOpLog). */
+  sendFrame(frame: Uint8Array): void {
+    this.#ws.send(frame);
   }
 
   async authenticate(sub = "bench"): Promise<void> {
@@ -274,7 +282,7 @@ export class LightClient {
     this.#txid = cursor.txid;
     this.lsn = cursor.lsn;
     this.#acked = false;
-    this.#o.onTransaction?.(cursor.marker, cursor.rows);
+    this.#o.onTransaction?.(cursor.marker, cursor.rows, cursor.commitTimestamp);
     if (this.applied >= this.#threshold) this.#ack([]);
   };
 
@@ -284,10 +292,18 @@ export class LightClient {
     if (!started.err) this.#threshold = Math.floor(0.7 * (started.unackedWindowSize ?? 30));
   }
 
+  /** Whether the server asked for this client's writes (its startReplication, answered). */
+  get uploading(): boolean {
+    return this.#uploading;
+  }
+
+  #uploading = false;
+
   #answer(data: Uint8Array): void {
     const frame = decodeFrame(data);
     if (!frame.ok || frame.name !== "SatRpcRequest") return;
     const { method, requestId } = frame.message;
+    this.#uploading = method === "startReplication";
     const schema = method === "stopReplication"
       ? SatInStopReplicationRespSchema
       : SatInStartReplicationRespSchema;

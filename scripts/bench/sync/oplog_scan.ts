@@ -25,12 +25,14 @@ export interface TxCursor {
   marker: number;
   /** Row ops of the open transaction. */
   rows: number;
+  /** The last begin's commit_timestamp (ms; 0 when absent). */
+  commitTimestamp: number;
 }
 
 export const EMPTY = new Uint8Array(0);
 
 export function newCursor(): TxCursor {
-  return { open: false, txid: EMPTY, lsn: EMPTY, marker: -1, rows: 0 };
+  return { open: false, txid: EMPTY, lsn: EMPTY, marker: -1, rows: 0, commitTimestamp: 0 };
 }
 
 // Shared scratch for varint reads: value and the position after it.
@@ -122,11 +124,16 @@ function readBegin(buf: Uint8Array, start: number, end: number, cursor: TxCursor
   let at = start;
   cursor.txid = EMPTY;
   cursor.lsn = EMPTY;
+  cursor.commitTimestamp = 0;
   while (at < end) {
     varint(buf, at);
     const tag = vValue;
     at = vEnd;
-    if (tag === 0x1a) { // lsn = 3
+    if (tag === 0x08) { // commit_timestamp = 1
+      varint(buf, at);
+      cursor.commitTimestamp = vValue;
+      at = vEnd;
+    } else if (tag === 0x1a) { // lsn = 3
       varint(buf, at);
       cursor.lsn = buf.slice(vEnd, vEnd + vValue);
       at = vEnd + vValue;

@@ -4,11 +4,15 @@
  *
  * The first tenth (at least 5) warm the service up: the first connections pay for code that is
  * compiled and pools that are filled once per process, which is not a cost per client. The
- * headline is the slope over the rest: the service's VmRSS a second after the last client
- * minus VmRSS a second after the warm-up batch, divided by the clients in between. The all-in
- * figure (from before the first client, over every client) is kept as a detail.
+ * headline is the slope over the rest: the service's VmRSS once settled after the last client
+ * minus VmRSS once settled after the warm-up batch, divided by the clients in between.
+ * "Settled" is 5 s after a batch: connecting leaves garbage (the upgrade request, handshake
+ * frames) that the runtime collects within a couple of seconds, and idle clients stay idle.
+ * The all-in figure (from before the first client, over every client) is kept as a detail,
+ * beside the same slope for a bare WebSocket server of the same runtime (the floor).
  */
-import { connectSql, electrifyItems, freshDatabase, memoryOf, startBenchService } from "../env.ts";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import {
   type Ctx,
   type Figures,
@@ -18,7 +22,20 @@ import {
   until,
   warmUpClients,
 } from "../context.ts";
+import {
+  connectSql,
+  electrifyItems,
+  findFreePort,
+  freshDatabase,
+  memoryOf,
+  ROOT,
+  runtimeCommand,
+  startBenchService,
+} from "../env.ts";
 import type { LightClient } from "../light_client.ts";
+import { openWs, type Ws } from "../ws.ts";
+
+const SETTLE_MS = 5_000;
 
 export async function idleClients(ctx: Ctx): Promise<Figures> {
   const out = figures();
@@ -40,9 +57,9 @@ export async function idleClients(ctx: Ctx): Promise<Figures> {
       everyone.push(...clients);
       // Each has the migration transaction of items once its stream is running.
       await until(() => clients.every((c) => c.applied >= 1), 60_000);
-      await settle(1000);
+      await settle(SETTLE_MS);
     };
-    await settle(1000);
+    await settle(SETTLE_MS);
     const idle = memoryOf(service.pid).rss;
     await connect(warm);
     const warmed = memoryOf(service.pid).rss;
@@ -62,5 +79,48 @@ export async function idleClients(ctx: Ctx): Promise<Figures> {
     await sql.end();
     await db.drop();
   }
+  const bare = await bareServerSlope(ctx, count, warm);
+  out.values["g.bare_ws"] = bare / 1024;
+  ctx.log(`g: a bare WebSocket server: ${(bare / 1024).toFixed(1)} KiB per idle connection`);
   return out;
+}
+
+/** Bytes of VmRSS per idle connection on a bare WebSocket server, measured like the service. */
+async function bareServerSlope(ctx: Ctx, count: number, warm: number): Promise<number> {
+  const port = await findFreePort();
+  const { command, args } = runtimeCommand(ctx.runtime);
+  const child = spawn(command, [
+    ...args,
+    join(ROOT, "scripts/bench/sync/bare_ws_server.ts"),
+    `${port}`,
+  ], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const sockets: Ws[] = [];
+  try {
+    let said = "";
+    child.stdout!.on("data", (chunk) => said += String(chunk));
+    if (!await until(() => said.includes("listening"), 30_000)) {
+      throw new Error("the bare WebSocket server did not start");
+    }
+    const connect = async (n: number) => {
+      let answered = 0;
+      for (let i = 0; i < n; i++) {
+        const ws = await openWs({ host: "127.0.0.1", port, onMessage: () => answered++ });
+        // About what a client sends before it idles (auth, startReplication).
+        ws.send(new Uint8Array(256));
+        sockets.push(ws);
+      }
+      await until(() => answered >= n, 60_000);
+      await settle(SETTLE_MS);
+    };
+    await settle(SETTLE_MS);
+    await connect(warm);
+    const warmed = memoryOf(child.pid!).rss;
+    await connect(count - warm);
+    return (memoryOf(child.pid!).rss - warmed) / (count - warm);
+  } finally {
+    for (const ws of sockets) ws.close();
+    child.kill();
+  }
 }
