@@ -16,6 +16,7 @@ import {
   type ClientTransaction,
   type ClientWriter,
   maskText,
+  mergedGroupSql,
   modifiedMask,
   type ParsedTag,
   tagArrayText,
@@ -38,7 +39,7 @@ export function toPublishedTransaction(
     if (run.kind === "merged") {
       changes.push({
         table: { schema: "electric", name: CLIENT_MERGE_STATEMENTS },
-        values: { statements: textArray(run.statements) },
+        values: { statements: textArray(mergedGroupSql(run.members, planned.tag)) },
       });
       continue;
     }

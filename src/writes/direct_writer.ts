@@ -11,7 +11,8 @@ import { delay, type Service } from "../lifecycle/mod.ts";
 import { backoffDelayMs, classifyPgError, type Sql } from "../storage/mod.ts";
 import type { Logger } from "../telemetry/mod.ts";
 import type { ClientTransaction } from "./client_transaction.ts";
-import { clientTransactionSql } from "./statements.ts";
+import { PreparedStatements } from "./prepared_statements.ts";
+import { clientTransactionStatements } from "./statements.ts";
 
 export type WriteOutcome =
   | { ok: true }
@@ -40,12 +41,21 @@ interface Flight {
   result: Promise<unknown>;
 }
 
+type Reserved = Awaited<ReturnType<Sql["reserve"]>>;
+
+/** The writer's connection, kept between drains, and the statements prepared on it. */
+interface Session {
+  connection: Reserved;
+  prepared: PreparedStatements;
+}
+
 export class DirectWriter implements Service, ClientWriter {
   readonly name = "direct writer";
   #pool: () => Sql | undefined;
   #logger: Logger;
   #queue: Pending[] = [];
   #wake: (() => void) | undefined;
+  #session: Session | undefined;
 
   constructor(options: { pool: () => Sql | undefined; logger: Logger }) {
     this.#pool = options.pool;
@@ -80,6 +90,25 @@ export class DirectWriter implements Service, ClientWriter {
       attempt = 0;
     }
     signal.removeEventListener("abort", stop);
+    this.#endSession();
+  }
+
+  /** The connection to write on, reserved once and kept while it works. */
+  async #ensureSession(): Promise<Session | "retry"> {
+    if (this.#session) return this.#session;
+    const sql = this.#pool();
+    if (!sql) return "retry";
+    try {
+      this.#session = { connection: await sql.reserve(), prepared: new PreparedStatements() };
+      return this.#session;
+    } catch (error) {
+      return this.#transient(error);
+    }
+  }
+
+  #endSession(): void {
+    this.#session?.connection.release();
+    this.#session = undefined;
   }
 
   /** Settles the first `outcomes.length` queued transactions. */
@@ -98,46 +127,37 @@ export class DirectWriter implements Service, ClientWriter {
    * sent behind a failed one applies nothing and is sent again.
    */
   async #drain(): Promise<void | "retry"> {
-    const sql = this.#pool();
-    if (!sql) return "retry";
-    let connection: Awaited<ReturnType<Sql["reserve"]>>;
-    try {
-      connection = await sql.reserve();
-    } catch (error) {
-      return this.#transient(error);
-    }
+    const session = await this.#ensureSession();
+    if (session === "retry") return "retry";
+    const { connection, prepared } = session;
     const flights: Flight[] = [];
     let sent = 0;
-    try {
-      while (true) {
-        while (flights.length < PIPELINE_DEPTH && sent < this.#queue.length) {
-          const blocks = batchBlocks(this.#queue.slice(sent, sent + MAX_BATCH).map((p) => p.tx));
-          if (!Array.isArray(blocks)) {
-            // A transaction that cannot be built is refused in its turn.
-            if (sent > 0) break;
-            this.#settle([blocks]);
-            continue;
-          }
-          flights.push({
-            size: blocks.length,
-            result: settleOf(connection.unsafe(blocks.join("\n"))),
-          });
-          sent += blocks.length;
-        }
-        const head = flights.shift();
-        if (!head) return;
-        const error = await head.result;
-        if (error === undefined) {
-          this.#settle(Array.from({ length: head.size }, () => ({ ok: true })));
-          sent -= head.size;
+    while (true) {
+      while (flights.length < PIPELINE_DEPTH && sent < this.#queue.length) {
+        const batch = batchText(
+          this.#queue.slice(sent, sent + MAX_BATCH).map((p) => p.tx),
+          prepared,
+        );
+        if ("ok" in batch) {
+          // A transaction that cannot be built is refused in its turn.
+          if (sent > 0) break;
+          this.#settle([batch]);
           continue;
         }
-        // The batches behind it applied nothing; let them finish before cleaning up.
-        await Promise.all(flights.map((flight) => flight.result));
-        return await this.#afterFailure(connection, head.size, error);
+        flights.push({ size: batch.size, result: settleOf(connection.unsafe(batch.text)) });
+        sent += batch.size;
       }
-    } finally {
-      connection.release();
+      const head = flights.shift();
+      if (!head) return;
+      const error = await head.result;
+      if (error === undefined) {
+        this.#settle(Array.from({ length: head.size }, () => ({ ok: true })));
+        sent -= head.size;
+        continue;
+      }
+      // The batches behind it applied nothing; let them finish before cleaning up.
+      await Promise.all(flights.map((flight) => flight.result));
+      return await this.#afterFailure(session, head.size, error);
     }
   }
 
@@ -146,33 +166,53 @@ export class DirectWriter implements Service, ClientWriter {
    * stored client LSNs tell which) and are settled. A refused transaction is then identified
    * by applying it alone and settled too; any other failure is retried.
    */
-  async #afterFailure(connection: Sql, size: number, error: unknown): Promise<void | "retry"> {
+  async #afterFailure(failed: Session, size: number, error: unknown): Promise<void | "retry"> {
+    // Which PREPAREs of the failed message ran is unknown: start afresh.
+    failed.prepared.forget();
     const refused = isRefusal(error);
     if (!refused) this.#transient(error);
+    let session = failed;
+    if (connectionLost(error)) {
+      // A connection that failed is never used again (a query on it may wait forever); what
+      // committed before it went is read on another one.
+      this.#endSession();
+      const fresh = await this.#ensureSession();
+      if (fresh === "retry") return "retry";
+      session = fresh;
+    }
     try {
-      await connection.unsafe("ROLLBACK");
+      if (session === failed) await session.connection.unsafe("ROLLBACK");
       let applied = 0;
-      while (applied < size && await this.#isApplied(connection, this.#queue[applied].tx)) {
+      while (
+        applied < size && await this.#isApplied(session.connection, this.#queue[applied].tx)
+      ) {
         applied++;
       }
       this.#settle(Array.from({ length: applied }, () => ({ ok: true })));
       if (!refused || applied === size) return refused ? undefined : "retry";
       // The first transaction not applied is the one Postgres refused (or came after it).
-      const alone = await this.#applyOne(connection, this.#queue[0].tx);
+      const alone = await this.#applyOne(session, this.#queue[0].tx);
       if (alone === "retry") return "retry";
       this.#settle([alone]);
     } catch (inner) {
+      this.#endSession();
       return this.#transient(inner);
     }
   }
 
-  async #applyOne(connection: Sql, tx: ClientTransaction): Promise<WriteOutcome | "retry"> {
-    const blocks = batchBlocks([tx]);
-    if (!Array.isArray(blocks)) return blocks;
+  async #applyOne(session: Session, tx: ClientTransaction): Promise<WriteOutcome | "retry"> {
+    const { connection, prepared } = session;
+    const batch = batchText([tx], prepared);
+    if ("ok" in batch) return batch;
     try {
-      await connection.unsafe(blocks[0]);
+      await connection.unsafe(batch.text);
       return { ok: true };
     } catch (error) {
+      prepared.forget();
+      if (connectionLost(error)) {
+        this.#endSession();
+        return this.#transient(error);
+      }
       await connection.unsafe("ROLLBACK").catch(() => {});
       if (!isRefusal(error)) return this.#transient(error);
       const message = (error as Error).message;
@@ -183,7 +223,7 @@ export class DirectWriter implements Service, ClientWriter {
   }
 
   /** Whether Postgres holds this transaction: the client's stored LSN is at or past it. */
-  async #isApplied(connection: Sql, tx: ClientTransaction): Promise<boolean> {
+  async #isApplied(connection: Reserved, tx: ClientTransaction): Promise<boolean> {
     const [row] =
       await connection`SELECT lsn FROM electric.acknowledged_client_lsns WHERE client_id = ${tx.clientId}`;
     return row ? compareLsn(new Uint8Array(row.lsn), tx.lsn) >= 0 : false;
@@ -199,25 +239,48 @@ export class DirectWriter implements Service, ClientWriter {
 }
 
 /**
- * The transaction blocks of a batch, up to the first transaction that cannot be built; that
- * one's outcome when it is the first. READ COMMITTED is what the merge statements assume,
- * whatever the database's default.
+ * One simple-query message for a batch: one transaction block per client transaction, up to
+ * the first that cannot be built; that one's outcome when it is the first. A block starts with
+ * the PREPAREs its statements need, so that whatever fails, fails inside a transaction block
+ * (which #drain relies on). READ COMMITTED is what the merge statements assume, whatever the
+ * database's default.
  */
-function batchBlocks(txs: ClientTransaction[]): string[] | WriteOutcome {
+function batchText(
+  txs: ClientTransaction[],
+  prepared: PreparedStatements,
+): { text: string; size: number } | WriteOutcome & { ok: false } {
   const blocks: string[] = [];
   for (const tx of txs) {
-    const built = clientTransactionSql(tx);
-    if (!built.ok) return blocks.length > 0 ? blocks : built;
+    const built = clientTransactionStatements(tx, { parameterize: true });
+    if (!built.ok) {
+      if (blocks.length > 0) break;
+      return built;
+    }
+    const statements: string[] = [];
+    const body = built.statements.map((statement) => prepared.render(statement, statements));
+    statements.push(...body);
     blocks.push(
-      `BEGIN ISOLATION LEVEL READ COMMITTED;\n${built.sql}\nSET CONSTRAINTS ALL IMMEDIATE;\nCOMMIT;`,
+      `BEGIN ISOLATION LEVEL READ COMMITTED;\n${
+        statements.join(";\n")
+      };\nSET CONSTRAINTS ALL IMMEDIATE;\nCOMMIT;`,
     );
   }
-  return blocks;
+  return { text: blocks.join("\n"), size: blocks.length };
 }
 
 /** Resolves with the error a query failed with, or undefined; never rejects. */
 function settleOf(query: PromiseLike<unknown>): Promise<unknown> {
   return Promise.resolve(query).then(() => undefined, (error) => error ?? new Error("failed"));
+}
+
+/**
+ * Errors after which the connection is gone: no SQLSTATE (a socket error), a connection
+ * exception (08) or an operator intervention such as a terminated backend (57P).
+ */
+function connectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return code.startsWith("08") || code.startsWith("57P");
 }
 
 /** Errors that are about the data (Postgres would refuse the same transaction again). */

@@ -64,7 +64,7 @@ export function quote(text: string): string {
 }
 
 /** `int4`, `"public"."colour"`, `text[]`: the type name as SQL, without modifiers. */
-function castType(type: PgType): string {
+export function castType(type: PgType): string {
   const dot = type.name.indexOf(".");
   const name = dot < 0
     ? BUILTIN_NAME.test(type.name) ? type.name : quoteIdent(type.name)

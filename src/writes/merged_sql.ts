@@ -23,7 +23,8 @@ import type { TableModel } from "../schema/mod.ts";
 import { shadowTableName, tombstoneTableName } from "../storage/mod.ts";
 import type { ClientChange } from "./client_transaction.ts";
 import { keyColumns, maskText, modifiedMask, valueColumns } from "./columns.ts";
-import { quote, quoteIdent, typedLiteral } from "./literal.ts";
+import { castType, quote, quoteIdent, typedLiteral } from "./literal.ts";
+import { inline, type Parameterized, parameterized, type ValueSlot } from "./parameters.ts";
 import { type ParsedTag, tagArrayText, tagText } from "./tags.ts";
 
 export interface MergeMember {
@@ -43,17 +44,42 @@ export function canMergeSetBased(change: ClientChange): boolean {
     table.columns.every((column) => change.present.has(column.name));
 }
 
-/** The two statements for changes to distinct rows of one table, all `canMergeSetBased`. */
-export function mergedGroupSql(members: MergeMember[], tag: ParsedTag): [string, string] {
+/**
+ * The two statements for changes to distinct rows of one table, all `canMergeSetBased`. Values
+ * go where `slot` puts them: inline as literals (the default), or out as parameters, which
+ * leaves a text that depends only on the shape of the run (see parameters.ts).
+ */
+export function mergedGroupSql(
+  members: MergeMember[],
+  tag: ParsedTag,
+  slot: ValueSlot = inline,
+): [string, string] {
   const { table } = members[0].change;
-  return [shadowUpsert(table, members, tag), userWrite(table, members)];
+  return [shadowUpsert(table, members, tag, slot), userWrite(table, members, slot)];
+}
+
+/** `mergedGroupSql` with every value a parameter, each statement numbering its own. */
+export function mergedGroupParameterized(
+  members: MergeMember[],
+  tag: ParsedTag,
+): [Parameterized, Parameterized] {
+  const { table } = members[0].change;
+  return [
+    parameterized((slot) => shadowUpsert(table, members, tag, slot)),
+    parameterized((slot) => userWrite(table, members, slot)),
+  ];
 }
 
 /**
  * Statement 1. The transaction's tag is written once and joined in: parsing a tag literal
  * costs more than the rest of a row, and every row would need it four times.
  */
-function shadowUpsert(table: TableModel, members: MergeMember[], tag: ParsedTag): string {
+function shadowUpsert(
+  table: TableModel,
+  members: MergeMember[],
+  tag: ParsedTag,
+  slot: ValueSlot,
+): string {
   const values = valueColumns(table);
   const keys = keyColumns(table);
   const rows = members.map(({ change, observed }) => {
@@ -61,14 +87,19 @@ function shadowUpsert(table: TableModel, members: MergeMember[], tag: ParsedTag)
     const mask = modifiedMask(change);
     return `(${
       [
-        ...keys.map((c) => typedLiteral(c.type, change.record[c.name] ?? null)),
-        isDelete ? "true" : "false",
+        ...keys.map((c) =>
+          slot(typedLiteral(c.type, change.record[c.name] ?? null), castType(c.type))
+        ),
+        slot(isDelete ? "true" : "false", "boolean"),
         // Only read when the row exists (ON CONFLICT below, which clears it); a new row keeps
         // what it was given, which is nothing in the usual case of a client insert.
-        observed.length === 0
-          ? "NULL::electric.tag[]"
-          : `${quote(tagArrayText(observed))}::electric.tag[]`,
-        `'${maskText(mask)}'::boolean[]`,
+        slot(
+          observed.length === 0
+            ? "NULL::electric.tag[]"
+            : `${quote(tagArrayText(observed))}::electric.tag[]`,
+          "electric.tag[]",
+        ),
+        slot(`'${maskText(mask)}'::boolean[]`, "boolean[]"),
       ].join(", ")
     })`;
   });
@@ -106,7 +137,9 @@ function shadowUpsert(table: TableModel, members: MergeMember[], tag: ParsedTag)
     columns.join(", ")
   }) SELECT ${selected.join(", ")} FROM (VALUES ${rows.join(", ")}) AS _e_v (${
     [...keyNames, "_e_delete", "_e_observed", "_e_mask"].join(", ")
-  }) CROSS JOIN (SELECT ${quote(tagText(tag))}::electric.tag AS _e_tag) AS _e_k ` +
+  }) CROSS JOIN (SELECT ${
+    slot(`${quote(tagText(tag))}::electric.tag`, "electric.tag")
+  } AS _e_tag) AS _e_k ` +
     `ON CONFLICT (${keyNames.join(", ")}) ` +
     `DO UPDATE SET _tags = electric.__merge_observed_tags(_e_s._tags, excluded._observed_tags, ` +
     `excluded._tag, excluded._is_a_delete_operation), _tag = excluded._tag, ` +
@@ -122,13 +155,16 @@ function shadowUpsert(table: TableModel, members: MergeMember[], tag: ParsedTag)
  * key (`= ANY` on the first key column), so the cost follows the number of changes whatever
  * the size of the tables and their statistics.
  */
-function userWrite(table: TableModel, members: MergeMember[]): string {
+function userWrite(table: TableModel, members: MergeMember[], slot: ValueSlot): string {
   const values = valueColumns(table);
   const keys = keyColumns(table);
   const all = table.columns;
   const userTable = `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`;
   const rows = members.map(({ change }) =>
-    `(${all.map((c) => typedLiteral(c.type, change.record[c.name] ?? null)).join(", ")})`
+    `(${
+      all.map((c) => slot(typedLiteral(c.type, change.record[c.name] ?? null), castType(c.type)))
+        .join(", ")
+    })`
   );
   const keyMatch = (left: string, right: string) =>
     keys.map((c) => `${left}.${quoteIdent(c.name)} = ${right}.${quoteIdent(c.name)}`).join(" AND ");

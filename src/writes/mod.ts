@@ -8,6 +8,7 @@ export type { ClientChange, ClientChangeKind, ClientTransaction } from "./client
 export { type ClientWriter, DirectWriter, type WriteOutcome } from "./direct_writer.ts";
 export { clientTransactionSql } from "./statements.ts";
 export { type ChangeRun, clientChangeRuns } from "./runs.ts";
+export { mergedGroupSql } from "./merged_sql.ts";
 export { pgLiteral, quote } from "./literal.ts";
 export { maskText, modifiedMask } from "./columns.ts";
 export { parseClientTag, type ParsedTag, tagArrayText, tagText } from "./tags.ts";

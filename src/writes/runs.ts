@@ -5,12 +5,15 @@
  * protocol that the shadow triggers merge. Shared by both write modes; pure.
  */
 import type { ClientChange, ClientTransaction } from "./client_transaction.ts";
-import { canMergeSetBased, mergedGroupSql, type MergeMember } from "./merged_sql.ts";
+import { canMergeSetBased, type MergeMember } from "./merged_sql.ts";
 import { parseClientTag, type ParsedTag } from "./tags.ts";
 
 export type ChangeRun =
-  /** The two statements of the set-based merge, to run with effective role `merged`. */
-  | { kind: "merged"; statements: [string, string] }
+  /**
+   * Changes for the set-based merge (merged_sql.ts: two statements, to run with effective role
+   * `merged`).
+   */
+  | { kind: "merged"; members: MergeMember[] }
   /** Changes for the two-insert protocol, merged by the triggers (effective role `replica`). */
   | { kind: "pairs"; members: MergeMember[] };
 
@@ -46,7 +49,7 @@ export function clientChangeRuns(
   const runs = pairGroups(tx.changes).map(({ start, end }): ChangeRun => {
     const run = members.slice(start, end);
     return options.setBased !== false && run.every((m) => canMergeSetBased(m.change))
-      ? { kind: "merged", statements: mergedGroupSql(run, tag) }
+      ? { kind: "merged", members: run }
       : { kind: "pairs", members: run };
   });
   return { ok: true, tag, runs };

@@ -13,6 +13,7 @@ import type { TableModel } from "../../src/schema/mod.ts";
 import { createLogger } from "../../src/telemetry/mod.ts";
 import { type ClientTransaction, DirectWriter, type WriteOutcome } from "../../src/writes/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const int4 = { name: "int4", array: [], size: [] };
 
@@ -62,7 +63,7 @@ async function withWriter(
   body: (sql: postgres.Sql, writer: DirectWriter) => Promise<void>,
 ) {
   const db = await freshDatabase();
-  const sql = postgres(db.url, { onnotice: () => {}, max: 2 });
+  const sql = postgres(db.url, { onnotice: () => {}, max: 3 });
   const controller = new AbortController();
   try {
     await bootstrapElectricSchema(sql);
@@ -131,3 +132,30 @@ for (const [what, bad] of REFUSED) {
     });
   });
 }
+
+test("a writer whose connection is lost mid-batch prepares its statements again on the next one", async () => {
+  await withWriter(async (sql, writer) => {
+    const first = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => writer.write(parentTx(i, i))),
+    );
+    assert.ok(first.every((o) => o.ok));
+    // Hold the writer's next batch on a lock, then end its backend while it waits: the error
+    // reaches a query in flight, as when Postgres goes away under load.
+    const locker = await sql.reserve();
+    await locker`BEGIN`;
+    await locker`LOCK TABLE parents IN ACCESS EXCLUSIVE MODE`;
+    const second = Promise.all(
+      Array.from({ length: 20 }, (_, i) => writer.write(parentTx(20 + i, i))),
+    );
+    await waitFor(async () => {
+      const killed = await sql`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
+                                WHERE wait_event_type = 'Lock' AND query LIKE '%electric_w%'`;
+      return killed.length === 1;
+    }, { timeoutMs: 10_000, what: "the writer waiting on the lock" });
+    await locker`COMMIT`;
+    locker.release();
+    assert.ok((await second).every((o) => o.ok));
+    const [{ count }] = await sql`SELECT count(*)::int AS count FROM parents`;
+    assert.equal(count, 40);
+  });
+});

@@ -222,7 +222,9 @@ export async function electrifyTable(
     }, { timeoutMs: 30_000, what: `the migration of ${table}` });
   } catch (error) {
     // What the service said is the only clue to why its stream did not deliver the migration.
-    const said = service.process.output().slice(-6000);
+    // (Without the HTTP lines: the polling above fills them.)
+    const said = service.process.output().split("\n")
+      .filter((line) => !line.includes("component=http")).join("\n").slice(-6000);
     throw new Error(`${(error as Error).message}; the service's output:\n${said}`);
   }
 }
