@@ -40,16 +40,25 @@ export class WritingClient {
     this.#base = base;
   }
 
-  /** Connected, authenticated, replicating, uploading, the table announced. */
-  static async connect(host: string, port: number, index: number): Promise<WritingClient> {
+  /**
+   * Connected, authenticated, replicating, uploading, the table announced. `id`: the client id
+   * (a client reconnecting gives its own again); `base`: its first commit timestamp minus one.
+   */
+  static async connect(
+    host: string,
+    port: number,
+    index: number,
+    id: string = crypto.randomUUID(),
+    base = Date.now(),
+  ): Promise<WritingClient> {
     const echoes: { to?: WritingClient } = {};
     const light = await LightClient.connect({
       host,
       port,
       markerColumn: -1,
       onTransaction: (_marker, _rows, commitTimestamp) => echoes.to?.echo(commitTimestamp),
-    });
-    const self = new WritingClient(index, light, Date.now());
+    }, id);
+    const self = new WritingClient(index, light, base);
     echoes.to = self;
     await light.authenticate(`writer-${index}`);
     await light.startReplication();
@@ -73,9 +82,30 @@ export class WritingClient {
     return this.#inFlight.size;
   }
 
-  /** Sends one transaction inserting one row. */
-  write(): void {
-    const n = ++this.#sequence;
+  get base(): number {
+    return this.#base;
+  }
+
+  /** The last transaction number sent (transaction n has client LSN n and row `<index>-<n>`). */
+  get sequence(): number {
+    return this.#sequence;
+  }
+
+  /**
+   * The transaction number the server asked writes after (0: none applied yet), once asked.
+   */
+  get appliedUpTo(): number | undefined {
+    const lsn = this.light.uploadFrom;
+    if (lsn === undefined) return undefined;
+    return lsn.reduce((n, byte) => n * 256 + byte, 0);
+  }
+
+  /**
+   * Sends transaction `n` (default: the next one), inserting row `<index>-<n>`; the same n
+   * always makes the same transaction, so a resent one is the very same write.
+   */
+  write(n = this.#sequence + 1): void {
+    this.#sequence = Math.max(this.#sequence, n);
     const timestamp = this.#base + n;
     const lsn = new Uint8Array(8);
     new DataView(lsn.buffer).setBigUint64(0, BigInt(n));

@@ -221,12 +221,32 @@ export async function electrifyTable(
       return res.status === 200;
     }, { timeoutMs: 30_000, what: `the migration of ${table}` });
   } catch (error) {
-    // What the service said is the only clue to why its stream did not deliver the migration.
-    // (Without the HTTP lines: the polling above fills them.)
+    // Why the stream did not deliver the migration: what the service said (without the HTTP
+    // lines, which the polling above fills) and what Postgres was doing.
     const said = service.process.output().split("\n")
-      .filter((line) => !line.includes("component=http")).join("\n").slice(-6000);
-    throw new Error(`${(error as Error).message}; the service's output:\n${said}`);
+      .filter((line) => !line.includes("component=http")).join("\n").slice(0, 6000);
+    const postgresSide = await postgresSnapshot(sql).catch((e) => `(no snapshot: ${e})`);
+    throw new Error(
+      `${(error as Error).message}; the service's output:\n${said}\nPostgres:\n${postgresSide}`,
+    );
   }
+}
+
+/** Sessions, slots and the WAL position of the cluster, as text (for failure messages). */
+async function postgresSnapshot(sql: postgres.Sql): Promise<string> {
+  const activity = await sql`
+    SELECT pid, datname, backend_type, state, wait_event_type, wait_event,
+           backend_xid::text AS xid, left(query, 120) AS query
+      FROM pg_stat_activity WHERE pid <> pg_backend_pid() ORDER BY pid`;
+  const slots = await sql`
+    SELECT slot_name, database, temporary, active, active_pid,
+           restart_lsn::text, confirmed_flush_lsn::text FROM pg_replication_slots`;
+  const [{ lsn }] = await sql`SELECT pg_current_wal_lsn()::text AS lsn`;
+  return [
+    `current WAL ${lsn}`,
+    ...slots.map((s) => `slot ${JSON.stringify(s)}`),
+    ...activity.map((a) => `session ${JSON.stringify(a)}`),
+  ].join("\n");
 }
 
 /** VmRSS and VmHWM of a process, in bytes (0 when it is gone). */

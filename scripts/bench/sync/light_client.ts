@@ -294,16 +294,28 @@ export class LightClient {
 
   /** Whether the server asked for this client's writes (its startReplication, answered). */
   get uploading(): boolean {
-    return this.#uploading;
+    return this.#uploadFrom !== undefined;
   }
 
-  #uploading = false;
+  /**
+   * The client LSN the server asked writes from (its startReplication's `lsn`: the last client
+   * transaction Postgres holds; empty for none), once asked.
+   */
+  get uploadFrom(): Uint8Array | undefined {
+    return this.#uploadFrom;
+  }
+
+  #uploadFrom: Uint8Array | undefined;
 
   #answer(data: Uint8Array): void {
     const frame = decodeFrame(data);
     if (!frame.ok || frame.name !== "SatRpcRequest") return;
     const { method, requestId } = frame.message;
-    this.#uploading = method === "startReplication";
+    if (method === "startReplication") {
+      this.#uploadFrom = fromBinary(SatInStartReplicationReqSchema, frame.message.message).lsn;
+    } else {
+      this.#uploadFrom = undefined;
+    }
     const schema = method === "stopReplication"
       ? SatInStopReplicationRespSchema
       : SatInStartReplicationRespSchema;
