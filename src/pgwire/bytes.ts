@@ -29,6 +29,21 @@ export function decodeText(
   return text;
 }
 
+/**
+ * `decodeText` of `bytes[start, end)`, without a subarray for the usual short ASCII value (a
+ * view costs more than decoding a few bytes, once per column of every row streamed).
+ */
+export function decodeTextRange(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start > SHORT_TEXT) return decoder.decode(bytes.subarray(start, end));
+  let text = "";
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i];
+    if (byte >= 0x80) return decoder.decode(bytes.subarray(start, end));
+    text += String.fromCharCode(byte);
+  }
+  return text;
+}
+
 /** Microseconds between the Unix epoch and the Postgres epoch (2000-01-01T00:00:00Z). */
 export const PG_EPOCH_OFFSET_MICROS = 946_684_800_000_000n;
 
@@ -128,7 +143,8 @@ export class ByteReader {
   }
 
   utf8(n: number): string {
-    return decodeText(this.bytesOf(n));
+    const at = this.#need(n);
+    return decodeTextRange(this.bytes, at, at + n);
   }
 }
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeText } from "./bytes.ts";
+import { decodeText, decodeTextRange } from "./bytes.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
@@ -20,4 +20,12 @@ test("decodeText reads short ASCII itself and hands anything else to the decoder
   // A strict decoder stays strict: invalid UTF-8 is never read as Latin-1.
   const strict = new TextDecoder("utf-8", { fatal: true });
   assert.throws(() => decodeText(new Uint8Array([0xc3]), (b) => strict.decode(b)));
+});
+
+test("decodeTextRange decodes a range like decodeText decodes its subarray", () => {
+  const bytes = new TextEncoder().encode(`ab|héllo|${"x".repeat(100)}|z`);
+  const ranges = [[0, 2], [3, 9], [10, 110], [111, 112], [5, 5]];
+  for (const [start, end] of ranges) {
+    assert.equal(decodeTextRange(bytes, start, end), decodeText(bytes.subarray(start, end)));
+  }
 });

@@ -50,5 +50,6 @@ export {
   type StandbyStatusUpdate,
   standbyStatusUpdate,
   type XLogData,
+  xlogDataPayload,
 } from "./replication_messages.ts";
 export * from "./wire.ts";

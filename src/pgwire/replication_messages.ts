@@ -46,6 +46,20 @@ export type ReplicationDecodeResult =
   | { ok: true; message: ReplicationMessage }
   | { ok: false; error: { code: "UNKNOWN_MESSAGE" | "MALFORMED_MESSAGE"; message: string } };
 
+/** Bytes before an XLogData message's data: the tag, WAL start, WAL end and send time. */
+const XLOG_DATA_HEADER = 1 + 8 + 8 + 8;
+
+/**
+ * The data (a pgoutput message) of an XLogData payload, without decoding its header; undefined
+ * for any other payload. The reader needs only the data, and the header's three 64-bit fields
+ * would be three BigInts per streamed message.
+ */
+export function xlogDataPayload(bytes: Uint8Array): Uint8Array | undefined {
+  return bytes[0] === 0x77 && bytes.length >= XLOG_DATA_HEADER
+    ? bytes.subarray(XLOG_DATA_HEADER)
+    : undefined;
+}
+
 /** Decodes one CopyData payload of a replication stream (either direction). */
 export function decodeReplicationMessage(bytes: Uint8Array): ReplicationDecodeResult {
   const r = new ByteReader(bytes, 1);

@@ -5,6 +5,7 @@ import {
   encodeReplicationMessage,
   type ReplicationMessage,
   standbyStatusUpdate,
+  xlogDataPayload,
 } from "./replication_messages.ts";
 
 function hex(...parts: string[]): Uint8Array {
@@ -77,4 +78,12 @@ test("unknown and truncated replication messages are error values", () => {
   const short = decodeReplicationMessage(hex("6b", "0000"));
   assert.equal(!short.ok && short.error.code, "MALFORMED_MESSAGE");
   assert.equal(decodeReplicationMessage(new Uint8Array()).ok, false);
+});
+
+test("xlogDataPayload is the data of an XLogData payload, and nothing for any other", () => {
+  const [, xlog, decoded] = CASES[0];
+  assert.deepEqual(xlogDataPayload(xlog), (decoded as { data: Uint8Array }).data);
+  assert.equal(xlogDataPayload(CASES[1][1]), undefined);
+  // Shorter than its header: left to the full decoder, which reports it.
+  assert.equal(xlogDataPayload(hex("77 0000")), undefined);
 });

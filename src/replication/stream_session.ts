@@ -18,6 +18,7 @@ import {
   maxLsn,
   type StandbyStatusUpdate,
   standbyStatusUpdate,
+  xlogDataPayload,
 } from "../pgwire/mod.ts";
 import { TransactionAssembler } from "./assembler.ts";
 import type { PrimaryKeyLookup } from "./enrich.ts";
@@ -76,6 +77,11 @@ export class ReplicationStreamSession {
 
   receive(payload: Uint8Array, now: number): SessionOutput {
     const out: SessionOutput = { transactions: [], replies: [] };
+    const data = xlogDataPayload(payload);
+    if (data) {
+      this.#data(data, out);
+      return out;
+    }
     const decoded = decodeReplicationMessage(payload);
     if (!decoded.ok) {
       out.error = { code: "DECODE_FAILED", message: decoded.error.message };
@@ -96,10 +102,16 @@ export class ReplicationStreamSession {
       };
       return out;
     }
-    const pgoutput = decodePgoutput(message.data, { skip: this.#assembler.skip });
+    this.#data(message.data, out);
+    return out;
+  }
+
+  /** One pgoutput message into the transaction being assembled. */
+  #data(data: Uint8Array, out: SessionOutput): void {
+    const pgoutput = decodePgoutput(data, { skip: this.#assembler.skip });
     if (!pgoutput.ok) {
       out.error = { code: "DECODE_FAILED", message: pgoutput.error.message };
-      return out;
+      return;
     }
     const result = this.#assembler.push(pgoutput.message);
     if (result.kind === "error") {
@@ -113,7 +125,6 @@ export class ReplicationStreamSession {
         replayed: through !== undefined && transaction.lsn <= through,
       });
     }
-    return out;
   }
 
   /** The transport handed on (and persisted) everything up to `lsn`: acknowledge it. */
