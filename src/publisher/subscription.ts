@@ -48,12 +48,24 @@ export function subscriptionConninfo(target: SubscriptionTarget): string {
     `connect_timeout=5000`;
 }
 
-/** `CREATE SUBSCRIPTION postgres_1 ... WITH (connect = false)`; "already exists" is fine. */
+/**
+ * How the apply worker commits client transactions: flushed locally at each commit. A
+ * subscription commits asynchronously by default, and WAL senders send only flushed WAL, so
+ * the echo of a client write (and every other client's copy of it) would wait for the WAL
+ * writer: up to 200 ms, about 100 ms per write on average.
+ */
+const SYNCHRONOUS_COMMIT = "local";
+
+/**
+ * `CREATE SUBSCRIPTION postgres_1 ... WITH (connect = false, synchronous_commit = local)`;
+ * "already exists" is fine.
+ */
 export async function createSubscription(sql: Sql, target: SubscriptionTarget): Promise<void> {
   try {
     await sql.unsafe(
       `CREATE SUBSCRIPTION "${ORIGIN}" CONNECTION ${quoteLiteral(subscriptionConninfo(target))} ` +
-        `PUBLICATION "${PUBLICATION_NAME}" WITH (connect = false)`,
+        `PUBLICATION "${PUBLICATION_NAME}" WITH (connect = false, ` +
+        `synchronous_commit = '${SYNCHRONOUS_COMMIT}')`,
     );
   } catch (error) {
     if (sqlState(error) !== DUPLICATE_OBJECT) throw error;
@@ -75,8 +87,14 @@ export async function refreshSubscription(sql: Sql): Promise<void> {
   }
 }
 
-/** `ALTER SUBSCRIPTION ... ENABLE`, then a refresh. */
+/**
+ * `ALTER SUBSCRIPTION ... ENABLE`, then a refresh. The commit mode is set again first: a
+ * subscription created by an earlier version has the default.
+ */
 export async function enableSubscription(sql: Sql): Promise<void> {
+  await sql.unsafe(
+    `ALTER SUBSCRIPTION "${ORIGIN}" SET (synchronous_commit = '${SYNCHRONOUS_COMMIT}')`,
+  );
   await sql.unsafe(`ALTER SUBSCRIPTION "${ORIGIN}" ENABLE`);
   await refreshSubscription(sql);
 }

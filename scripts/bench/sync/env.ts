@@ -85,6 +85,7 @@ export async function freshDatabase(
 }
 
 async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  await dropSubscriptions(databaseUrl(adminUrl, name));
   const sql = connectSql(adminUrl);
   try {
     await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -102,6 +103,27 @@ async function dropDatabase(adminUrl: string, name: string): Promise<void> {
       return slots.length === 0;
     }, { timeoutMs: 20_000, what: `the slots of database "${name}" to be dropped` });
     await sql.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await sql.end();
+  }
+}
+
+/**
+ * A database with a subscription cannot be dropped (logical_replication mode makes one): each
+ * is disabled, detached from its remote slot (the service that served it is gone) and dropped.
+ */
+async function dropSubscriptions(url: string): Promise<void> {
+  const sql = connectSql(url);
+  try {
+    const subscriptions = await sql<{ name: string }[]>`
+      SELECT subname AS name FROM pg_subscription
+       WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+    for (const { name } of subscriptions) {
+      const quoted = `"${name.replaceAll('"', '""')}"`;
+      await sql.unsafe(`ALTER SUBSCRIPTION ${quoted} DISABLE`);
+      await sql.unsafe(`ALTER SUBSCRIPTION ${quoted} SET (slot_name = NONE)`);
+      await sql.unsafe(`DROP SUBSCRIPTION ${quoted}`);
+    }
   } finally {
     await sql.end();
   }
