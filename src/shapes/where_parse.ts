@@ -64,13 +64,40 @@ const SELECT_KEYS: ReadonlySet<string> = new Set([
   "op",
 ]);
 
+/** Longer where clauses are refused before they are parsed. */
+export const MAX_WHERE_LENGTH = 64 * 1024;
+/**
+ * Deeper parse trees are refused before they are checked: the checks recurse, and a clause
+ * nested a few thousand levels deep would exhaust the stack. An expression level is a few
+ * objects deep in the tree, so this allows about a hundred levels of nesting.
+ */
+export const MAX_WHERE_TREE_DEPTH = 512;
+
 export async function parseWhere(
   clause: string,
   table: TableModel,
   model: SchemaModel,
 ): Promise<WhereParseResult> {
-  const parsed = await parseStatements(`SELECT 1 WHERE ${clause}`);
+  if (clause.length > MAX_WHERE_LENGTH) {
+    return {
+      ok: false,
+      message: `Invalid where clause: longer than ${MAX_WHERE_LENGTH} characters`,
+    };
+  }
+  let parsed: Awaited<ReturnType<typeof parseStatements>>;
+  try {
+    parsed = await parseStatements(`SELECT 1 WHERE ${clause}`);
+  } catch (error) {
+    // The parser itself can run out of stack on deep nesting.
+    if (error instanceof RangeError) {
+      return { ok: false, message: "Invalid where clause: nested too deeply" };
+    }
+    throw error;
+  }
   if (!parsed.ok) return { ok: false, message: `Invalid where clause: ${parsed.error.message}` };
+  if (treeDepth(parsed.statements[0]?.ast) > MAX_WHERE_TREE_DEPTH) {
+    return { ok: false, message: "Invalid where clause: nested too deeply" };
+  }
   if (parsed.statements.length !== 1) {
     return { ok: false, message: "Where clause must be a single expression" };
   }
@@ -89,6 +116,20 @@ export async function parseWhere(
     if (error instanceof WhereError) return { ok: false, message: error.message };
     throw error;
   }
+}
+
+/** How deeply objects and arrays nest in a parse tree, measured without recursion. */
+function treeDepth(root: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[root, 1]];
+  while (pending.length > 0) {
+    const [node, depth] = pending.pop()!;
+    if (node === null || typeof node !== "object") continue;
+    if (depth > deepest) deepest = depth;
+    if (deepest > MAX_WHERE_TREE_DEPTH) return deepest;
+    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 /** Column type → where-clause type. */

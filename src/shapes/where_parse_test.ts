@@ -121,3 +121,33 @@ test("rendered SQL carries constants only as parameters", async () => {
   );
   assert.deepEqual(params, ["x'); DROP TABLE items; --", "1", "2"]);
 });
+
+test("clauses nested thousands deep or longer than the limit are refused, not a stack overflow", async () => {
+  const deep = [
+    `${"(this.n = 1 AND ".repeat(5000)}true${")".repeat(5000)}`,
+    `${"NOT ".repeat(5000)}this.n = 1`,
+    `this.n = ${"- ".repeat(5000)}this.n`,
+    `this.n = ${"(1 + ".repeat(3000)}1${")".repeat(3000)}`,
+  ];
+  for (const clause of deep) {
+    const result = await parseWhere(clause, TABLE, MODEL);
+    assert.equal(result.ok, false, clause.slice(0, 40));
+    if (!result.ok) assert.match(result.message, /^Invalid where clause/);
+  }
+  const long = await parseWhere(
+    `this.n = 1 OR ${"this.n = 2 OR ".repeat(6000)} false`,
+    TABLE,
+    MODEL,
+  );
+  assert.equal(long.ok, false);
+  if (!long.ok) assert.match(long.message, /longer than/);
+  // Ordinary nesting is still fine, and redundant parentheses are no nesting at all.
+  for (
+    const clause of [
+      `${"(this.n = 1 AND ".repeat(20)}true${")".repeat(20)}`,
+      `${"(".repeat(5000)}this.n = 1${")".repeat(5000)}`,
+    ]
+  ) {
+    assert.equal((await parseWhere(clause, TABLE, MODEL)).ok, true, clause.slice(0, 40));
+  }
+});

@@ -14,6 +14,7 @@ import {
   SatInStartReplicationResp_ReplicationError_Code,
   SatInStartReplicationRespSchema,
   SatOpLogAckSchema,
+  SatRpcRequestSchema,
   SatSubsReqSchema,
   SatSubsRespSchema,
   SatUnsubsReqSchema,
@@ -136,12 +137,34 @@ test("malformed frames get an error and a closed socket, and the service stays u
     const client = await connect();
     client.sendRaw(garbage);
     const error = await client.next("SatErrorResp");
-    assert.equal(error.message.errorType, SatErrorResp_ErrorCode.INTERNAL);
-    await client.closed;
+    assert.equal(error.message.errorType, SatErrorResp_ErrorCode.INVALID_REQUEST);
+    assert.equal((await client.closed).code, 4007);
   }
   const text = await connect();
   text.sendRaw("hello");
   await text.closed;
+  const res = await fetch(`http://127.0.0.1:${port}/api/status`);
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+});
+
+test("an RPC payload that does not decode gets INVALID_REQUEST and close 4007", async () => {
+  for (const method of ["startReplication", "subscribe", "unsubscribe"]) {
+    const client = await authenticated();
+    client.send(create(SatRpcRequestSchema, {
+      method,
+      requestId: 7,
+      message: new Uint8Array([0x0f]),
+    }));
+    const response = await client.next("SatRpcResponse", {
+      where: (f) => f.message.requestId === 7,
+    });
+    assert.equal(response.message.result.case, "error", method);
+    if (response.message.result.case === "error") {
+      assert.equal(response.message.result.value.errorType, SatErrorResp_ErrorCode.INVALID_REQUEST);
+    }
+    assert.equal((await client.closed).code, 4007, method);
+  }
   const res = await fetch(`http://127.0.0.1:${port}/api/status`);
   assert.equal(res.status, 200);
   await res.body?.cancel();

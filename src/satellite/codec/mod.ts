@@ -39,3 +39,4 @@ export {
   type FrameType,
 } from "./frames.ts";
 export { SAT_OP_LOG_ACK_TYPE, scanPlainAck } from "./ack_scan.ts";
+export { decodeRpcPayload, type RpcPayloadResult } from "./rpc_payload.ts";

@@ -210,8 +210,9 @@ export class SatelliteConnection implements SessionIo {
     const frame = decodeFrame(data, { maxFrameSize: this.#deps.maxFrameSize });
     if (!frame.ok) {
       this.#logger.warning(`Corrupted frame from the client: ${frame.error.message}`);
+      // The client's error, not the server's (the reference says INTERNAL here).
       this.#fail(
-        ErrorCode.INTERNAL,
+        ErrorCode.INVALID_REQUEST,
         frame.error.message,
         CLOSE.invalid,
         "Message not formatted according to Electric protocol",
@@ -251,19 +252,7 @@ export class SatelliteConnection implements SessionIo {
       this.#close(CLOSE.invalid, "Authentication required");
       return;
     }
-    try {
-      if (await this.#session!.request(request)) return;
-    } catch (error) {
-      if (
-        error instanceof Error && error.name === "FromBinaryError" ||
-        /premature EOF|invalid wire type|cannot parse/i.test(String(error))
-      ) {
-        this.#send(rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, "Malformed RPC payload"));
-        this.#close(CLOSE.invalid, "Malformed RPC payload");
-        return;
-      }
-      throw error;
-    }
+    if (await this.#session!.request(request)) return;
     this.#send(
       rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, `Unknown method ${request.method}`),
     );

@@ -4,7 +4,7 @@
  * the client → server direction the write path attaches to. The connection (connection.ts)
  * owns the socket, authentication and frame dispatch and hands it requests in order.
  */
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import {
   SatInStartReplicationReq_Dialect,
   SatInStartReplicationReqSchema,
@@ -21,7 +21,7 @@ import {
 } from "../../gen/mod.ts";
 import type { MigrationEntry, SchemaCatalog } from "../../migrations/mod.ts";
 import type { Logger } from "../../telemetry/mod.ts";
-import { encodeFrame } from "../codec/mod.ts";
+import { decodeRpcPayload, encodeFrame } from "../codec/mod.ts";
 import { ClientShapes } from "./client_shapes.ts";
 import { subscribe, unsubscribe } from "./subscription_rpc.ts";
 import { ClientStream, UNACKED_WINDOW } from "./client_stream.ts";
@@ -59,6 +59,23 @@ export interface SessionIo {
   isClosed(): boolean;
   /** Resolves once no more than `bytes` wait to be written to the client. */
   drained(bytes: number): Promise<void>;
+}
+
+/**
+ * The payload of `request` as `schema`, or undefined after answering INVALID_REQUEST and closing
+ * with 4007: a payload that does not decode is the client's error.
+ */
+export function requestPayload<D extends DescMessage>(
+  io: SessionIo,
+  request: SatRpcRequest,
+  schema: D,
+): MessageShape<D> | undefined {
+  const payload = decodeRpcPayload(schema, request.message);
+  if (payload.ok) return payload.message;
+  io.logger.warning(payload.error.message);
+  io.send(rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, "Malformed RPC payload"));
+  io.close(CLOSE.invalid, "Malformed RPC payload");
+  return undefined;
 }
 
 export class ReplicationSession {
@@ -184,7 +201,8 @@ export class ReplicationSession {
   }
 
   async #startReplication(request: SatRpcRequest): Promise<void> {
-    const req = fromBinary(SatInStartReplicationReqSchema, request.message);
+    const req = requestPayload(this.#io, request, SatInStartReplicationReqSchema);
+    if (!req) return;
     const replicationError = (code: ReplicationErrorCode, message: string) => {
       this.#io.send(
         rpcResponseFrame(

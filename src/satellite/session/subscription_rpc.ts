@@ -4,7 +4,7 @@
  * change of the client's shape groups on its stream, where it takes effect at its insertion
  * point (subscription data, or a GONE batch).
  */
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import {
   type SatRpcRequest,
   SatSubsReqSchema,
@@ -20,7 +20,7 @@ import { startTransition } from "../../sync/mod.ts";
 import type { ClientShapes } from "./client_shapes.ts";
 import type { ClientStream } from "./client_stream.ts";
 import type { ConnectionDeps } from "./connection.ts";
-import type { SessionIo } from "./replication_session.ts";
+import { requestPayload, type SessionIo } from "./replication_session.ts";
 import { rpcResponseFrame } from "./wire.ts";
 
 export interface SubscriptionContext {
@@ -34,7 +34,8 @@ export interface SubscriptionContext {
 }
 
 export async function subscribe(request: SatRpcRequest, ctx: SubscriptionContext): Promise<void> {
-  const req = fromBinary(SatSubsReqSchema, request.message);
+  const req = requestPayload(ctx.io, request, SatSubsReqSchema);
+  if (!req) return;
   const respondError = (
     code: SatSubsResp_SatSubsError_Code,
     message: string,
@@ -127,7 +128,8 @@ export async function subscribe(request: SatRpcRequest, ctx: SubscriptionContext
 }
 
 export function unsubscribe(request: SatRpcRequest, ctx: SubscriptionContext): void {
-  const req = fromBinary(SatUnsubsReqSchema, request.message);
+  const req = requestPayload(ctx.io, request, SatUnsubsReqSchema);
+  if (!req) return;
   ctx.io.send(rpcResponseFrame(request, SatUnsubsRespSchema, create(SatUnsubsRespSchema, {})));
   const sql = ctx.deps.pool();
   const change = ctx.shapes?.remove(req.subscriptionIds);
