@@ -15,6 +15,11 @@ export interface StoredSubscription {
 }
 
 export interface ClientStore {
+  /**
+   * Makes `userId` the owner of `clientId` if it has none; the owner either way. A client id
+   * belongs to the first user that used it.
+   */
+  claim(clientId: string, userId: string): Promise<string>;
   subscriptions(clientId: string): Promise<StoredSubscription[]>;
   /** Stores a subscription before its data is sent (a resume may name it from then on). */
   addSubscription(clientId: string, subscription: StoredSubscription): Promise<void>;
@@ -83,6 +88,13 @@ export class AckCoalescer {
 }
 
 export class InMemoryClientStore implements ClientStore {
+  owners = new Map<string, string>();
+
+  claim(clientId: string, userId: string): Promise<string> {
+    if (!this.owners.has(clientId)) this.owners.set(clientId, userId);
+    return Promise.resolve(this.owners.get(clientId)!);
+  }
+
   readonly subs = new Map<string, Map<string, StoredSubscription>>();
   readonly positions = new Map<string, bigint>();
 
@@ -139,6 +151,23 @@ export class PostgresClientStore implements ClientStore {
     const sql = this.sql();
     if (!sql) throw new Error("Postgres is not connected");
     return sql;
+  }
+
+  async claim(clientId: string, userId: string): Promise<string> {
+    // The insert's row when it claimed the id, else the owner's. A claim racing another one
+    // for a new id can see neither (the other committed after this statement's snapshot was
+    // taken); the next statement sees it.
+    for (;;) {
+      const [row] = await this.#pool()<{ owner: string }[]>`
+        WITH claimed AS (
+          INSERT INTO electric.client_owners (client_id, user_id) VALUES (${clientId}, ${userId})
+          ON CONFLICT (client_id) DO NOTHING RETURNING user_id)
+        SELECT user_id AS owner FROM claimed
+        UNION ALL
+        SELECT user_id FROM electric.client_owners WHERE client_id = ${clientId}
+        LIMIT 1`;
+      if (row) return row.owner;
+    }
   }
 
   async subscriptions(clientId: string): Promise<StoredSubscription[]> {

@@ -1,8 +1,8 @@
 /**
  * Satellite authentication in secure mode against the running service: a signed token is
  * accepted, a wrongly signed one refused, and a connection whose token expires is closed with
- * the `JWT-expired` reason the client understands. Also: a client that stops acknowledging
- * does not hold up another client.
+ * the `JWT-expired` reason the client understands; a client id belongs to the user that first
+ * used it. Also: a client that stops acknowledging does not hold up another client.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -56,9 +56,9 @@ after(async () => {
   await db.drop();
 });
 
-async function token(key: string, expiresInSeconds: number) {
+async function token(key: string, expiresInSeconds: number, sub = "user-1") {
   const now = Math.floor(Date.now() / 1000);
-  return await new SignJWT({ sub: "user-1" })
+  return await new SignJWT({ sub })
     .setProtectedHeader({ alg: "HS256" })
     .setIssuedAt(now)
     .setExpirationTime(now + expiresInSeconds)
@@ -91,6 +91,37 @@ test("a correctly signed token is accepted, another key is refused", async () =>
   );
   await bad.closed;
   assert.match(service.output(), /Client authentication failed: Invalid token signature/);
+});
+
+test("a client id belongs to the user that first used it; another user is refused", async () => {
+  const id = crypto.randomUUID();
+  const owner = await connect();
+  payloadOf(
+    SatAuthRespSchema,
+    await owner.rpc("authenticate", SatAuthReqSchema, { id, token: await token(KEY, 60) }),
+  );
+  const intruder = await connect();
+  const refused = await intruder.rpc("authenticate", SatAuthReqSchema, {
+    id,
+    token: await token(KEY, 60, "user-2"),
+  });
+  assert.equal(
+    refused.result.case === "error" && refused.result.value.errorType,
+    SatErrorResp_ErrorCode.AUTH_FAILED,
+  );
+  assert.equal((await intruder.closed).code, 4007);
+  // The owner's connection was not touched, and the owner can come back with the id.
+  assert.equal(owner.isClosed(), false);
+  const [{ owner: stored }] = await sql`
+    SELECT user_id AS owner FROM electric.client_owners WHERE client_id = ${id}`;
+  assert.equal(stored, "user-1");
+  owner.close();
+  await owner.closed;
+  const again = await connect();
+  payloadOf(
+    SatAuthRespSchema,
+    await again.rpc("authenticate", SatAuthReqSchema, { id, token: await token(KEY, 60) }),
+  );
 });
 
 test("a connection is closed with JWT-expired when its token expires", async () => {

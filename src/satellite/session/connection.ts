@@ -300,6 +300,7 @@ export class SatelliteConnection implements SessionIo {
       return;
     }
     const renewal = this.#userId !== undefined;
+    if (!renewal && !(await this.#owns(request, auth.id, result.userId))) return;
     this.#clientId = auth.id;
     this.#userId = result.userId;
     this.#logger = this.#deps.logger.child({ client_id: auth.id, user_id: result.userId });
@@ -319,6 +320,33 @@ export class SatelliteConnection implements SessionIo {
       ),
     );
     this.#logger.info(renewal ? "Client token renewed" : "Successfully authenticated the client");
+  }
+
+  /**
+   * Whether `userId` may use `clientId`: a client id belongs to the first user that used it.
+   * Otherwise the request is refused (before the id's current connection is touched).
+   */
+  async #owns(request: SatRpcRequest, clientId: string, userId: string): Promise<boolean> {
+    let owner: string;
+    try {
+      owner = await this.#deps.store.claim(clientId, userId);
+    } catch (error) {
+      this.#logger.warning(`Could not check the owner of a client id: ${(error as Error).message}`);
+      this.#send(rpcErrorFrame(request, ErrorCode.INTERNAL, "Could not check the client id"));
+      this.#close(CLOSE.internal, "Could not check the client id");
+      return false;
+    }
+    if (owner === userId) return true;
+    this.#logger.warning(`Refused client id ${clientId}: it belongs to another user`);
+    this.#send(
+      rpcErrorFrame(
+        request,
+        ErrorCode.AUTH_FAILED,
+        `Client id ${clientId} belongs to another user`,
+      ),
+    );
+    this.#close(CLOSE.invalid, "Client id belongs to another user");
+    return false;
   }
 
   #armExpiry(expiresAt: Date | undefined): void {

@@ -344,6 +344,19 @@ const LAST_TRANSACTION_SQL = /* sql */ `
 ALTER TABLE electric.replication_positions ADD COLUMN IF NOT EXISTS last_transaction_lsn pg_lsn;
 `;
 
+/**
+ * Which user a client id belongs to: the first user that authenticated with it. Another user
+ * presenting the id is refused, so nobody can take over a client's connection, subscriptions
+ * or the position it resumes writing from.
+ */
+const CLIENT_OWNERS_SQL = /* sql */ `
+CREATE TABLE IF NOT EXISTS electric.client_owners (
+  client_id text PRIMARY KEY,
+  user_id text NOT NULL,
+  claimed_at timestamptz NOT NULL DEFAULT now()
+);
+`;
+
 export const INSTALL_STEPS: readonly InstallStep[] = [
   {
     version: REFERENCE_STEP_VERSIONS[0],
@@ -374,6 +387,12 @@ export const INSTALL_STEPS: readonly InstallStep[] = [
     records: [20261204000002n],
     description: "the newest transaction at the replication position",
     sql: LAST_TRANSACTION_SQL,
+  },
+  {
+    version: 20261204000003n,
+    records: [20261204000003n],
+    description: "the user each client id belongs to",
+    sql: CLIENT_OWNERS_SQL,
   },
 ];
 
