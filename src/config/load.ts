@@ -89,6 +89,7 @@ export function loadConfig(
   const requireSsl = read("DATABASE_REQUIRE_SSL");
   const useIpv6 = read("DATABASE_USE_IPV6");
   const tracing = read("PROXY_TRACING_ENABLE");
+  const proxyAuthTimeout = read("PG_PROXY_AUTH_TIMEOUT");
   const telemetry = read("ELECTRIC_TELEMETRY");
   const features = read("ELECTRIC_FEATURES");
   const statsdHost = read("STATSD_HOST");
@@ -118,6 +119,8 @@ export function loadConfig(
       port: proxyPort!.port,
       httpTunnel: proxyPort!.httpTunnel,
       tracing: tracing!,
+      // At least a second: 0 would close every connection before it could log in.
+      authTimeoutMs: Math.max(1, proxyAuthTimeout!) * 1000,
     },
     logLevel: logLevel!,
     auth: auth.value,

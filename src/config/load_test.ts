@@ -48,7 +48,13 @@ test("defaults", () => {
     listenIpv6: true,
     writeMode: "logical_replication",
     logicalPublisher: { host: "electric", port: 5433 },
-    proxy: { password: PROXY_PASSWORD, port: 65432, httpTunnel: false, tracing: false },
+    proxy: {
+      password: PROXY_PASSWORD,
+      port: 65432,
+      httpTunnel: false,
+      tracing: false,
+      authTimeoutMs: 60_000,
+    },
     logLevel: "info",
     auth: { mode: "insecure" },
     resumableWalWindow: 2_147_483_648,
@@ -228,7 +234,10 @@ test("checklist 10: PG_PROXY_PORT", () => {
     port: 65432,
     httpTunnel: true,
     tracing: false,
+    authTimeoutMs: 60_000,
   });
+  assert.equal(load({ PG_PROXY_AUTH_TIMEOUT: "5" }).proxy.authTimeoutMs, 5_000);
+  assert.equal(load({ PG_PROXY_AUTH_TIMEOUT: "0" }).proxy.authTimeoutMs, 1_000);
   assert.equal(load({ PG_PROXY_PORT: "http:7000" }).proxy.port, 7000);
   assert.equal(load({ PG_PROXY_PORT: "7000" }).proxy.httpTunnel, false);
   assert.deepEqual(messages({ PG_PROXY_PORT: "abc" }), ['PG_PROXY_PORT has invalid value: "abc"']);
@@ -452,7 +461,7 @@ test("values set to undefined count as unset; the input record is not modified",
   assert.deepEqual(env, copy);
 });
 
-test("OPTIONS lists every variable of the doc's table 1.2 plus ELECTRIC_TELEMETRY_URL", () => {
+test("OPTIONS lists every variable of the doc's table 1.2 plus ELECTRIC_TELEMETRY_URL and PG_PROXY_AUTH_TIMEOUT", () => {
   const documented = [
     "DATABASE_URL",
     "DATABASE_REQUIRE_SSL",
@@ -478,6 +487,7 @@ test("OPTIONS lists every variable of the doc's table 1.2 plus ELECTRIC_TELEMETR
     "ELECTRIC_TELEMETRY",
     "ELECTRIC_TELEMETRY_URL",
     "ELECTRIC_FEATURES",
+    "PG_PROXY_AUTH_TIMEOUT",
     "PROXY_TRACING_ENABLE",
     "STATSD_HOST",
     "METRICS_MEASUREMENT_PERIOD",

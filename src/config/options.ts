@@ -230,6 +230,13 @@ export const TABLE = {
     group: "fatal",
     convert: asFeatures,
   }),
+  PG_PROXY_AUTH_TIMEOUT: option("PG_PROXY_AUTH_TIMEOUT", {
+    default: "60",
+    doc:
+      "Seconds a migrations proxy connection may take to log in before it is closed (as Postgres' `authentication_timeout`).",
+    group: "fatal",
+    convert: asInteger("PG_PROXY_AUTH_TIMEOUT"),
+  }),
   PROXY_TRACING_ENABLE: option("PROXY_TRACING_ENABLE", {
     default: "false",
     doc: "Print every migrations proxy protocol message to stdout.",

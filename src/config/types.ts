@@ -65,7 +65,14 @@ export interface Config {
   writeMode: WriteMode;
   /** `host` is only set in `logical_replication` mode; `direct_writes` ignores it. */
   logicalPublisher: { host?: string; port: number };
-  proxy: { password: string; port: number; httpTunnel: boolean; tracing: boolean };
+  proxy: {
+    password: string;
+    port: number;
+    httpTunnel: boolean;
+    tracing: boolean;
+    /** PG_PROXY_AUTH_TIMEOUT, in ms: how long a connection may take to log in. */
+    authTimeoutMs: number;
+  };
   logLevel: LogLevel;
   auth: AuthConfig;
   /** Bytes. */

@@ -83,7 +83,9 @@ export type StartupStep =
 
 /** Decodes the untagged first packet. */
 export function readStartupPacket(buf: Uint8Array, offset = 0): StartupStep {
-  if (buf.length - offset < 8) return { kind: "incomplete" };
+  // The length is checked as soon as it is there: a bad one is refused at once, not after
+  // waiting for bytes that may never come.
+  if (buf.length - offset < 4) return { kind: "incomplete" };
   const reader = new ByteReader(buf, offset);
   const length = reader.i32();
   if (length < 8) return malformed(`startup packet length ${length} is less than 8`);

@@ -36,6 +36,7 @@ import { parseSql, quickParse } from "./parse_sql.ts";
 import {
   expectsStartupPacket,
   initialSession,
+  loggedIn,
   type Output,
   type SessionEvent,
   type SessionOptions,
@@ -43,6 +44,14 @@ import {
   step,
   wantsParsedSql,
 } from "./session.ts";
+
+/**
+ * Connections still logging in, at most; more are closed at once (and the refusals logged), so
+ * silent sockets cannot pile up to exhaust the process.
+ */
+export const MAX_UNAUTHENTICATED = 256;
+/** Refusals over the cap are logged at most this often. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 /** Largest message accepted from a client (Postgres's own limit for most messages is 1 GB). */
 const MAX_CLIENT_MESSAGE = 256 * 1024 * 1024;
@@ -64,6 +73,9 @@ export class ProxyServer {
   #server?: TcpServerHandle;
   #sessions = new Set<Connection>();
   #nextId = 1;
+  /** Refused over the cap since the last log line about it. */
+  #refused = 0;
+  #refusalLoggedAt = 0;
 
   constructor(options: ProxyServerOptions) {
     this.#options = options;
@@ -92,6 +104,21 @@ export class ProxyServer {
   }
 
   #accept(client: TcpConnection): void {
+    let loggingIn = 0;
+    for (const session of this.#sessions) if (!session.authenticated) loggingIn++;
+    if (loggingIn >= MAX_UNAUTHENTICATED) {
+      client.close();
+      this.#refused++;
+      const now = Date.now();
+      if (now - this.#refusalLoggedAt >= REFUSAL_LOG_INTERVAL_MS) {
+        this.#options.logger.warning(
+          `Refused ${this.#refused} proxy connection(s): ${MAX_UNAUTHENTICATED} are still logging in`,
+        );
+        this.#refused = 0;
+        this.#refusalLoggedAt = now;
+      }
+      return;
+    }
     const session = new Connection(client, this.#nextId++, {
       ...this.#options,
       tcp: this.#tcp,
@@ -162,6 +189,7 @@ class Connection {
   #afterParse: SessionEvent[] = [];
   #closed = false;
   #tracing: boolean;
+  #authTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(client: TcpConnection, id: number, options: ConnectionOptions) {
     this.#client = client;
@@ -172,7 +200,16 @@ class Connection {
     this.#tracing = options.config.proxy.tracing;
   }
 
+  /** Whether the client has logged in (past the authentication timeout's reach). */
+  get authenticated(): boolean {
+    return loggedIn(this.#state);
+  }
+
   start(): void {
+    this.#authTimer = setTimeout(
+      () => this.#applyInOrder({ type: "auth_timeout" }),
+      this.#options.config.proxy.authTimeoutMs,
+    );
     this.#client.start({
       onData: (chunk) => {
         this.#clientIn.push(chunk);
@@ -203,6 +240,7 @@ class Connection {
   }
 
   close(): void {
+    clearTimeout(this.#authTimer);
     if (this.#closed) return;
     this.#closed = true;
     this.#client.close();
@@ -213,6 +251,10 @@ class Connection {
     if (this.#closed) return;
     const { state, out } = step(this.#state, event);
     this.#state = state;
+    if (this.#authTimer !== undefined && loggedIn(state)) {
+      clearTimeout(this.#authTimer);
+      this.#authTimer = undefined;
+    }
     this.#write(out);
   }
 

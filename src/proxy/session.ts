@@ -56,6 +56,8 @@ export type SessionEvent =
   | { type: "client"; frame: Frame; parsed?: SqlParse }
   | { type: "client_malformed"; error: WireError }
   | { type: "upstream_connected" }
+  /** The client did not log in within the authentication timeout. */
+  | { type: "auth_timeout" }
   /** The frames of one upstream read, in order. */
   | { type: "upstream"; frames: Frame[] }
   | { type: "upstream_malformed"; error: WireError }
@@ -90,6 +92,8 @@ export interface SessionState {
   /** Client frames that arrived before the upstream was ready. */
   early: { frame: Frame; parsed?: SqlParse }[];
   engine: Engine;
+  /** Encryption requests already declined: each may come once, as libpq sends them. */
+  declined: ("SSLRequest" | "GSSENCRequest")[];
 }
 
 export function initialSession(options: SessionOptions): SessionState {
@@ -100,7 +104,13 @@ export function initialSession(options: SessionOptions): SessionState {
     mode: "electric",
     early: [],
     engine: initialEngine(options),
+    declined: [],
   };
+}
+
+/** Whether the client has logged in to the proxy (what the authentication timeout waits for). */
+export function loggedIn(state: SessionState): boolean {
+  return state.phase === "upstream" || state.phase === "ready";
 }
 
 /** Whether the next client bytes are an untagged start-up packet. */
@@ -136,6 +146,15 @@ export function step(
   switch (event.type) {
     case "startup":
       onStartup(state, out, event.packet);
+      break;
+    case "auth_timeout":
+      if (loggedIn(state)) break;
+      out.logs.push({ level: "info", message: "Closed a connection that did not log in in time" });
+      fatal(state, out, {
+        code: "57014",
+        severity: "FATAL",
+        message: "canceling authentication due to timeout",
+      });
       break;
     case "client":
       onClient(state, out, event.frame, event.parsed);
@@ -196,6 +215,10 @@ function onStartup(state: SessionState, out: Output, packet: StartupPacket): voi
   switch (packet.type) {
     case "SSLRequest":
     case "GSSENCRequest":
+      if (state.declined.includes(packet.type)) {
+        return fatal(state, out, protocolViolation(`${packet.type} sent twice`));
+      }
+      state.declined.push(packet.type);
       out.toClient.push(DECLINE_ENCRYPTION);
       return;
     case "CancelRequest":
