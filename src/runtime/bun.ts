@@ -1,6 +1,7 @@
 /** Bun implementation of the runtime contract. Loaded only when running under Bun. */
 import process from "node:process";
 import { QueuedConnection, type SendResult, withConnectTimeout } from "./queued_connection.ts";
+import { isWebSocketUpgrade } from "./upgrade_request.ts";
 import type {
   ListenTcpResult,
   Runtime,
@@ -136,7 +137,7 @@ export function createBunRuntime(): Runtime {
   };
 
   function upgradeWebSocket(request: Request, options: UpgradeOptions): Response | undefined {
-    if (!server || request.headers.get("upgrade")?.toLowerCase() !== "websocket") return undefined;
+    if (!server || !isWebSocketUpgrade(request)) return undefined;
     const headers: Record<string, string> = {};
     if (options.protocol) headers["Sec-WebSocket-Protocol"] = options.protocol;
     const ok = server.upgrade(request, { headers, data: { handlers: options.handlers } });

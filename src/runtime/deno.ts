@@ -1,5 +1,6 @@
 /** Deno implementation of the runtime contract. Loaded only when running under Deno. */
 import { QueuedConnection, type SendResult, withConnectTimeout } from "./queued_connection.ts";
+import { isWebSocketUpgrade } from "./upgrade_request.ts";
 import type {
   ListenTcpResult,
   Runtime,
@@ -47,7 +48,7 @@ export function createDenoRuntime(): Runtime {
 const DRAIN_POLL_MS = 5;
 
 function upgradeWebSocket(request: Request, options: UpgradeOptions): Response | undefined {
-  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return undefined;
+  if (!isWebSocketUpgrade(request)) return undefined;
   let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
   try {
     upgraded = Deno.upgradeWebSocket(request, {

@@ -104,6 +104,20 @@ test("handshake: subprotocol required and checked", async () => {
   ]);
 });
 
+test("handshake: a malformed Sec-WebSocket-Key is a 400 on every runtime", async () => {
+  const bad = await fetch(`http://127.0.0.1:${port}/ws`, {
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-version": "13",
+      "sec-websocket-key": "x",
+      "sec-websocket-protocol": "electric.0.12",
+    },
+  });
+  assert.equal(bad.status, 400);
+  await bad.body?.cancel();
+});
+
 test("nothing but authenticate before auth; bad tokens are refused", async () => {
   const early = await connect();
   const response = await early.rpc("startReplication", SatInStartReplicationReqSchema, {});

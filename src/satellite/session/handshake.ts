@@ -21,7 +21,9 @@ export function checkHandshake(method: string, headers: Headers): HandshakeDecis
     s.trim()
   );
   if (!connection.includes("upgrade")) return bad;
-  if (headers.get("sec-websocket-version") !== "13" || !headers.get("sec-websocket-key")) {
+  // The key is the base64 of a 16-byte nonce (RFC 6455 §4.1).
+  const key = headers.get("sec-websocket-key")?.trim() ?? "";
+  if (headers.get("sec-websocket-version") !== "13" || !/^[A-Za-z0-9+/]{22}==$/.test(key)) {
     return bad;
   }
 

@@ -56,3 +56,23 @@ test("refuses bad upgrades, missing or malformed subprotocols and other versions
   });
   assert.equal(checkHandshake("GET", upgrade("electric.0.9")).ok, false);
 });
+
+test("a Sec-WebSocket-Key that is not the base64 of 16 bytes is a bad request", () => {
+  for (
+    const key of [
+      "x",
+      "",
+      "dGhlIHNhbXBsZSBub25jZQ",
+      "dGhlIHNhbXBsZSBub25jZQ=",
+      "!GhlIHNhbXBsZSBub25jZQ==",
+    ]
+  ) {
+    const headers = upgrade("electric.0.12");
+    headers.set("sec-websocket-key", key);
+    assert.deepEqual(checkHandshake("GET", headers), {
+      ok: false,
+      status: 400,
+      body: "Bad request",
+    }, key);
+  }
+});
