@@ -66,8 +66,12 @@ export interface ConnectorOptions {
   onFatal: (fatal: ConnectorFatal) => void;
   /** Called on the first failure of a series (later retries only log a warning). */
   onConnectionError?: (failure: PgFailure) => void;
+  /** Between health checks (`SELECT 1` on the pool). Default 500 ms. */
   healthCheckIntervalMs?: number;
+  /** A check unanswered this long means the connection is lost. Default 5 s. */
   healthCheckTimeoutMs?: number;
+  /** A check unanswered this long reports the connector not ready meanwhile. Default 500 ms. */
+  healthCheckLateMs?: number;
   backoff?: (attempt: number) => number;
 }
 
@@ -83,6 +87,8 @@ export class PostgresConnector implements Service {
   #sql: Sql | undefined;
   #readyWaiters = new Set<() => void>();
   #warnedNoDdlGuard = false;
+  /** False while a health check has been outstanding for longer than it should take. */
+  #reachable = true;
 
   constructor(options: ConnectorOptions) {
     this.#options = options;
@@ -90,7 +96,9 @@ export class PostgresConnector implements Service {
 
   status(): ConnectorStatus {
     return {
-      state: this.#state,
+      // A ready connector whose health check is late counts as not ready: Postgres may be
+      // gone, and /api/status should say so within a second rather than after the timeout.
+      state: this.#state === "ready" && !this.#reachable ? "initialization" : this.#state,
       connected: this.#connected,
       since: this.#since,
       lastFailure: this.#lastFailure,
@@ -162,6 +170,9 @@ export class PostgresConnector implements Service {
       const lost = await this.#monitor(sql, resources, signal);
       this.#connected = false;
       this.#sql = undefined;
+      // Not ready from this moment: closing the old resources can take a while.
+      this.#setState("initialization");
+      this.#reachable = true;
       await closeAll(resources, sql);
       if (lost) {
         this.#lastFailure = lost;
@@ -220,9 +231,14 @@ export class PostgresConnector implements Service {
     resources: StepResource[],
     signal: AbortSignal,
   ): Promise<PgFailure | undefined> {
-    const interval = this.#options.healthCheckIntervalMs ?? 2_000;
+    const interval = this.#options.healthCheckIntervalMs ?? 500;
     const timeout = this.#options.healthCheckTimeoutMs ?? 5_000;
+    // A check still unanswered after this marks Postgres unreachable (status 503) without
+    // reconnecting yet: a busy server may only be slow, and reconnecting costs the stream.
+    const lateAfter = Math.min(this.#options.healthCheckLateMs ?? 500, timeout);
     let resourceLost: PgFailure | undefined;
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => wake = resolve);
     for (const resource of resources) {
       resource.lost?.then(
         () =>
@@ -232,17 +248,20 @@ export class PostgresConnector implements Service {
             transient: true,
           },
         (error) => resourceLost ??= this.#classify(error),
-      );
+      ).finally(() => wake());
     }
     while (!signal.aborted && !resourceLost) {
-      await delay(interval, signal);
+      await Promise.race([delay(interval, signal), woken]);
       if (signal.aborted || resourceLost) break;
+      const late = setTimeout(() => this.#reachable = false, lateAfter);
       const check = await withTimeout(
         sql`SELECT 1`.then(() => undefined, (error) => this.#classify(error)),
         timeout,
         { code: "TIMEOUT", message: "health check timed out", transient: true } as PgFailure,
       );
+      clearTimeout(late);
       if (check) return check;
+      this.#reachable = true;
     }
     return resourceLost;
   }

@@ -95,3 +95,36 @@ test("the connector reports the outage and reconnects when Postgres comes back",
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("with its default health checks the connector stops reporting ready within a second of losing Postgres", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "electric-outage-"));
+  const started = await startCluster({
+    dataDir: join(dir, "pgdata"),
+    extraSettings: { fsync: "off" },
+  });
+  assert.ok(started.ok, "cluster starts");
+  const config = testConfig(started.cluster.url);
+  const connector = new PostgresConnector({
+    database: config.database,
+    writeMode: config.writeMode,
+    logger: quiet,
+    onFatal: () => {},
+  });
+  const stop = new AbortController();
+  const running = connector.run(stop.signal);
+  try {
+    assert.equal(await connector.whenReady(10_000), true);
+    await started.cluster.stop();
+    const gone = performance.now();
+    await waitFor(() => connector.status().state !== "ready", {
+      timeoutMs: 1_000,
+      intervalMs: 10,
+      what: "the connector to stop reporting ready",
+    });
+    assert.ok(performance.now() - gone <= 1_000);
+  } finally {
+    stop.abort();
+    await running;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
