@@ -181,6 +181,7 @@ async function serve(
           ? { host: config.logicalPublisher.host, port: config.logicalPublisher.port }
           : undefined,
         listening: publisher ? () => publisher!.listen() : undefined,
+        secret: publisher ? (password) => publisher!.setPassword(password) : undefined,
         catalog: publisherCatalog,
         logger: publisherLogger,
       }),

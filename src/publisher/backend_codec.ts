@@ -42,6 +42,8 @@ export type FrontendMessage =
   | { tag: "copy_data"; data: Uint8Array }
   | { tag: "copy_done" }
   | { tag: "copy_fail"; message: string }
+  /** PasswordMessage: the answer to an authentication request (here `md5…`). */
+  | { tag: "password"; password: string }
   /** A well-framed message of a kind the publisher does not handle (Parse, Sync, …). */
   | { tag: "other"; type: string; body: Uint8Array };
 
@@ -128,6 +130,9 @@ export function decodeFrontendMessage(bytes: Uint8Array): DecodeStep<FrontendMes
       case 0x66: // 'f' CopyFail
         message = { tag: "copy_fail", message: r.cstring() };
         break;
+      case 0x70: // 'p' PasswordMessage
+        message = { tag: "password", password: r.cstring() };
+        break;
       default:
         message = { tag: "other", type: String.fromCharCode(type), body: r.rest().slice() };
     }
@@ -180,6 +185,8 @@ export function encodeFrontendMessage(message: FrontendMessage): Uint8Array {
       return frame(0x63, new Uint8Array()); // 'c'
     case "copy_fail":
       return frame(0x66, new ByteWriter().cstring(message.message).finish()); // 'f'
+    case "password":
+      return frame(0x70, new ByteWriter().cstring(message.password).finish()); // 'p'
     case "other":
       return frame(message.type.charCodeAt(0), message.body);
   }
@@ -218,6 +225,8 @@ export type BackendMessage =
   /** The single byte answering SSLRequest / GSSENCRequest: `N` refused (`S`/`G` accepted). */
   | { tag: "encryption_response"; accepted: false }
   | { tag: "authentication_ok" }
+  /** AuthenticationMD5Password: answer `md5` + md5(md5(password + user) + salt). */
+  | { tag: "authentication_md5"; salt: Uint8Array }
   | { tag: "parameter_status"; name: string; value: string }
   | { tag: "backend_key_data"; processId: number; secretKey: number }
   /** `I` idle, `T` in a transaction block, `E` in a failed one. */
@@ -237,6 +246,8 @@ export function encodeBackendMessage(message: BackendMessage): Uint8Array {
       return Uint8Array.of(0x4e); // 'N'
     case "authentication_ok":
       return frame(0x52, new ByteWriter(4).i32(0).finish()); // 'R'
+    case "authentication_md5":
+      return frame(0x52, new ByteWriter(8).i32(5).raw(message.salt).finish()); // 'R'
     case "parameter_status": // 'S'
       return frame(0x53, new ByteWriter().cstring(message.name).cstring(message.value).finish());
     case "backend_key_data": // 'K'
@@ -319,6 +330,7 @@ function backendBody(type: number, r: ByteReader): BackendMessage | undefined {
   switch (type) {
     case 0x52: { // 'R' Authentication
       const kind = r.i32();
+      if (kind === 5) return { tag: "authentication_md5", salt: r.bytesOf(4).slice() };
       return kind === 0 ? { tag: "authentication_ok" } : undefined;
     }
     case 0x53: // 'S' ParameterStatus

@@ -53,6 +53,7 @@ export {
   refreshSubscription,
   subscriptionConninfo,
   subscriptionRefresher,
+  subscriptionSecret,
   subscriptionStep,
   type SubscriptionStepOptions,
   type SubscriptionTarget,

@@ -10,7 +10,7 @@
  * or added column), and transactions must leave in publish order.
  */
 import { createServer, type Server, type Socket } from "node:net";
-import { randomInt } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import type { Service } from "../lifecycle/mod.ts";
 import { formatLsn } from "../pgwire/mod.ts";
 import { ORIGIN } from "../storage/mod.ts";
@@ -108,6 +108,7 @@ export class LogicalPublisher implements Publisher, Service {
   #systemId: string;
   #server: Server | undefined;
   #port = 0;
+  #password: string | undefined;
   #listening: Promise<ListenResult> | undefined;
   #connections = new Set<Connection>();
   #streaming: Connection | undefined;
@@ -181,6 +182,14 @@ export class LogicalPublisher implements Publisher, Service {
     await this.#close();
   }
 
+  /**
+   * The secret a subscriber must prove (the password in the connection string of the service's
+   * subscription); until it is set, every subscriber is refused.
+   */
+  setPassword(password: string): void {
+    this.#password = password;
+  }
+
   /** Queues a client transaction; it is streamed as soon as a subscriber is streaming. */
   publish(tx: PublishedTransaction): void {
     this.#outbox = enqueue(this.#outbox, tx);
@@ -207,6 +216,8 @@ export class LogicalPublisher implements Publisher, Service {
       secretKey: randomInt(0, 2 ** 31),
       originReady: this.#options.originReady ?? ((name: string) => name === ORIGIN),
       tables: () => this.#options.catalog.tables(),
+      password: () => this.#password,
+      salt: () => new Uint8Array(randomBytes(4)),
     };
     const connection: Connection = {
       socket,

@@ -5,7 +5,8 @@
  *
  * Flow, in the order a subscriber drives it (postgres-side.md §8.7):
  *   [SSLRequest/GSSENCRequest → `N`] StartupMessage (replication=database,
- *   application_name=<origin>) → AuthenticationOk, ParameterStatus…, BackendKeyData,
+ *   application_name=<origin>) → AuthenticationMD5Password → PasswordMessage (the secret of
+ *   the service's subscription) → AuthenticationOk, ParameterStatus…, BackendKeyData,
  *   ReadyForQuery; simple queries (search path, publication tables, IDENTIFY_SYSTEM, …);
  *   START_REPLICATION → CopyBothResponse, then XLogData/keepalives inside CopyData until
  *   CopyDone or Terminate. CancelRequest instead of a StartupMessage cancels another session.
@@ -14,6 +15,7 @@ import {
   dateToPgTimestamp,
   decodeReplicationMessage,
   encodeReplicationMessage,
+  md5ResponseMatches,
 } from "../pgwire/mod.ts";
 import type { BackendMessage, CodecError, FrontendMessage } from "./backend_codec.ts";
 import { findPublishedTable, type PublishedTable } from "./catalog.ts";
@@ -36,11 +38,19 @@ export interface SessionEnv {
   readonly secretKey: number;
   /** Whether `name` is a known origin whose schema is loaded. */
   originReady(name: string): boolean;
+  /**
+   * The password subscribers must prove (MD5) before anything else: the secret in the
+   * connection string of the subscription the service created. Undefined: not known yet, and
+   * nobody is let in.
+   */
+  password(): string | undefined;
+  /** Four random bytes for an MD5 challenge. */
+  salt(): Uint8Array;
   /** The published tables right now. */
   tables(): readonly PublishedTable[];
 }
 
-export type SessionPhase = "startup" | "ready" | "streaming" | "closed";
+export type SessionPhase = "startup" | "auth" | "ready" | "streaming" | "closed";
 
 export interface SessionState {
   readonly env: SessionEnv;
@@ -52,6 +62,8 @@ export interface SessionState {
   readonly position: bigint;
   /** Relations described on this connection: OID → signature. */
   readonly described: ReadonlyMap<number, string>;
+  /** While authenticating: the user named at start-up, the challenge, what follows success. */
+  readonly pending?: { user: string; salt: Uint8Array; accepted: SessionEffect[] };
 }
 
 export type SessionInput =
@@ -90,6 +102,8 @@ export const MESSAGES = {
   unexpected: "Unexpected message during connection",
   noSnapshots: "Electric replication does not support snapshot exporting",
   superseded: "Another connection started streaming from this publisher",
+  noPassword: "Electric replication is not ready: the subscription's password is not set yet",
+  passwordFailed: (user: string) => `password authentication failed for user "${user}"`,
 } as const;
 
 export function initialSession(env: SessionEnv): SessionState {
@@ -149,6 +163,8 @@ export function step(state: SessionState, input: SessionInput): SessionStep {
       switch (state.phase) {
         case "startup":
           return onStartup(state, input.message);
+        case "auth":
+          return onPassword(state, input.message);
         case "ready":
           return onReady(state, input.message);
         case "streaming":
@@ -191,28 +207,53 @@ function onStartup(state: SessionState, message: FrontendMessage): SessionStep {
         ["standard_conforming_strings", "on"],
         ["TimeZone", "Etc/UTC"],
       ];
+      if (state.env.password() === undefined) return fatal(state, "08004", MESSAGES.noPassword);
+      const salt = state.env.salt();
       return {
         state: {
           ...state,
-          phase: "ready",
+          phase: "auth",
           database: params.database ?? params.user ?? "",
           applicationName,
+          pending: {
+            user: params.user ?? "",
+            salt,
+            accepted: [
+              send({ tag: "authentication_ok" }),
+              ...parameters.map(([name, value]) => send({ tag: "parameter_status", name, value })),
+              send({
+                tag: "backend_key_data",
+                processId: state.env.processId,
+                secretKey: state.env.secretKey,
+              }),
+              ready,
+            ],
+          },
         },
-        out: [
-          send({ tag: "authentication_ok" }),
-          ...parameters.map(([name, value]) => send({ tag: "parameter_status", name, value })),
-          send({
-            tag: "backend_key_data",
-            processId: state.env.processId,
-            secretKey: state.env.secretKey,
-          }),
-          ready,
-        ],
+        out: [send({ tag: "authentication_md5", salt })],
       };
     }
     default:
       return fatal(state, "08P01", MESSAGES.unexpected);
   }
+}
+
+/**
+ * The subscriber's answer to the MD5 challenge. Until it is right the connection can do
+ * nothing else: in particular it cannot start replication, so it cannot take the stream from
+ * the subscription that holds it.
+ */
+function onPassword(state: SessionState, message: FrontendMessage): SessionStep {
+  const pending = state.pending!;
+  const password = state.env.password();
+  if (message.tag !== "password") return fatal(state, "08P01", MESSAGES.unexpected);
+  if (
+    password === undefined ||
+    !md5ResponseMatches(message.password, { user: pending.user, password, salt: pending.salt })
+  ) {
+    return fatal(state, "28P01", MESSAGES.passwordFailed(pending.user));
+  }
+  return { state: { ...state, phase: "ready", pending: undefined }, out: pending.accepted };
 }
 
 function answer(state: SessionState, messages: BackendMessage[]): SessionStep {

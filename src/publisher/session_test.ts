@@ -4,6 +4,7 @@ import {
   dateToPgTimestamp,
   decodeReplicationMessage,
   encodeReplicationMessage,
+  md5PasswordResponse,
   standbyStatusUpdate,
 } from "../pgwire/mod.ts";
 import type { BackendMessage, FrontendMessage } from "./backend_codec.ts";
@@ -33,6 +34,16 @@ const ENV: SessionEnv = {
   secretKey: 99,
   originReady: (name) => name === "postgres_1",
   tables: () => TABLES,
+  password: () => SECRET,
+  salt: () => SALT,
+};
+
+const SECRET = "the-subscription-secret";
+const SALT = Uint8Array.of(1, 2, 3, 4);
+/** What Postgres' subscription (libpq, as user "postgres") answers to the MD5 challenge. */
+const PASSWORD: FrontendMessage = {
+  tag: "password",
+  password: md5PasswordResponse("postgres", SECRET, SALT),
 };
 
 function feed(state: SessionState, ...messages: FrontendMessage[]) {
@@ -56,11 +67,12 @@ const STARTUP: FrontendMessage = {
     application_name: "postgres_1",
     client_encoding: "UTF8",
     database: "electric",
+    user: "postgres",
   },
 };
 
 function connected(): SessionState {
-  return feed(initialSession(ENV), STARTUP).state;
+  return feed(initialSession(ENV), STARTUP, PASSWORD).state;
 }
 
 function streaming(position = 100n): SessionState {
@@ -85,9 +97,10 @@ test("startup: SSL and GSS requests are refused with N, then the startup proceed
 });
 
 test("startup: the handshake answers in the documented order", () => {
-  const { state, out } = feed(initialSession(ENV), STARTUP);
+  const { state, out } = feed(initialSession(ENV), STARTUP, PASSWORD);
   assert.equal(state.phase, "ready");
   assert.deepEqual(sent(out), [
+    { tag: "authentication_md5", salt: SALT },
     { tag: "authentication_ok" },
     { tag: "parameter_status", name: "application_name", value: "postgres_1" },
     { tag: "parameter_status", name: "client_encoding", value: "UTF8" },
@@ -314,4 +327,38 @@ test("a closed session ignores further input", () => {
   const closed = feed(connected(), { tag: "terminate" }).state;
   assert.deepEqual(step(closed, { tag: "tick", now: NOW }).out, []);
   assert.deepEqual(feed(closed, { tag: "query", sql: "IDENTIFY_SYSTEM" }).out, []);
+});
+
+test("authentication: a wrong password is FATAL 28P01; nothing but the password is accepted", () => {
+  const wrong = feed(initialSession(ENV), STARTUP, {
+    tag: "password",
+    password: md5PasswordResponse("postgres", "guessed", SALT),
+  });
+  assert.equal(wrong.state.phase, "closed");
+  assert.deepEqual(sent(wrong.out).at(-1), {
+    tag: "error_response",
+    fields: { severity: "FATAL", code: "28P01", message: MESSAGES.passwordFailed("postgres") },
+  });
+  // Another user's answer for the right password does not match either (the user is salted in).
+  const otherUser = feed(initialSession(ENV), STARTUP, {
+    tag: "password",
+    password: md5PasswordResponse("mallory", SECRET, SALT),
+  });
+  assert.equal(otherUser.state.phase, "closed");
+  // Skipping the password to ask for replication right away is refused.
+  const skipped = feed(initialSession(ENV), STARTUP, {
+    tag: "query",
+    sql: "START_REPLICATION SLOT \"postgres_1\" LOGICAL 0/0 (proto_version '1')",
+  });
+  assert.equal(skipped.state.phase, "closed");
+  assert.ok(!skipped.out.some((e) => e.tag === "start_replication"));
+});
+
+test("authentication: until the service knows its subscription's secret, nobody is let in", () => {
+  const { state, out } = feed(initialSession({ ...ENV, password: () => undefined }), STARTUP);
+  assert.equal(state.phase, "closed");
+  assert.deepEqual(sent(out), [{
+    tag: "error_response",
+    fields: { severity: "FATAL", code: "08004", message: MESSAGES.noPassword },
+  }]);
 });

@@ -5,6 +5,7 @@
  * refreshed again whenever a table is electrified. In `direct_writes` mode it is disabled.
  * Postgres errors are matched by SQLSTATE.
  */
+import { base64url } from "jose";
 import { withTimeout } from "../lifecycle/mod.ts";
 import { type ConnectorStep, ORIGIN, PUBLICATION_NAME, type Sql } from "../storage/mod.ts";
 import type { Logger } from "../telemetry/mod.ts";
@@ -28,6 +29,12 @@ function sqlState(error: unknown): string | undefined {
   return typeof code === "string" ? code : undefined;
 }
 
+/** 32 random bytes as base64url: no characters that need quoting in a connection string. */
+function randomSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return base64url.encode(bytes);
+}
+
 function quoteLiteral(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
@@ -43,9 +50,44 @@ function conninfoValue(value: string): string {
  * The subscription's connection string. `connect_timeout=5000` is the reference's database
  * timeout in milliseconds copied verbatim (libpq reads it as seconds).
  */
-export function subscriptionConninfo(target: SubscriptionTarget): string {
+export function subscriptionConninfo(target: SubscriptionTarget, password?: string): string {
   return `host=${conninfoValue(target.host)} port=${target.port} dbname=electric ` +
-    `connect_timeout=5000`;
+    `connect_timeout=5000` + (password === undefined ? "" : ` password=${conninfoValue(password)}`);
+}
+
+/** The `password` of a libpq keyword/value connection string, if it has one. */
+export function conninfoPassword(conninfo: string): string | undefined {
+  // Values are bare, or quoted with \' and \\ escapes (as conninfoValue writes them).
+  const pattern = /(?:^|\s)password\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s']+))/;
+  const match = pattern.exec(conninfo);
+  if (!match) return undefined;
+  return match[1] !== undefined ? match[1].replace(/\\(.)/g, "$1") : match[2];
+}
+
+/**
+ * The secret the publisher asks subscribers for: the password in the subscription's connection
+ * string (readable only by superusers, which this mode requires). A subscription without one
+ * (made by an earlier version) or with another target gets a new random secret.
+ */
+export async function subscriptionSecret(
+  sql: Sql,
+  target: SubscriptionTarget,
+  newSecret: () => string,
+): Promise<string> {
+  const rows = await sql<{ conninfo: string }[]>`
+    SELECT subconninfo AS conninfo FROM pg_catalog.pg_subscription
+     WHERE subname = ${ORIGIN} AND subdbid = (
+       SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())`;
+  const current = rows[0]?.conninfo;
+  const known = current === undefined ? undefined : conninfoPassword(current);
+  if (known !== undefined && current === subscriptionConninfo(target, known)) return known;
+  const secret = newSecret();
+  await sql.unsafe(
+    `ALTER SUBSCRIPTION "${ORIGIN}" CONNECTION ${
+      quoteLiteral(subscriptionConninfo(target, secret))
+    }`,
+  );
+  return secret;
 }
 
 /**
@@ -121,6 +163,8 @@ export interface SubscriptionStepOptions {
   logger: Logger;
   /** How long to wait for the listener; default 30 s. */
   listenTimeoutMs?: number;
+  /** Receives the secret subscribers must authenticate with, before the subscription is enabled. */
+  secret?: (password: string) => void;
 }
 
 /**
@@ -140,6 +184,8 @@ export function subscriptionStep(options: SubscriptionStepOptions): ConnectorSte
       }
       if (options.target === undefined) throw new Error("LOGICAL_PUBLISHER_HOST not set");
       await createSubscription(sql, options.target);
+      const secret = await subscriptionSecret(sql, options.target, randomSecret);
+      options.secret?.(secret);
       if (options.listening) {
         const listened = await withTimeout(
           options.listening(),

@@ -10,14 +10,18 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { findFreePort } from "../../src/embedded/mod.ts";
 import { parseLsn } from "../../src/pgwire/mod.ts";
+import { connect } from "node:net";
 import {
   createSubscription,
+  decodeBackendMessage,
   enableSubscription,
+  encodeFrontendMessage,
   LogicalPublisher,
   PostgresPublisherCatalog,
   type PublishedChange,
   type PublishedTransaction,
   subscriptionRefresher,
+  subscriptionSecret,
   subscriptionStep,
   toPublishedTransaction,
 } from "../../src/publisher/mod.ts";
@@ -35,6 +39,9 @@ let port: number;
 let running: { publisher: LogicalPublisher; stop: () => Promise<void> };
 const logger = createLogger({ level: "error" });
 
+/** The secret of the subscription (as the service's subscription step sets it). */
+let secret: string | undefined;
+
 function startPublisher(): typeof running {
   const publisher = new LogicalPublisher({
     port,
@@ -42,6 +49,7 @@ function startPublisher(): typeof running {
     logger,
     serverVersion: "electric-0.12.1",
   });
+  if (secret !== undefined) publisher.setPassword(secret);
   const controller = new AbortController();
   const done = publisher.run(controller.signal);
   return {
@@ -68,6 +76,8 @@ before(async () => {
   const listened = await running.publisher.listen();
   assert.deepEqual(listened, { ok: true, port });
   await createSubscription(sql, { host: "127.0.0.1", port });
+  secret = await subscriptionSecret(sql, { host: "127.0.0.1", port }, () => "integration-secret");
+  running.publisher.setPassword(secret);
   await enableSubscription(sql);
 });
 
@@ -374,10 +384,66 @@ test("the connector step: direct_writes disables, logical_replication re-enables
     listening: () => running.publisher.listen(),
     catalog,
     logger,
+    secret: (password) => running.publisher.setPassword(password),
   }).run(context);
   assert.equal(await enabled(), true);
   const [{ n }] = await sql`SELECT count(*)::int AS n FROM pg_subscription
                              WHERE subdbid = (SELECT oid FROM pg_database
                                                WHERE datname = current_database())`;
   assert.equal(n, 1);
+});
+
+test("an outsider without the subscription's password cannot take the stream; writes still reach Postgres", async () => {
+  // The secret set in the subscription is the one the step reads back, not a new one.
+  assert.equal(
+    await subscriptionSecret(sql, { host: "127.0.0.1", port }, () => "another"),
+    secret,
+  );
+  const outsider = connect({ host: "127.0.0.1", port });
+  const received: Uint8Array[] = [];
+  outsider.on("data", (chunk) => received.push(new Uint8Array(chunk)));
+  const closed = new Promise<void>((resolve) => outsider.once("close", () => resolve()));
+  await new Promise<void>((resolve) => outsider.once("connect", () => resolve()));
+  outsider.write(encodeFrontendMessage({
+    tag: "startup_message",
+    protocolVersion: 196608,
+    parameters: { user: "postgres", replication: "database", application_name: "postgres_1" },
+  }));
+  outsider.write(encodeFrontendMessage({ tag: "password", password: "md5" + "0".repeat(32) }));
+  outsider.write(encodeFrontendMessage({
+    tag: "query",
+    sql: "START_REPLICATION SLOT \"postgres_1\" LOGICAL 0/0 (proto_version '1')",
+  }));
+  await closed;
+  const bytes = new Uint8Array(received.flatMap((c) => [...c]));
+  const messages = [];
+  for (let at = 0; at < bytes.length;) {
+    const step = decodeBackendMessage(bytes.subarray(at));
+    assert.equal(step.kind, "message");
+    if (step.kind !== "message") break;
+    messages.push(step.message);
+    at += step.consumed;
+  }
+  assert.equal(messages[0].tag, "authentication_md5");
+  assert.deepEqual(messages.at(-1), {
+    tag: "error_response",
+    fields: {
+      severity: "FATAL",
+      code: "28P01",
+      message: 'password authentication failed for user "postgres"',
+    },
+  });
+  // Postgres' own subscription kept the stream: a client write still arrives.
+  running.publisher.publish(
+    clientInsert("items", { id: "41", content: "after the outsider", n: "1" }, {
+      at: new Date(BASE + 41_000),
+      clientId: "client-o",
+      lsn: "\\x4101",
+      modified: 2,
+    }),
+  );
+  await waitFor(
+    () => sql`SELECT 1 FROM items WHERE id = 41`.then((r) => r.length === 1),
+    { timeoutMs: 20_000, what: "the client row after the outsider tried" },
+  );
 });
