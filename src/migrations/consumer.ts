@@ -55,6 +55,29 @@ export function capturedStatements(tx: TransactionLike): CapturedStatement[][] {
   return result;
 }
 
+/** How long a version written by a transaction the stream has committed may stay invisible. */
+const VERSION_VISIBLE_MS = 10_000;
+
+/**
+ * The migration version of a transaction the stream delivered. The stream can hand over a
+ * commit before the committing session has made it visible to other sessions (Postgres
+ * flushes the commit record first), and under load that window is long enough for the lookup
+ * to miss the version written in that very transaction. A committed transaction's row does
+ * become visible, so the lookup is repeated, briefly, before the DDL is given up on.
+ */
+async function versionOnceVisible(
+  sql: Sql,
+  txid: string,
+  txts: string,
+): Promise<string | undefined> {
+  const deadline = Date.now() + VERSION_VISIBLE_MS;
+  for (let wait = 5;; wait = Math.min(wait * 2, 250)) {
+    const version = await lookupVersion(sql, txid, txts);
+    if (version !== undefined || Date.now() >= deadline) return version;
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
 export class MigrationConsumer {
   #sql: () => Sql | undefined;
   #catalog: SchemaCatalog;
@@ -74,7 +97,7 @@ export class MigrationConsumer {
     if (!sql) throw new Error("Postgres is not connected");
     for (const group of groups) {
       const { txid, txts } = group[0];
-      const version = await lookupVersion(sql, txid, txts);
+      const version = await versionOnceVisible(sql, txid, txts);
       if (version === undefined) {
         this.#logger.warning(
           `Captured DDL of transaction ${txid} has no migration version; ignored.`,
