@@ -33,6 +33,16 @@ class Recorder {
   };
 }
 
+/** Records for `seconds` after `warmUpMs`; returns the seconds the window really lasted. */
+async function timedWindow(recorder: Recorder, warmUpMs: number, seconds: number) {
+  await settle(warmUpMs);
+  recorder.start();
+  const started = performance.now();
+  await settle(seconds * 1000);
+  recorder.stop();
+  return (performance.now() - started) / 1000;
+}
+
 function summary(samples: number[], seconds: number, lost: number): LoadResult {
   const sorted = samples.toSorted((a, b) => a - b);
   return {
@@ -58,12 +68,7 @@ export async function closedLoop(
     };
   }
   for (const client of clients) client.write();
-  await settle(warmUpMs);
-  recorder.start();
-  const started = performance.now();
-  await settle(seconds * 1000);
-  recorder.stop();
-  const elapsed = (performance.now() - started) / 1000;
+  const elapsed = await timedWindow(recorder, warmUpMs, seconds);
   running = false;
   const lost = await drain(clients);
   return summary(recorder.samples, elapsed, lost);
@@ -140,12 +145,7 @@ export async function plainClosedLoop(
     own.release();
   };
   const loops = Array.from({ length: connections }, (_, i) => loop(i));
-  await settle(warmUpMs);
-  recorder.start();
-  const started = performance.now();
-  await settle(seconds * 1000);
-  recorder.stop();
-  const elapsed = (performance.now() - started) / 1000;
+  const elapsed = await timedWindow(recorder, warmUpMs, seconds);
   running = false;
   await Promise.all(loops);
   return summary(recorder.samples, elapsed, 0);

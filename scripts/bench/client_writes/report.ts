@@ -2,10 +2,7 @@
  * The client-writes section of docs/benchmarks.md: one subsection per runtime and mode, each
  * rewritten by its own run, the others kept.
  */
-import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { ROOT } from "../sync/env.ts";
+import { currentSection, writeSection } from "../doc_section.ts";
 
 export interface ClientWritesDoc {
   runtime: string;
@@ -48,8 +45,6 @@ const INTRO = [
 const n = (v: number) => Math.round(v).toLocaleString("en-US");
 
 export function writeClientWritesDoc(input: ClientWritesDoc): void {
-  const path = join(ROOT, "docs", "benchmarks.md");
-  const doc = readFileSync(path, "utf8");
   const key = `${input.mode}:${input.runtime}`;
   const mine = [
     `<!-- client-writes:${key}:begin -->`,
@@ -82,7 +77,7 @@ export function writeClientWritesDoc(input: ClientWritesDoc): void {
     "",
     `<!-- client-writes:${key}:end -->`,
   ].join("\n");
-  const existing = doc.includes(BEGIN) ? doc.slice(doc.indexOf(BEGIN), doc.indexOf(END)) : "";
+  const existing = currentSection(BEGIN, END);
   const keys = [
     "direct_writes:bun",
     "direct_writes:deno",
@@ -96,13 +91,5 @@ export function writeClientWritesDoc(input: ClientWritesDoc): void {
     const from = existing.indexOf(b);
     return from < 0 ? undefined : existing.slice(from, existing.indexOf(e) + e.length);
   }).filter((s): s is string => s !== undefined);
-  const section = [BEGIN, "", ...INTRO, "", subsections.join("\n\n"), "", END].join("\n");
-  const next = doc.includes(BEGIN)
-    ? doc.slice(0, doc.indexOf(BEGIN)) + section + doc.slice(doc.indexOf(END) + END.length)
-    : `${doc.trimEnd()}\n\n${section}\n`;
-  writeFileSync(path, next);
-  // Generated Markdown goes through the project formatter so `deno fmt --check` stays clean.
-  spawnSync(join(ROOT, "node_modules", ".bin", "deno"), ["fmt", "--quiet", path], {
-    stdio: "inherit",
-  });
+  writeSection(BEGIN, END, [BEGIN, "", ...INTRO, "", subsections.join("\n\n"), "", END].join("\n"));
 }

@@ -3,11 +3,8 @@
  * of medians; and the rewrite of the sync section of docs/benchmarks.md (one subsection per
  * service runtime, so runs under bun, deno and the binary sit side by side).
  */
-import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { currentSection, writeSection } from "../doc_section.ts";
 import { type Sizes, warmUpClients } from "./context.ts";
-import { ROOT } from "./env.ts";
 
 type Target = { op: ">=" | "<="; value: number };
 
@@ -311,8 +308,6 @@ const INTRO = [
 ];
 
 export function writeDoc(input: DocInput): void {
-  const path = join(ROOT, "docs", "benchmarks.md");
-  const doc = readFileSync(path, "utf8");
   const own = (
     runtime: string,
   ) => [`<!-- sync:${runtime}:begin -->`, `<!-- sync:${runtime}:end -->`];
@@ -321,7 +316,7 @@ export function writeDoc(input: DocInput): void {
     const from = text.indexOf(b);
     return from < 0 ? undefined : text.slice(from, text.indexOf(e) + e.length);
   };
-  const existing = doc.includes(BEGIN) ? doc.slice(doc.indexOf(BEGIN), doc.indexOf(END)) : "";
+  const existing = currentSection(BEGIN, END);
   const [b, e] = own(input.runtime);
   const mine = [
     b,
@@ -342,13 +337,5 @@ export function writeDoc(input: DocInput): void {
   const subsections = ["bun", "deno", "binary"].map((runtime) =>
     runtime === input.runtime ? mine : sub(runtime, existing)
   ).filter((s): s is string => s !== undefined);
-  const section = [BEGIN, "", ...INTRO, "", subsections.join("\n\n"), "", END].join("\n");
-  const next = doc.includes(BEGIN)
-    ? doc.slice(0, doc.indexOf(BEGIN)) + section + doc.slice(doc.indexOf(END) + END.length)
-    : `${doc.trimEnd()}\n\n${section}\n`;
-  writeFileSync(path, next);
-  // Generated Markdown goes through the project formatter so `deno fmt --check` stays clean.
-  spawnSync(join(ROOT, "node_modules", ".bin", "deno"), ["fmt", "--quiet", path], {
-    stdio: "inherit",
-  });
+  writeSection(BEGIN, END, [BEGIN, "", ...INTRO, "", subsections.join("\n\n"), "", END].join("\n"));
 }
