@@ -14,6 +14,7 @@ import {
   decodePgoutput,
   decodeReplicationMessage,
   encodeReplicationMessage,
+  md5PasswordResponse,
   type PgoutputMessage,
   standbyStatusUpdate,
 } from "../../src/pgwire/mod.ts";
@@ -67,9 +68,13 @@ before(async () => {
   });
   controller = new AbortController();
   running = publisher.run(controller.signal);
+  publisher.setPassword(SECRET);
   const listened = await publisher.listen();
   assert.ok(listened.ok);
 });
+
+/** The secret of the service's subscription, which the publisher asks every connection for. */
+const SECRET = "publisher-protocol-secret";
 
 after(async () => {
   for (const client of clients) client.destroy();
@@ -210,17 +215,30 @@ function startup(parameters: Record<string, string>): FrontendMessage {
 }
 
 const SUBSCRIBER = startup({
+  user: "postgres",
   replication: "database",
   application_name: "postgres_1",
   database: "electric",
   client_encoding: "UTF8",
 });
 
+/** Answers the publisher's MD5 challenge as Postgres' subscription does. */
+async function logIn(client: RawClient, password = SECRET): Promise<void> {
+  const challenge = await client.next();
+  assert.equal(challenge.tag, "authentication_md5");
+  if (challenge.tag !== "authentication_md5") return;
+  client.send({
+    tag: "password",
+    password: md5PasswordResponse("postgres", password, challenge.salt),
+  });
+}
+
 async function subscriber(): Promise<RawClient> {
   const client = await RawClient.connect(publisher.port);
   client.send({ tag: "ssl_request" });
   assert.deepEqual(await client.next(), { tag: "encryption_response", accepted: false });
   client.send(SUBSCRIBER);
+  await logIn(client);
   const handshake = await client.untilReady();
   assert.equal(handshake[0].tag, "authentication_ok");
   for (const message of handshake) {
@@ -278,6 +296,7 @@ function publisherClient(connection: Record<string, string> = {}) {
     port: publisher.port,
     database: "electric",
     username: "postgres",
+    password: SECRET,
     max: 1,
     ssl: false,
     fetch_types: false,
