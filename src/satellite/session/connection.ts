@@ -182,7 +182,7 @@ export class SatelliteConnection implements SessionIo {
     if (this.#closed) return;
     this.#closed = true;
     this.#teardown();
-    this.#socket.close(code, reason);
+    this.#socket.close(code, closeReason(reason));
   }
 
   /** Sends a top-level SatErrorResp, then closes. */
@@ -361,4 +361,21 @@ export class SatelliteConnection implements SessionIo {
       this.#close(CLOSE.expired, "JWT-expired");
     }, delay);
   }
+}
+
+/** A close frame's reason is at most 123 bytes of UTF-8; longer ones are cut at a character. */
+const MAX_CLOSE_REASON_BYTES = 123;
+const utf8 = new TextEncoder();
+
+export function closeReason(reason: string): string {
+  if (utf8.encode(reason).length <= MAX_CLOSE_REASON_BYTES) return reason;
+  let cut = "";
+  let bytes = 0;
+  for (const char of reason) {
+    const size = utf8.encode(char).length;
+    if (bytes + size > MAX_CLOSE_REASON_BYTES) break;
+    cut += char;
+    bytes += size;
+  }
+  return cut;
 }
