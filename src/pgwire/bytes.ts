@@ -17,28 +17,28 @@ const SHORT_TEXT = 64;
  */
 export function decodeText(
   bytes: Uint8Array,
-  fallback: (bytes: Uint8Array) => string = (b) => decoder.decode(b),
+  fallback: (bytes: Uint8Array) => string = defaultDecode,
 ): string {
-  if (bytes.length > SHORT_TEXT) return fallback(bytes);
-  let text = "";
-  for (let i = 0; i < bytes.length; i++) {
-    const byte = bytes[i];
-    if (byte >= 0x80) return fallback(bytes);
-    text += String.fromCharCode(byte);
-  }
-  return text;
+  return decodeTextRange(bytes, 0, bytes.length, fallback);
 }
+
+const defaultDecode = (bytes: Uint8Array) => decoder.decode(bytes);
 
 /**
  * `decodeText` of `bytes[start, end)`, without a subarray for the usual short ASCII value (a
  * view costs more than decoding a few bytes, once per column of every row streamed).
  */
-export function decodeTextRange(bytes: Uint8Array, start: number, end: number): string {
-  if (end - start > SHORT_TEXT) return decoder.decode(bytes.subarray(start, end));
+export function decodeTextRange(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  fallback: (bytes: Uint8Array) => string = defaultDecode,
+): string {
+  if (end - start > SHORT_TEXT) return fallback(bytes.subarray(start, end));
   let text = "";
   for (let i = start; i < end; i++) {
     const byte = bytes[i];
-    if (byte >= 0x80) return decoder.decode(bytes.subarray(start, end));
+    if (byte >= 0x80) return fallback(bytes.subarray(start, end));
     text += String.fromCharCode(byte);
   }
   return text;

@@ -7,10 +7,15 @@
 /** Base64 of a 16-byte nonce: 22 characters and `==`. */
 const KEY = /^[A-Za-z0-9+/]{22}==$/;
 
+/** Whether a `Sec-WebSocket-Key` header value is the base64 of a 16-byte nonce. */
+export function isWebSocketKey(value: string | null): boolean {
+  return KEY.test(value?.trim() ?? "");
+}
+
 export function isWebSocketUpgrade(request: Request): boolean {
   const headers = request.headers;
   return request.method === "GET" &&
     headers.get("upgrade")?.toLowerCase() === "websocket" &&
     headers.get("sec-websocket-version") === "13" &&
-    KEY.test(headers.get("sec-websocket-key")?.trim() ?? "");
+    isWebSocketKey(headers.get("sec-websocket-key"));
 }

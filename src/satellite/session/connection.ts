@@ -10,7 +10,7 @@
  *   client startReplication → migrations, relations, transactions …
  *   subscribe → response, later the data at its insertion point; unsubscribe → GONE batch
  */
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import type { Authenticator } from "../../auth/mod.ts";
 import {
   SatAuthReqSchema,
@@ -25,7 +25,7 @@ import type { TransactionLog } from "../../replication/mod.ts";
 import type { Sql } from "../../storage/mod.ts";
 import type { ClientStore, ShapeHub } from "../../sync/mod.ts";
 import type { Logger } from "../../telemetry/mod.ts";
-import { decodeFrame, scanPlainAck } from "../codec/mod.ts";
+import { decodeFrame, decodeRpcPayload, scanPlainAck } from "../codec/mod.ts";
 import type { ClientRegistry } from "./clients.ts";
 import type { SharedFrames } from "./frames_out.ts";
 import { CLOSE, ReplicationSession, type SessionIo } from "./replication_session.ts";
@@ -264,16 +264,15 @@ export class SatelliteConnection implements SessionIo {
   }
 
   async #authenticate(request: SatRpcRequest): Promise<void> {
-    let auth;
-    try {
-      auth = fromBinary(SatAuthReqSchema, request.message);
-    } catch {
+    const decoded = decodeRpcPayload(SatAuthReqSchema, request.message);
+    if (!decoded.ok) {
       this.#send(
         rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, "Malformed authentication request"),
       );
       this.#close(CLOSE.invalid, "Malformed authentication request");
       return;
     }
+    const auth = decoded.message;
     if (!auth.id || !auth.token) {
       this.#send(
         rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, "Client id and token are required"),

@@ -3,6 +3,7 @@
  * WebSocket upgrade, exactly one `electric.X.Y` subprotocol, and a client version this
  * server speaks. Pure: headers in, decision out.
  */
+import { isWebSocketKey } from "../../runtime/mod.ts";
 
 const MIN_VERSION: Version = [0, 10, 0];
 const MAX_VERSION: Version = [0, 12, 1];
@@ -21,9 +22,10 @@ export function checkHandshake(method: string, headers: Headers): HandshakeDecis
     s.trim()
   );
   if (!connection.includes("upgrade")) return bad;
-  // The key is the base64 of a 16-byte nonce (RFC 6455 §4.1).
-  const key = headers.get("sec-websocket-key")?.trim() ?? "";
-  if (headers.get("sec-websocket-version") !== "13" || !/^[A-Za-z0-9+/]{22}==$/.test(key)) {
+  if (
+    headers.get("sec-websocket-version") !== "13" ||
+    !isWebSocketKey(headers.get("sec-websocket-key"))
+  ) {
     return bad;
   }
 
