@@ -2,7 +2,9 @@
  * The Postgres frontend/backend protocol 3.0 as a pure codec: framing, the frontend messages
  * (what a client sends) and the backend messages (what a server sends), each decodable and
  * encodable so a proxy can inspect one direction and a test client can speak the other.
- * No I/O, no state. https://www.postgresql.org/docs/current/protocol-message-formats.html
+ * No I/O, no state. The migrations proxy (a client of Postgres and a server to its clients),
+ * the logical publisher (a server to Postgres's subscription) and test clients all use it.
+ * https://www.postgresql.org/docs/current/protocol-message-formats.html
  *
  * Framing: the first packet of a connection (and the one after an `N` answer to SSLRequest or
  * GSSENCRequest) is untagged: Int32 length including itself, Int32 request code, body. Every
@@ -323,6 +325,20 @@ export function saslInitialResponse(mechanism: string, data: Uint8Array): Uint8A
 /** Error and notice fields by their one-letter codes (`S`, `C`, `M`, `D`, `P`, `q`, …). */
 export type NoticeFields = Record<string, string>;
 
+/** One column of a RowDescription. */
+export interface FieldDescription {
+  name: string;
+  /** OID of the table the column comes from, 0 when none. */
+  tableOid: number;
+  columnNumber: number;
+  typeOid: number;
+  /** pg_type.typlen: -1 varlena, -2 cstring. */
+  typeSize: number;
+  typeModifier: number;
+  /** 0 text, 1 binary. */
+  format: number;
+}
+
 export type BackendMessage =
   | { type: "Authentication"; code: number; data: Uint8Array } // 'R'
   | { type: "ParameterStatus"; name: string; value: string } // 'S'
@@ -340,7 +356,12 @@ export type BackendMessage =
   | { type: "ParameterDescription"; types: number[] } // 't'
   | { type: "DataRow"; values: (Uint8Array | null)[] } // 'D'
   | { type: "NotificationResponse"; processId: number; channel: string; payload: string } // 'A'
-  /** RowDescription, copy responses and the rest: relayed, never looked into. */
+  | { type: "RowDescription"; fields: FieldDescription[] } // 'T'
+  /** What a walsender answers START_REPLICATION with (format 0, no columns). */
+  | { type: "CopyBothResponse"; format: number; columnFormats: number[] } // 'W'
+  | { type: "CopyData"; data: Uint8Array } // 'd'
+  | { type: "CopyDone" } // 'c'
+  /** Copy in/out responses and the rest: relayed, never looked into. */
   | { type: "Other"; tag: string; body: Uint8Array };
 
 /** `I` idle, `T` in a transaction block, `E` in a failed transaction block. */
@@ -437,6 +458,29 @@ export function decodeBackend(frame: Frame): Decoded<BackendMessage> {
         channel: r.cstring(),
         payload: r.cstring(),
       }));
+    case 0x54: // 'T' RowDescription
+      return decodeWith("RowDescription", () => ({
+        type: "RowDescription",
+        fields: Array.from({ length: r.i16() }, () => ({
+          name: r.cstring(),
+          tableOid: r.u32(),
+          columnNumber: r.i16(),
+          typeOid: r.u32(),
+          typeSize: r.i16(),
+          typeModifier: r.i32(),
+          format: r.i16(),
+        })),
+      }));
+    case 0x57: // 'W' CopyBothResponse
+      return decodeWith("CopyBothResponse", () => ({
+        type: "CopyBothResponse",
+        format: r.u8(),
+        columnFormats: Array.from({ length: r.i16() }, () => r.i16()),
+      }));
+    case 0x64: // 'd' CopyData
+      return { ok: true, message: { type: "CopyData", data: frame.body } };
+    case 0x63: // 'c' CopyDone
+      return { ok: true, message: { type: "CopyDone" } };
   }
   return {
     ok: true,
@@ -495,9 +539,55 @@ export function encodeBackend(message: BackendMessage): Uint8Array {
         "A",
         (w) => w.i32(message.processId).cstring(message.channel).cstring(message.payload),
       );
+    case "RowDescription":
+      return tagged("T", (w) => {
+        w.i16(message.fields.length);
+        for (const f of message.fields) {
+          w.cstring(f.name).u32(f.tableOid).i16(f.columnNumber).u32(f.typeOid).i16(f.typeSize)
+            .i32(f.typeModifier).i16(f.format);
+        }
+      });
+    case "CopyBothResponse":
+      return tagged("W", (w) => {
+        w.u8(message.format).i16(message.columnFormats.length);
+        for (const format of message.columnFormats) w.i16(format);
+      });
+    case "CopyData":
+      return tagged("d", (w) => w.raw(message.data));
+    case "CopyDone":
+      return tagged("c");
     case "Other":
       return tagged(message.tag, (w) => w.raw(message.body));
   }
+}
+
+/** An ErrorResponse with the fields every server sends: severity (twice), SQLSTATE, text. */
+export function errorResponse(
+  severity: "ERROR" | "FATAL",
+  code: string,
+  message: string,
+): BackendMessage {
+  return { type: "ErrorResponse", fields: { S: severity, V: severity, C: code, M: message } };
+}
+
+/** A DataRow of text values (NULL as null). */
+export function textDataRow(values: readonly (string | null)[]): BackendMessage {
+  return {
+    type: "DataRow",
+    values: values.map((value) => value === null ? null : textEncoder.encode(value)),
+  };
+}
+
+const textEncoder = new TextEncoder();
+
+/** The text of a cleartext or `md5…` PasswordMessage body (its NUL-terminated string). */
+export function passwordText(data: Uint8Array): Decoded<string> {
+  return decodeWith("PasswordMessage", () => {
+    const r = new ByteReader(data);
+    const text = r.cstring();
+    if (r.remaining !== 0) throw new Error("trailing bytes");
+    return text;
+  });
 }
 
 /** The single-byte answer to SSLRequest/GSSENCRequest that declines encryption. */

@@ -7,10 +7,12 @@ import {
   encodeBackend,
   encodeFrontend,
   encodeStartup,
+  errorResponse,
   type FrontendMessage,
   PROTOCOL_3_0,
   readFrame,
   readStartupPacket,
+  textDataRow,
 } from "./protocol.ts";
 import {
   md5PasswordResponse,
@@ -145,3 +147,95 @@ test("SCRAM-SHA-256 client proof verifies against a server computed independentl
   const bad = scramClientFinal(state, new TextEncoder().encode("r=othernonce,s=AA==,i=1"));
   assert.equal(bad.ok, false);
 });
+
+/** Bytes from hex written with spaces between fields; `str()` adds a NUL-terminated string. */
+function hex(...parts: string[]): Uint8Array {
+  const text = parts.join("").replace(/\s+/g, "");
+  return Uint8Array.from(text.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+}
+function str(text: string): string {
+  return [...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, "0")).join("") +
+    "00";
+}
+
+// What a walsender sends its subscriber, byte for byte (the logical publisher plays one).
+const SERVER_BYTES: Array<[string, Uint8Array, BackendMessage]> = [
+  [
+    "R AuthenticationMD5Password",
+    hex("52", "0000000c", "00000005", "01020304"),
+    { type: "Authentication", code: 5, data: hex("01020304") },
+  ],
+  [
+    "T RowDescription",
+    hex(
+      "54",
+      "00000030",
+      "0002",
+      str("oid"),
+      "00000000 0000 0000001a 0004 ffffffff 0000",
+      str("t"),
+      "00000000 0000 00000012 0001 ffffffff 0000",
+    ),
+    {
+      type: "RowDescription",
+      fields: [
+        {
+          name: "oid",
+          tableOid: 0,
+          columnNumber: 0,
+          typeOid: 26,
+          typeSize: 4,
+          typeModifier: -1,
+          format: 0,
+        },
+        {
+          name: "t",
+          tableOid: 0,
+          columnNumber: 0,
+          typeOid: 18,
+          typeSize: 1,
+          typeModifier: -1,
+          format: 0,
+        },
+      ],
+    },
+  ],
+  [
+    "D DataRow of text",
+    hex("44", "00000015", "0003", "00000002 3432", "ffffffff", "00000001 66"),
+    textDataRow(["42", null, "f"]),
+  ],
+  [
+    "E ErrorResponse",
+    hex(
+      "45",
+      "0000001e",
+      "53",
+      str("FATAL"),
+      "56",
+      str("FATAL"),
+      "43",
+      str("08004"),
+      "4d",
+      str("no"),
+      "00",
+    ),
+    errorResponse("FATAL", "08004", "no"),
+  ],
+  [
+    "W CopyBothResponse",
+    hex("57", "00000007", "00", "0000"),
+    { type: "CopyBothResponse", format: 0, columnFormats: [] },
+  ],
+  ["d CopyData", hex("64", "00000007", "6b0102"), { type: "CopyData", data: hex("6b0102") }],
+  ["c CopyDone", hex("63", "00000004"), { type: "CopyDone" }],
+];
+
+for (const [name, bytes, message] of SERVER_BYTES) {
+  test(`backend ${name}: encodes to and decodes from the exact bytes`, () => {
+    assert.deepEqual(encodeBackend(message), bytes);
+    const decoded = decodeBackend(frameOf(bytes));
+    assert.ok(decoded.ok);
+    assert.deepEqual(encodeBackend(decoded.message), bytes);
+  });
+}

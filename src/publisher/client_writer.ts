@@ -24,6 +24,7 @@ import {
   type WriteOutcome,
 } from "../writes/mod.ts";
 import { CLIENT_MERGE_STATEMENTS } from "./catalog.ts";
+import type { PublishOutcome } from "./server.ts";
 import type { PublishedChange, PublishedTransaction } from "./stream.ts";
 
 export function toPublishedTransaction(
@@ -79,9 +80,12 @@ function shadowRow(change: ClientChange, tag: ParsedTag, observed: ParsedTag[]):
   return { table: { schema: "electric", name: shadowTableName(table.schema, table.name) }, values };
 }
 
-/** A `ClientWriter` that hands transactions to the publisher (applied when Postgres pulls them). */
+/**
+ * A `ClientWriter` that hands transactions to the publisher; each outcome is known once
+ * Postgres's subscription confirms it applied the transaction (or the publisher gives up).
+ */
 export function publisherWriter(
-  publisher: { publish(tx: PublishedTransaction): void },
+  publisher: { publish(tx: PublishedTransaction): Promise<PublishOutcome> },
 ): ClientWriter {
   return {
     write(tx: ClientTransaction): Promise<WriteOutcome> {
@@ -92,8 +96,11 @@ export function publisherWriter(
           error: { code: "INVALID_TAG", message: published.error },
         });
       }
-      publisher.publish(published);
-      return Promise.resolve({ ok: true });
+      return publisher.publish(published).then((outcome): WriteOutcome =>
+        outcome.applied
+          ? { ok: true }
+          : { ok: false, error: { code: "REJECTED_BY_POSTGRES", message: outcome.reason } }
+      );
     },
   };
 }

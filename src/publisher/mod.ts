@@ -13,20 +13,10 @@
  *   START_REPLICATION → CopyBothResponse, then CopyData: keepalive `k`, per transaction
  *   XLogData `w` carrying pgoutput B, [R…], I…, C; the subscriber answers with `r`.
  *
- * Layers: `backend_codec.ts` (bytes ↔ messages), `session.ts` (one connection's state
+ * Layers: `../pgwire` (bytes ↔ messages, shared with the proxy), `session.ts` (one connection's state
  * machine), `queries.ts` / `stream.ts` / `outbox.ts` (pure answers, encoding, queue),
  * `server.ts` (TCP transport and hub), `catalog.ts`, `subscription.ts`.
  */
-export {
-  type BackendMessage,
-  decodeBackendMessage,
-  decodeFrontendMessage,
-  decodeStartupPacket,
-  encodeBackendMessage,
-  encodeFrontendMessage,
-  type FrontendMessage,
-  PROTOCOL_3_0,
-} from "./backend_codec.ts";
 export {
   ACKNOWLEDGED_CLIENT_LSNS,
   InMemoryPublisherCatalog,
@@ -45,6 +35,7 @@ export {
   type PublisherListenError,
   type PublisherOptions,
   type PublisherStatus,
+  type PublishOutcome,
 } from "./server.ts";
 export {
   createSubscription,

@@ -10,8 +10,11 @@
  * reconnects after a dropped connection receives again what it had not applied, with the
  * same LSNs (and nothing it had applied, since it asks to start after that). A transaction
  * sent `MAX_SENDS` times without being confirmed (one the subscriber keeps failing to
- * apply) is dropped, and only the newest `MAX_UNCONFIRMED` sent ones are kept for resending;
- * the clients' resend from their acknowledged LSN covers such losses (§8.5).
+ * apply) is dropped, and only the newest `MAX_UNCONFIRMED` sent ones are kept for resending
+ * (older ones are dropped too); the clients' resend from their acknowledged LSN covers such
+ * losses (§8.5). Every transaction leaves the outbox either `applied` (the subscriber
+ * confirmed a position at or past its end) or `dropped`, so the publisher can tell the
+ * writer which.
  */
 import { assignLsns, type PublishedTransaction, type SentTransaction } from "./stream.ts";
 
@@ -37,8 +40,10 @@ export interface OutboxTake {
   state: OutboxState;
   /** What to stream now, in order. */
   deliver: SentTransaction[];
-  /** Given up on: sent `MAX_SENDS` times and still not applied. */
+  /** Given up on: sent `MAX_SENDS` times (or pushed out of the resend window) unapplied. */
   dropped: SentTransaction[];
+  /** Known applied: the subscriber starts past their end. */
+  applied: SentTransaction[];
 }
 
 export function initialOutbox(position = INITIAL_POSITION): OutboxState {
@@ -59,16 +64,17 @@ export interface OutboxStart extends OutboxTake {
 /** A subscriber starts streaming at `requested`: what it receives first. */
 export function startStreaming(state: OutboxState, requested: bigint): OutboxStart {
   const dropped: SentTransaction[] = [];
+  const applied: SentTransaction[] = [];
   let position = state.position;
-  let resend: Unconfirmed[];
+  const resend: Unconfirmed[] = [];
   if (position < requested) {
     position = requested;
-    resend = []; // everything sent ended at or before our old position: applied
+    // Everything sent ended at or before our old position: applied.
+    applied.push(...state.unconfirmed.map((entry) => entry.sent));
   } else {
-    resend = [];
     for (const entry of state.unconfirmed) {
-      if (entry.sent.endLsn <= requested) continue;
-      if (entry.sends >= MAX_SENDS) dropped.push(entry.sent);
+      if (entry.sent.endLsn <= requested) applied.push(entry.sent);
+      else if (entry.sends >= MAX_SENDS) dropped.push(entry.sent);
       else resend.push({ sent: entry.sent, sends: entry.sends + 1 });
     }
   }
@@ -78,6 +84,7 @@ export function startStreaming(state: OutboxState, requested: bigint): OutboxSta
     state: taken.state,
     deliver: [...resend.map((e) => e.sent), ...taken.deliver],
     dropped: [...dropped, ...taken.dropped],
+    applied,
   };
 }
 
@@ -94,13 +101,24 @@ export function takeQueued(state: OutboxState): OutboxTake {
   return {
     state: { position, unconfirmed: unconfirmed.slice(excess), queued: [] },
     deliver: fresh.map((e) => e.sent),
-    dropped: [],
+    dropped: unconfirmed.slice(0, excess).map((e) => e.sent),
+    applied: [],
   };
 }
 
+export interface OutboxConfirm {
+  state: OutboxState;
+  /** The transactions this confirmation covers, in order. */
+  applied: SentTransaction[];
+}
+
 /** The subscriber reports everything up to `flushed` durable: forget those transactions. */
-export function confirm(state: OutboxState, flushed: bigint): OutboxState {
+export function confirm(state: OutboxState, flushed: bigint): OutboxConfirm {
   const index = state.unconfirmed.findIndex((e) => e.sent.endLsn > flushed);
-  if (index === 0) return state;
-  return { ...state, unconfirmed: index < 0 ? [] : state.unconfirmed.slice(index) };
+  if (index === 0) return { state, applied: [] };
+  const covered = index < 0 ? state.unconfirmed : state.unconfirmed.slice(0, index);
+  return {
+    state: { ...state, unconfirmed: index < 0 ? [] : state.unconfirmed.slice(index) },
+    applied: covered.map((e) => e.sent),
+  };
 }

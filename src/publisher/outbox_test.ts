@@ -5,6 +5,7 @@ import {
   enqueue,
   initialOutbox,
   MAX_SENDS,
+  MAX_UNCONFIRMED,
   startStreaming,
   takeQueued,
 } from "./outbox.ts";
@@ -44,7 +45,9 @@ test("outbox: a reconnecting subscriber gets what it had not applied, with the s
   let state = enqueue(enqueue(initialOutbox(), transaction("a")), transaction("b"));
   const first = startStreaming(state, 0n);
   assert.deepEqual(first.deliver.map((s) => s.endLsn), [51n, 101n]);
-  state = confirm(first.state, 51n); // the first was applied and flushed
+  const confirmed = confirm(first.state, 51n); // the first was applied and flushed
+  assert.deepEqual(confirmed.applied.map((s) => s.endLsn), [51n]);
+  state = confirmed.state;
   assert.equal(state.unconfirmed.length, 1);
   state = enqueue(state, transaction("c"));
   const again = startStreaming(state, 51n);
@@ -53,6 +56,7 @@ test("outbox: a reconnecting subscriber gets what it had not applied, with the s
   // Applied meanwhile (confirmation lost with the connection): not sent again.
   const applied = startStreaming(again.state, 101n);
   assert.deepEqual(applied.deliver.map((s) => s.endLsn), [151n]);
+  assert.deepEqual(applied.applied.map((s) => s.endLsn), [101n]);
 });
 
 test("outbox: a transaction the subscriber keeps failing on is given up after MAX_SENDS", () => {
@@ -67,4 +71,21 @@ test("outbox: a transaction the subscriber keeps failing on is given up after MA
   assert.deepEqual(last.dropped.map((s) => s.endLsn), [51n]);
   assert.equal(last.state.unconfirmed.length, 0);
   assert.equal(last.state.position, 51n);
+});
+
+test("outbox: a subscriber starting past everything sent has applied all of it", () => {
+  const sent = startStreaming(enqueue(initialOutbox(), transaction()), 0n).state;
+  const restarted = startStreaming(sent, 0x5000n);
+  assert.deepEqual(restarted.applied.map((s) => s.endLsn), [51n]);
+  assert.deepEqual(restarted.dropped, []);
+  assert.equal(restarted.state.unconfirmed.length, 0);
+});
+
+test("outbox: past the resend window the oldest unconfirmed are dropped, not forgotten", () => {
+  let state = initialOutbox();
+  for (let i = 0; i < MAX_UNCONFIRMED + 2; i++) state = enqueue(state, transaction());
+  const start = startStreaming(state, 0n);
+  assert.equal(start.deliver.length, MAX_UNCONFIRMED + 2);
+  assert.deepEqual(start.dropped.map((s) => s.endLsn), [51n, 101n]);
+  assert.equal(start.state.unconfirmed.length, MAX_UNCONFIRMED);
 });

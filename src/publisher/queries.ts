@@ -6,8 +6,12 @@
  * A subscriber sees `server_version` = `electric-…`, which libpq reads as version 0, so it
  * always uses the oldest form of each catalog query; only those forms are recognised.
  */
-import { parseLsn } from "../pgwire/mod.ts";
-import type { BackendMessage, FieldDescription } from "./backend_codec.ts";
+import {
+  type BackendMessage,
+  type FieldDescription,
+  parseLsn,
+  textDataRow,
+} from "../pgwire/mod.ts";
 import type { PublishedTable } from "./catalog.ts";
 
 export type ReplicationQuery =
@@ -154,9 +158,9 @@ export function resultSet(
   command = `SELECT ${rows.length}`,
 ): BackendMessage[] {
   return [
-    { tag: "row_description", fields },
-    ...rows.map((values): BackendMessage => ({ tag: "data_row", values })),
-    { tag: "command_complete", command },
+    { type: "RowDescription", fields },
+    ...rows.map(textDataRow),
+    { type: "CommandComplete", tag: command },
   ];
 }
 

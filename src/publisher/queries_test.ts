@@ -99,31 +99,35 @@ const TABLES: PublishedTable[] = [
   },
 ];
 
+const decoder = new TextDecoder();
+
 function rows(messages: ReturnType<typeof publicationTablesAnswer>) {
-  return messages.flatMap((m) => m.tag === "data_row" ? [m.values] : []);
+  return messages.flatMap((m) =>
+    m.type === "DataRow" ? [m.values.map((v) => v === null ? null : decoder.decode(v))] : []
+  );
 }
 
 test("answers: publication tables, relation info, attributes, IDENTIFY_SYSTEM", () => {
   const tables = publicationTablesAnswer(TABLES);
   assert.deepEqual(
-    tables[0].tag === "row_description" && tables[0].fields.map((f) => [f.name, f.typeOid]),
+    tables[0].type === "RowDescription" && tables[0].fields.map((f) => [f.name, f.typeOid]),
     [["schemaname", 19], ["tablename", 19]],
   );
   assert.deepEqual(rows(tables), [["public", "items"], ["electric", "acknowledged_client_lsns"]]);
-  assert.deepEqual(tables.at(-1), { tag: "command_complete", command: "SELECT 2" });
+  assert.deepEqual(tables.at(-1), { type: "CommandComplete", tag: "SELECT 2" });
 
   assert.deepEqual(rows(relationInfoAnswer(TABLES[0])), [["16400", "f", "f"]]);
   assert.deepEqual(relationInfoAnswer(undefined).at(-1), {
-    tag: "command_complete",
-    command: "SELECT 0",
+    type: "CommandComplete",
+    tag: "SELECT 0",
   });
   assert.deepEqual(rows(attributesAnswer(TABLES[0])), [["id", "23", "t"], ["label", "1043", "t"]]);
 
   const identify = identifySystemAnswer("7123", "electric");
   assert.deepEqual(
-    identify[0].tag === "row_description" && identify[0].fields.map((f) => [f.name, f.typeOid]),
+    identify[0].type === "RowDescription" && identify[0].fields.map((f) => [f.name, f.typeOid]),
     [["systemid", 25], ["timeline", 23], ["xlogpos", 25], ["dbname", 25]],
   );
   assert.deepEqual(rows(identify), [["7123", "1", "0/1", "electric"]]);
-  assert.deepEqual(identify.at(-1), { tag: "command_complete", command: "IDENTIFY_SYSTEM" });
+  assert.deepEqual(identify.at(-1), { type: "CommandComplete", tag: "IDENTIFY_SYSTEM" });
 });

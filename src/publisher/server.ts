@@ -12,15 +12,18 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { randomBytes, randomInt } from "node:crypto";
 import type { Service } from "../lifecycle/mod.ts";
-import { formatLsn } from "../pgwire/mod.ts";
+import {
+  concatBytes,
+  DECLINE_ENCRYPTION,
+  decodeFrontend,
+  encodeBackend,
+  formatLsn,
+  readFrame,
+  readStartupPacket,
+  type WireError,
+} from "../pgwire/mod.ts";
 import { ORIGIN } from "../storage/mod.ts";
 import type { Logger } from "../telemetry/mod.ts";
-import {
-  decodeFrontendMessage,
-  decodeStartupPacket,
-  encodeBackendMessage,
-  type FrontendMessage,
-} from "./backend_codec.ts";
 import type { PublisherCatalog } from "./catalog.ts";
 import {
   confirm,
@@ -37,11 +40,19 @@ import {
   type SessionInput,
   type SessionState,
   step,
+  type SubscriberMessage,
 } from "./session.ts";
-import { describable, type PublishedTransaction } from "./stream.ts";
+import { describable, type PublishedTransaction, type SentTransaction } from "./stream.ts";
+
+/**
+ * What became of a published transaction: applied once the subscriber confirms a position
+ * past it (Postgres applied and flushed it), or given up on.
+ */
+export type PublishOutcome = { applied: true } | { applied: false; reason: string };
 
 export interface Publisher {
-  publish(tx: PublishedTransaction): void;
+  /** Queues a client transaction; resolves once Postgres applied it, or it was given up. */
+  publish(tx: PublishedTransaction): Promise<PublishOutcome>;
   run(signal: AbortSignal): Promise<void>;
   readonly port: number;
 }
@@ -113,6 +124,8 @@ export class LogicalPublisher implements Publisher, Service {
   #connections = new Set<Connection>();
   #streaming: Connection | undefined;
   #outbox: OutboxState = initialOutbox();
+  /** Published transactions whose outcome is not known yet. */
+  #unsettled = new Map<PublishedTransaction, (outcome: PublishOutcome) => void>();
   #chain: Promise<void> = Promise.resolve();
   #nextProcessId = randomInt(1000, 30000);
 
@@ -190,10 +203,26 @@ export class LogicalPublisher implements Publisher, Service {
     this.#password = password;
   }
 
-  /** Queues a client transaction; it is streamed as soon as a subscriber is streaming. */
-  publish(tx: PublishedTransaction): void {
+  /**
+   * Queues a client transaction; it is streamed as soon as a subscriber is streaming. The
+   * outcome waits for the subscriber's confirmation, so whatever connects to the publisher,
+   * only Postgres applying the transaction reports it applied.
+   */
+  publish(tx: PublishedTransaction): Promise<PublishOutcome> {
+    if (tx.changes.length === 0) return Promise.resolve({ applied: true });
+    const outcome = new Promise<PublishOutcome>((resolve) => this.#unsettled.set(tx, resolve));
     this.#outbox = enqueue(this.#outbox, tx);
     this.#serially(() => this.#deliverQueued());
+    return outcome;
+  }
+
+  #settle(sent: readonly SentTransaction[], outcome: PublishOutcome): void {
+    for (const { transaction } of sent) {
+      const resolve = this.#unsettled.get(transaction);
+      if (!resolve) continue;
+      this.#unsettled.delete(transaction);
+      resolve(outcome);
+    }
   }
 
   async #close(): Promise<void> {
@@ -205,6 +234,9 @@ export class LogicalPublisher implements Publisher, Service {
     this.#streaming = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     await this.#chain;
+    const stopped = { applied: false, reason: "The logical publisher stopped" } as const;
+    for (const resolve of this.#unsettled.values()) resolve(stopped);
+    this.#unsettled.clear();
   }
 
   #accept(socket: Socket): void {
@@ -237,11 +269,11 @@ export class LogicalPublisher implements Publisher, Service {
   }
 
   #receive(connection: Connection, chunk: Uint8Array): void {
-    connection.input = connection.input.length === 0 ? chunk : concat(connection.input, chunk);
+    connection.input = connection.input.length === 0
+      ? chunk
+      : concatBytes([connection.input, chunk]);
     while (connection.state.phase !== "closed") {
-      const decoded = connection.state.phase === "startup"
-        ? decodeStartupPacket(connection.input)
-        : decodeFrontendMessage(connection.input);
+      const decoded = nextMessage(connection.input, connection.state.phase === "startup");
       if (decoded.kind === "incomplete") return;
       if (decoded.kind === "error") {
         connection.input = new Uint8Array();
@@ -249,8 +281,7 @@ export class LogicalPublisher implements Publisher, Service {
         return;
       }
       connection.input = connection.input.subarray(decoded.consumed);
-      const message: FrontendMessage = decoded.message;
-      this.#input(connection, { tag: "frontend", message, now: this.#now() });
+      this.#input(connection, { tag: "frontend", message: decoded.message, now: this.#now() });
     }
   }
 
@@ -264,12 +295,15 @@ export class LogicalPublisher implements Publisher, Service {
     const chunks: Uint8Array[] = [];
     const flush = () => {
       if (chunks.length === 0 || connection.socket.destroyed) return;
-      connection.socket.write(concat(...chunks.splice(0)));
+      connection.socket.write(concatBytes(chunks.splice(0)));
     };
     for (const effect of effects) {
       switch (effect.tag) {
         case "send":
-          chunks.push(encodeBackendMessage(effect.message));
+          chunks.push(encodeBackend(effect.message));
+          break;
+        case "decline_encryption":
+          chunks.push(DECLINE_ENCRYPTION);
           break;
         case "close":
           flush();
@@ -287,12 +321,15 @@ export class LogicalPublisher implements Publisher, Service {
           break;
         case "confirmed":
           if (this.#streaming === connection) {
-            this.#outbox = confirm(this.#outbox, effect.flushed);
+            const confirmed = confirm(this.#outbox, effect.flushed);
+            this.#outbox = confirmed.state;
+            this.#settle(confirmed.applied, { applied: true });
           }
           break;
         case "skipped": {
           const lsn = formatLsn(effect.transaction.finalLsn);
           this.#logger.error(`Could not publish a client transaction at ${lsn}: ${effect.message}`);
+          this.#settle([effect.transaction], { applied: false, reason: effect.message });
           break;
         }
       }
@@ -340,6 +377,11 @@ export class LogicalPublisher implements Publisher, Service {
           `the subscriber did not apply; the client resends it when it reconnects.`,
       );
     }
+    this.#settle(taken.applied, { applied: true });
+    this.#settle(taken.dropped, {
+      applied: false,
+      reason: "Postgres did not apply the transaction",
+    });
     const now = this.#now();
     if (attachedAt !== undefined) {
       this.#input(connection, { tag: "attached", position: attachedAt, now });
@@ -378,12 +420,29 @@ export class LogicalPublisher implements Publisher, Service {
   }
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
+/**
+ * Largest tagged message taken from a subscriber: it sends short queries and status updates,
+ * so anything near this is not Postgres and is refused before it is buffered.
+ */
+export const MAX_SUBSCRIBER_MESSAGE = 1024 * 1024;
+
+type MessageStep =
+  | { kind: "message"; message: SubscriberMessage; consumed: number }
+  | { kind: "incomplete" }
+  | { kind: "error"; error: WireError };
+
+/** The next whole message in `input`: the untagged start-up packet, or a tagged message. */
+function nextMessage(input: Uint8Array, startup: boolean): MessageStep {
+  if (startup) {
+    const step = readStartupPacket(input);
+    return step.kind === "packet"
+      ? { kind: "message", message: step.packet, consumed: step.consumed }
+      : step;
   }
-  return out;
+  const step = readFrame(input, 0, MAX_SUBSCRIBER_MESSAGE);
+  if (step.kind !== "frame") return step;
+  const decoded = decodeFrontend(step.frame);
+  return decoded.ok
+    ? { kind: "message", message: decoded.message, consumed: step.consumed }
+    : { kind: "error", error: decoded.error };
 }

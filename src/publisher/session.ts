@@ -12,12 +12,18 @@
  *   CopyDone or Terminate. CancelRequest instead of a StartupMessage cancels another session.
  */
 import {
+  AUTH,
+  type BackendMessage,
   dateToPgTimestamp,
   decodeReplicationMessage,
   encodeReplicationMessage,
+  errorResponse,
+  type FrontendMessage,
   md5ResponseMatches,
+  passwordText,
+  type StartupPacket,
+  type WireError,
 } from "../pgwire/mod.ts";
-import type { BackendMessage, CodecError, FrontendMessage } from "./backend_codec.ts";
 import { findPublishedTable, type PublishedTable } from "./catalog.ts";
 import {
   attributesAnswer,
@@ -66,10 +72,13 @@ export interface SessionState {
   readonly pending?: { user: string; salt: Uint8Array; accepted: SessionEffect[] };
 }
 
+/** What a subscriber sends: an untagged start-up packet first, tagged messages after. */
+export type SubscriberMessage = StartupPacket | FrontendMessage;
+
 export type SessionInput =
-  | { tag: "frontend"; message: FrontendMessage; now: Date }
+  | { tag: "frontend"; message: SubscriberMessage; now: Date }
   /** The codec could not make sense of the input; the connection cannot continue. */
-  | { tag: "decode_error"; error: CodecError }
+  | { tag: "decode_error"; error: WireError }
   /** The publisher accepted START_REPLICATION; streaming continues from `position`. */
   | { tag: "attached"; position: bigint; now: Date }
   /** Transactions to stream, with their LSNs. */
@@ -81,6 +90,8 @@ export type SessionInput =
 
 export type SessionEffect =
   | { tag: "send"; message: BackendMessage }
+  /** The one-byte `N` that declines SSL or GSS encryption (not a tagged message). */
+  | { tag: "decline_encryption" }
   | { tag: "close" }
   | { tag: "start_replication"; slot: string; startLsn: bigint; options: Record<string, string> }
   | { tag: "stop_replication" }
@@ -118,13 +129,11 @@ export function initialSession(env: SessionEnv): SessionState {
 }
 
 const send = (message: BackendMessage): SessionEffect => ({ tag: "send", message });
-const ready: SessionEffect = send({ tag: "ready_for_query", status: "I" });
+const ready: SessionEffect = send({ type: "ReadyForQuery", status: "I" });
+const command = (tag: string): BackendMessage => ({ type: "CommandComplete", tag });
 
 function fatal(state: SessionState, code: string, message: string): SessionStep {
-  const out: SessionEffect[] = [
-    send({ tag: "error_response", fields: { severity: "FATAL", code, message } }),
-    { tag: "close" },
-  ];
+  const out: SessionEffect[] = [send(errorResponse("FATAL", code, message)), { tag: "close" }];
   if (state.phase === "streaming") out.unshift({ tag: "stop_replication" });
   return { state: { ...state, phase: "closed" }, out };
 }
@@ -136,7 +145,7 @@ function keepalive(state: SessionState, now: Date, replyRequested = false): Sess
     serverTime: dateToPgTimestamp(now),
     replyRequested,
   });
-  return send({ tag: "copy_data", data });
+  return send({ type: "CopyData", data });
 }
 
 export function step(state: SessionState, input: SessionInput): SessionStep {
@@ -173,12 +182,12 @@ export function step(state: SessionState, input: SessionInput): SessionStep {
   }
 }
 
-function onStartup(state: SessionState, message: FrontendMessage): SessionStep {
-  switch (message.tag) {
-    case "ssl_request":
-    case "gssenc_request":
-      return { state, out: [send({ tag: "encryption_response", accepted: false })] };
-    case "cancel_request":
+function onStartup(state: SessionState, message: SubscriberMessage): SessionStep {
+  switch (message.type) {
+    case "SSLRequest":
+    case "GSSENCRequest":
+      return { state, out: [{ tag: "decline_encryption" }] };
+    case "CancelRequest":
       return {
         state: { ...state, phase: "closed" },
         out: [
@@ -186,11 +195,7 @@ function onStartup(state: SessionState, message: FrontendMessage): SessionStep {
           { tag: "close" },
         ],
       };
-    case "startup_message": {
-      if (message.protocolVersion >> 16 !== 3) {
-        const version = `${message.protocolVersion >> 16}.${message.protocolVersion & 0xffff}`;
-        return fatal(state, "0A000", `Unsupported frontend protocol ${version}`);
-      }
+    case "StartupMessage": {
       const params = message.parameters;
       if (params.replication !== "database") {
         return fatal(state, "08004", MESSAGES.replicationRequired);
@@ -219,10 +224,10 @@ function onStartup(state: SessionState, message: FrontendMessage): SessionStep {
             user: params.user ?? "",
             salt,
             accepted: [
-              send({ tag: "authentication_ok" }),
-              ...parameters.map(([name, value]) => send({ tag: "parameter_status", name, value })),
+              send({ type: "Authentication", code: AUTH.Ok, data: new Uint8Array() }),
+              ...parameters.map(([name, value]) => send({ type: "ParameterStatus", name, value })),
               send({
-                tag: "backend_key_data",
+                type: "BackendKeyData",
                 processId: state.env.processId,
                 secretKey: state.env.secretKey,
               }),
@@ -230,7 +235,7 @@ function onStartup(state: SessionState, message: FrontendMessage): SessionStep {
             ],
           },
         },
-        out: [send({ tag: "authentication_md5", salt })],
+        out: [send({ type: "Authentication", code: AUTH.MD5Password, data: salt })],
       };
     }
     default:
@@ -243,13 +248,15 @@ function onStartup(state: SessionState, message: FrontendMessage): SessionStep {
  * nothing else: in particular it cannot start replication, so it cannot take the stream from
  * the subscription that holds it.
  */
-function onPassword(state: SessionState, message: FrontendMessage): SessionStep {
+function onPassword(state: SessionState, message: SubscriberMessage): SessionStep {
   const pending = state.pending!;
   const password = state.env.password();
-  if (message.tag !== "password") return fatal(state, "08P01", MESSAGES.unexpected);
+  if (message.type !== "PasswordMessage") return fatal(state, "08P01", MESSAGES.unexpected);
+  const answer = passwordText(message.data);
+  if (!answer.ok) return fatal(state, "08P01", `Invalid message: ${answer.error.message}`);
   if (
     password === undefined ||
-    !md5ResponseMatches(message.password, { user: pending.user, password, salt: pending.salt })
+    !md5ResponseMatches(answer.message, { user: pending.user, password, salt: pending.salt })
   ) {
     return fatal(state, "28P01", MESSAGES.passwordFailed(pending.user));
   }
@@ -260,11 +267,11 @@ function answer(state: SessionState, messages: BackendMessage[]): SessionStep {
   return { state, out: [...messages.map(send), ready] };
 }
 
-function onReady(state: SessionState, message: FrontendMessage): SessionStep {
-  if (message.tag === "terminate") {
+function onReady(state: SessionState, message: SubscriberMessage): SessionStep {
+  if (message.type === "Terminate") {
     return { state: { ...state, phase: "closed" }, out: [{ tag: "close" }] };
   }
-  if (message.tag !== "query") return fatal(state, "08P01", MESSAGES.unexpected);
+  if (message.type !== "Query") return fatal(state, "08P01", MESSAGES.unexpected);
   const query = classifyQuery(message.sql);
   const tables = () => state.env.tables();
   switch (query.tag) {
@@ -282,21 +289,18 @@ function onReady(state: SessionState, message: FrontendMessage): SessionStep {
     case "identify_system":
       return answer(state, identifySystemAnswer(state.env.systemId, state.database));
     case "begin":
-      return answer(state, [{ tag: "command_complete", command: "BEGIN" }]);
+      return answer(state, [command("BEGIN")]);
     case "commit":
-      return answer(state, [{ tag: "command_complete", command: "COMMIT" }]);
+      return answer(state, [command("COMMIT")]);
     case "drop_replication_slot":
-      return answer(state, [{ tag: "command_complete", command: "DROP_REPLICATION_SLOT" }]);
+      return answer(state, [command("DROP_REPLICATION_SLOT")]);
     case "create_replication_slot":
-      return answer(state, [{
-        tag: "error_response",
-        fields: { severity: "ERROR", code: "0A000", message: MESSAGES.noSnapshots },
-      }]);
+      return answer(state, [errorResponse("ERROR", "0A000", MESSAGES.noSnapshots)]);
     case "start_replication":
       return {
         state: { ...state, phase: "streaming" },
         out: [
-          send({ tag: "copy_both_response", format: 0, columnFormats: [] }),
+          send({ type: "CopyBothResponse", format: 0, columnFormats: [] }),
           {
             tag: "start_replication",
             slot: query.slot,
@@ -310,9 +314,9 @@ function onReady(state: SessionState, message: FrontendMessage): SessionStep {
   }
 }
 
-function onStreaming(state: SessionState, message: FrontendMessage, now: Date): SessionStep {
-  switch (message.tag) {
-    case "copy_data": {
+function onStreaming(state: SessionState, message: SubscriberMessage, now: Date): SessionStep {
+  switch (message.type) {
+    case "CopyData": {
       const decoded = decodeReplicationMessage(message.data);
       if (!decoded.ok || decoded.message.tag !== "standby_status_update") {
         return { state, out: [] }; // hot standby feedback and the like: nothing to do
@@ -322,18 +326,18 @@ function onStreaming(state: SessionState, message: FrontendMessage, now: Date): 
       if (update.replyRequested) out.push(keepalive(state, now));
       return { state, out };
     }
-    case "copy_done":
+    case "CopyDone":
       return {
         state: { ...state, phase: "ready" },
         out: [
           { tag: "stop_replication" },
-          send({ tag: "copy_done" }),
-          send({ tag: "command_complete", command: "COPY 0" }),
-          send({ tag: "command_complete", command: "START_REPLICATION" }),
+          send({ type: "CopyDone" }),
+          send(command("COPY 0")),
+          send(command("START_REPLICATION")),
           ready,
         ],
       };
-    case "terminate":
+    case "Terminate":
       return {
         state: { ...state, phase: "closed" },
         out: [{ tag: "stop_replication" }, { tag: "close" }],
@@ -358,7 +362,7 @@ function streamTransactions(
       out.push({ tag: "skipped", transaction: sent, message: encoded.error.message });
       continue;
     }
-    for (const data of encoded.payloads) out.push(send({ tag: "copy_data", data }));
+    for (const data of encoded.payloads) out.push(send({ type: "CopyData", data }));
     described = encoded.described;
     if (sent.endLsn > position) position = sent.endLsn;
   }

@@ -1,13 +1,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  AUTH,
+  type BackendMessage,
+  ByteWriter,
   dateToPgTimestamp,
   decodeReplicationMessage,
   encodeReplicationMessage,
+  errorResponse,
   md5PasswordResponse,
   standbyStatusUpdate,
+  textDataRow,
 } from "../pgwire/mod.ts";
-import type { BackendMessage, FrontendMessage } from "./backend_codec.ts";
 import type { PublishedTable } from "./catalog.ts";
 import {
   initialSession,
@@ -16,6 +20,7 @@ import {
   type SessionEnv,
   type SessionState,
   step,
+  type SubscriberMessage,
 } from "./session.ts";
 import { assignLsns } from "./stream.ts";
 
@@ -41,12 +46,13 @@ const ENV: SessionEnv = {
 const SECRET = "the-subscription-secret";
 const SALT = Uint8Array.of(1, 2, 3, 4);
 /** What Postgres' subscription (libpq, as user "postgres") answers to the MD5 challenge. */
-const PASSWORD: FrontendMessage = {
-  tag: "password",
-  password: md5PasswordResponse("postgres", SECRET, SALT),
-};
+const PASSWORD = passwordMessage(md5PasswordResponse("postgres", SECRET, SALT));
 
-function feed(state: SessionState, ...messages: FrontendMessage[]) {
+function passwordMessage(text: string): SubscriberMessage {
+  return { type: "PasswordMessage", data: new ByteWriter().cstring(text).finish() };
+}
+
+function feed(state: SessionState, ...messages: SubscriberMessage[]) {
   const out: SessionEffect[] = [];
   for (const message of messages) {
     const result = step(state, { tag: "frontend", message, now: NOW });
@@ -59,8 +65,8 @@ function feed(state: SessionState, ...messages: FrontendMessage[]) {
 const sent = (out: SessionEffect[]): BackendMessage[] =>
   out.flatMap((e) => e.tag === "send" ? [e.message] : []);
 
-const STARTUP: FrontendMessage = {
-  tag: "startup_message",
+const STARTUP: SubscriberMessage = {
+  type: "StartupMessage",
   protocolVersion: 196608,
   parameters: {
     replication: "database",
@@ -77,45 +83,42 @@ function connected(): SessionState {
 
 function streaming(position = 100n): SessionState {
   const started = feed(connected(), {
-    tag: "query",
+    type: "Query",
     sql: "START_REPLICATION SLOT \"postgres_1\" LOGICAL 0/0 (proto_version '1')",
   });
   return step(started.state, { tag: "attached", position, now: NOW }).state;
 }
 
-const ready: BackendMessage = { tag: "ready_for_query", status: "I" };
+const ready: BackendMessage = { type: "ReadyForQuery", status: "I" };
 
 test("startup: SSL and GSS requests are refused with N, then the startup proceeds", () => {
-  const { state, out } = feed(initialSession(ENV), { tag: "ssl_request" }, {
-    tag: "gssenc_request",
+  const { state, out } = feed(initialSession(ENV), { type: "SSLRequest" }, {
+    type: "GSSENCRequest",
   });
   assert.equal(state.phase, "startup");
-  assert.deepEqual(sent(out), [
-    { tag: "encryption_response", accepted: false },
-    { tag: "encryption_response", accepted: false },
-  ]);
+  assert.deepEqual(out, [{ tag: "decline_encryption" }, { tag: "decline_encryption" }]);
 });
 
 test("startup: the handshake answers in the documented order", () => {
   const { state, out } = feed(initialSession(ENV), STARTUP, PASSWORD);
   assert.equal(state.phase, "ready");
   assert.deepEqual(sent(out), [
-    { tag: "authentication_md5", salt: SALT },
-    { tag: "authentication_ok" },
-    { tag: "parameter_status", name: "application_name", value: "postgres_1" },
-    { tag: "parameter_status", name: "client_encoding", value: "UTF8" },
-    { tag: "parameter_status", name: "server_encoding", value: "UTF8" },
-    { tag: "parameter_status", name: "server_version", value: "electric-0.12.1" },
-    { tag: "parameter_status", name: "standard_conforming_strings", value: "on" },
-    { tag: "parameter_status", name: "TimeZone", value: "Etc/UTC" },
-    { tag: "backend_key_data", processId: 42, secretKey: 99 },
+    { type: "Authentication", code: AUTH.MD5Password, data: SALT },
+    { type: "Authentication", code: AUTH.Ok, data: new Uint8Array() },
+    { type: "ParameterStatus", name: "application_name", value: "postgres_1" },
+    { type: "ParameterStatus", name: "client_encoding", value: "UTF8" },
+    { type: "ParameterStatus", name: "server_encoding", value: "UTF8" },
+    { type: "ParameterStatus", name: "server_version", value: "electric-0.12.1" },
+    { type: "ParameterStatus", name: "standard_conforming_strings", value: "on" },
+    { type: "ParameterStatus", name: "TimeZone", value: "Etc/UTC" },
+    { type: "BackendKeyData", processId: 42, secretKey: 99 },
     ready,
   ]);
 });
 
 test("startup: without replication=database, or from an unknown origin, FATAL 08004", () => {
   const plain = feed(initialSession(ENV), {
-    tag: "startup_message",
+    type: "StartupMessage",
     protocolVersion: 196608,
     parameters: { user: "postgres", database: "electric" },
   });
@@ -123,30 +126,26 @@ test("startup: without replication=database, or from an unknown origin, FATAL 08
   assert.deepEqual(plain.out, [
     {
       tag: "send",
-      message: {
-        tag: "error_response",
-        fields: { severity: "FATAL", code: "08004", message: MESSAGES.replicationRequired },
-      },
+      message: errorResponse("FATAL", "08004", MESSAGES.replicationRequired),
     },
     { tag: "close" },
   ]);
   const stranger = feed(initialSession(ENV), {
     ...STARTUP,
     parameters: { replication: "database", application_name: "postgres_2" },
-  } as FrontendMessage);
-  assert.deepEqual(sent(stranger.out), [{
-    tag: "error_response",
-    fields: {
-      severity: "FATAL",
-      code: "08004",
-      message: "Electric replication is not ready, missing schema for postgres_2",
-    },
-  }]);
+  } as SubscriberMessage);
+  assert.deepEqual(sent(stranger.out), [
+    errorResponse(
+      "FATAL",
+      "08004",
+      "Electric replication is not ready, missing schema for postgres_2",
+    ),
+  ]);
 });
 
 test("startup: a CancelRequest cancels the identified session and closes", () => {
   const { state, out } = feed(initialSession(ENV), {
-    tag: "cancel_request",
+    type: "CancelRequest",
     processId: 7,
     secretKey: 8,
   });
@@ -155,16 +154,16 @@ test("startup: a CancelRequest cancels the identified session and closes", () =>
 });
 
 test("queries: exact answers, each followed by ReadyForQuery", () => {
-  const query = (sql: string) => sent(feed(connected(), { tag: "query", sql }).out);
+  const query = (sql: string) => sent(feed(connected(), { type: "Query", sql }).out);
   const identify = query("IDENTIFY_SYSTEM;");
   assert.deepEqual(identify.slice(1), [
-    { tag: "data_row", values: ["7000", "1", "0/1", "electric"] },
-    { tag: "command_complete", command: "IDENTIFY_SYSTEM" },
+    textDataRow(["7000", "1", "0/1", "electric"]),
+    { type: "CommandComplete", tag: "IDENTIFY_SYSTEM" },
     ready,
   ]);
   assert.deepEqual(query("SELECT pg_catalog.set_config('search_path', '', false);").slice(1), [
-    { tag: "data_row", values: [""] },
-    { tag: "command_complete", command: "SELECT 1" },
+    textDataRow([""]),
+    { type: "CommandComplete", tag: "SELECT 1" },
     ready,
   ]);
   assert.deepEqual(
@@ -173,25 +172,22 @@ test("queries: exact answers, each followed by ReadyForQuery", () => {
         "WHERE t.pubname IN ('electric_publication')",
     ).slice(1),
     [
-      { tag: "data_row", values: ["public", "items"] },
-      { tag: "command_complete", command: "SELECT 1" },
+      textDataRow(["public", "items"]),
+      { type: "CommandComplete", tag: "SELECT 1" },
       ready,
     ],
   );
   assert.deepEqual(query("BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ"), [
-    { tag: "command_complete", command: "BEGIN" },
+    { type: "CommandComplete", tag: "BEGIN" },
     ready,
   ]);
-  assert.deepEqual(query("COMMIT"), [{ tag: "command_complete", command: "COMMIT" }, ready]);
+  assert.deepEqual(query("COMMIT"), [{ type: "CommandComplete", tag: "COMMIT" }, ready]);
   assert.deepEqual(query('DROP_REPLICATION_SLOT "postgres_1" WAIT'), [
-    { tag: "command_complete", command: "DROP_REPLICATION_SLOT" },
+    { type: "CommandComplete", tag: "DROP_REPLICATION_SLOT" },
     ready,
   ]);
   assert.deepEqual(query('CREATE_REPLICATION_SLOT "x" LOGICAL pgoutput'), [
-    {
-      tag: "error_response",
-      fields: { severity: "ERROR", code: "0A000", message: MESSAGES.noSnapshots },
-    },
+    errorResponse("ERROR", "0A000", MESSAGES.noSnapshots),
     ready,
   ]);
 });
@@ -199,43 +195,40 @@ test("queries: exact answers, each followed by ReadyForQuery", () => {
 test("unexpected queries and messages outside copy mode: FATAL 08P01 and close", () => {
   for (
     const message of [
-      { tag: "query", sql: "SELECT 1" },
-      { tag: "other", type: "P", body: new Uint8Array() },
-      { tag: "copy_data", data: new Uint8Array([0x72]) },
-    ] as FrontendMessage[]
+      { type: "Query", sql: "SELECT 1" },
+      { type: "Sync" },
+      { type: "CopyData", data: new Uint8Array([0x72]) },
+    ] as SubscriberMessage[]
   ) {
     const { state, out } = feed(connected(), message);
     assert.equal(state.phase, "closed");
     assert.deepEqual(out, [
       {
         tag: "send",
-        message: {
-          tag: "error_response",
-          fields: { severity: "FATAL", code: "08P01", message: MESSAGES.unexpected },
-        },
+        message: errorResponse("FATAL", "08P01", MESSAGES.unexpected),
       },
       { tag: "close" },
     ]);
   }
-  const terminated = feed(connected(), { tag: "terminate" });
+  const terminated = feed(connected(), { type: "Terminate" });
   assert.deepEqual(terminated.out, [{ tag: "close" }]);
   const garbage = step(connected(), {
     tag: "decode_error",
     error: { code: "MALFORMED_MESSAGE", message: "bad" },
   });
   assert.equal(garbage.state.phase, "closed");
-  assert.equal(sent(garbage.out)[0].tag, "error_response");
+  assert.equal(sent(garbage.out)[0].type, "ErrorResponse");
 });
 
 test("START_REPLICATION: CopyBothResponse, then a keepalive once attached", () => {
   const started = feed(connected(), {
-    tag: "query",
+    type: "Query",
     sql: "START_REPLICATION SLOT \"postgres_1\" LOGICAL 0/A0 (proto_version '1', " +
       "publication_names '\"electric_publication\"')",
   });
   assert.equal(started.state.phase, "streaming");
   assert.deepEqual(started.out, [
-    { tag: "send", message: { tag: "copy_both_response", format: 0, columnFormats: [] } },
+    { tag: "send", message: { type: "CopyBothResponse", format: 0, columnFormats: [] } },
     {
       tag: "start_replication",
       slot: "postgres_1",
@@ -245,7 +238,7 @@ test("START_REPLICATION: CopyBothResponse, then a keepalive once attached", () =
   ]);
   const attached = step(started.state, { tag: "attached", position: 0xa0n, now: NOW });
   assert.deepEqual(sent(attached.out), [{
-    tag: "copy_data",
+    type: "CopyData",
     data: encodeReplicationMessage({
       tag: "primary_keepalive",
       walEnd: 0xa0n,
@@ -286,7 +279,7 @@ test("streaming: transactions, status updates, ticks, CopyDone", () => {
 
   const status = (replyRequested: boolean) =>
     feed(state, {
-      tag: "copy_data",
+      type: "CopyData",
       data: encodeReplicationMessage(
         standbyStatusUpdate(130n, { clientTime: 0n, replyRequested }),
       ),
@@ -295,7 +288,7 @@ test("streaming: transactions, status updates, ticks, CopyDone", () => {
   const requested = status(true);
   assert.equal(requested.length, 2);
   const keepalive = sent(requested)[0];
-  assert.ok(keepalive.tag === "copy_data");
+  assert.ok(keepalive.type === "CopyData");
   const decoded = decodeReplicationMessage(keepalive.data);
   assert.ok(decoded.ok && decoded.message.tag === "primary_keepalive");
   assert.equal(decoded.message.walEnd, 130n);
@@ -303,20 +296,20 @@ test("streaming: transactions, status updates, ticks, CopyDone", () => {
   assert.equal(step(state, { tag: "tick", now: NOW }).out.length, 1);
   assert.equal(step(connected(), { tag: "tick", now: NOW }).out.length, 0);
   // Hot standby feedback and unknown payloads are ignored.
-  assert.deepEqual(feed(state, { tag: "copy_data", data: new Uint8Array([0x68]) }).out, []);
+  assert.deepEqual(feed(state, { type: "CopyData", data: new Uint8Array([0x68]) }).out, []);
 
-  const done = feed(state, { tag: "copy_done" });
+  const done = feed(state, { type: "CopyDone" });
   assert.equal(done.state.phase, "ready");
   assert.deepEqual(done.out, [
     { tag: "stop_replication" },
-    { tag: "send", message: { tag: "copy_done" } },
-    { tag: "send", message: { tag: "command_complete", command: "COPY 0" } },
-    { tag: "send", message: { tag: "command_complete", command: "START_REPLICATION" } },
+    { tag: "send", message: { type: "CopyDone" } },
+    { tag: "send", message: { type: "CommandComplete", tag: "COPY 0" } },
+    { tag: "send", message: { type: "CommandComplete", tag: "START_REPLICATION" } },
     { tag: "send", message: ready },
   ]);
-  const terminated = feed(state, { tag: "terminate" });
+  const terminated = feed(state, { type: "Terminate" });
   assert.deepEqual(terminated.out, [{ tag: "stop_replication" }, { tag: "close" }]);
-  const query = feed(state, { tag: "query", sql: "IDENTIFY_SYSTEM" });
+  const query = feed(state, { type: "Query", sql: "IDENTIFY_SYSTEM" });
   assert.equal(query.state.phase, "closed");
   assert.deepEqual(query.out[0], { tag: "stop_replication" });
   const superseded = step(state, { tag: "superseded" });
@@ -324,30 +317,32 @@ test("streaming: transactions, status updates, ticks, CopyDone", () => {
 });
 
 test("a closed session ignores further input", () => {
-  const closed = feed(connected(), { tag: "terminate" }).state;
+  const closed = feed(connected(), { type: "Terminate" }).state;
   assert.deepEqual(step(closed, { tag: "tick", now: NOW }).out, []);
-  assert.deepEqual(feed(closed, { tag: "query", sql: "IDENTIFY_SYSTEM" }).out, []);
+  assert.deepEqual(feed(closed, { type: "Query", sql: "IDENTIFY_SYSTEM" }).out, []);
 });
 
 test("authentication: a wrong password is FATAL 28P01; nothing but the password is accepted", () => {
-  const wrong = feed(initialSession(ENV), STARTUP, {
-    tag: "password",
-    password: md5PasswordResponse("postgres", "guessed", SALT),
-  });
+  const wrong = feed(
+    initialSession(ENV),
+    STARTUP,
+    passwordMessage(md5PasswordResponse("postgres", "guessed", SALT)),
+  );
   assert.equal(wrong.state.phase, "closed");
-  assert.deepEqual(sent(wrong.out).at(-1), {
-    tag: "error_response",
-    fields: { severity: "FATAL", code: "28P01", message: MESSAGES.passwordFailed("postgres") },
-  });
+  assert.deepEqual(
+    sent(wrong.out).at(-1),
+    errorResponse("FATAL", "28P01", MESSAGES.passwordFailed("postgres")),
+  );
   // Another user's answer for the right password does not match either (the user is salted in).
-  const otherUser = feed(initialSession(ENV), STARTUP, {
-    tag: "password",
-    password: md5PasswordResponse("mallory", SECRET, SALT),
-  });
+  const otherUser = feed(
+    initialSession(ENV),
+    STARTUP,
+    passwordMessage(md5PasswordResponse("mallory", SECRET, SALT)),
+  );
   assert.equal(otherUser.state.phase, "closed");
   // Skipping the password to ask for replication right away is refused.
   const skipped = feed(initialSession(ENV), STARTUP, {
-    tag: "query",
+    type: "Query",
     sql: "START_REPLICATION SLOT \"postgres_1\" LOGICAL 0/0 (proto_version '1')",
   });
   assert.equal(skipped.state.phase, "closed");
@@ -357,8 +352,5 @@ test("authentication: a wrong password is FATAL 28P01; nothing but the password 
 test("authentication: until the service knows its subscription's secret, nobody is let in", () => {
   const { state, out } = feed(initialSession({ ...ENV, password: () => undefined }), STARTUP);
   assert.equal(state.phase, "closed");
-  assert.deepEqual(sent(out), [{
-    tag: "error_response",
-    fields: { severity: "FATAL", code: "08004", message: MESSAGES.noPassword },
-  }]);
+  assert.deepEqual(sent(out), [errorResponse("FATAL", "08004", MESSAGES.noPassword)]);
 });

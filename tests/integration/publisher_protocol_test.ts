@@ -11,22 +11,29 @@ import { connect, type Socket } from "node:net";
 import postgres from "postgres";
 import { findFreePort } from "../../src/embedded/mod.ts";
 import {
+  AUTH,
+  type BackendMessage,
+  ByteWriter,
+  decodeBackend,
   decodePgoutput,
   decodeReplicationMessage,
+  encodeFrontend,
   encodeReplicationMessage,
+  encodeStartup,
+  errorResponse,
+  type FrontendMessage,
   md5PasswordResponse,
   type PgoutputMessage,
+  PROTOCOL_3_0,
+  readFrame,
   standbyStatusUpdate,
+  type StartupPacket,
 } from "../../src/pgwire/mod.ts";
 import {
-  type BackendMessage,
-  decodeBackendMessage,
-  encodeFrontendMessage,
-  type FrontendMessage,
   InMemoryPublisherCatalog,
   LogicalPublisher,
-  PROTOCOL_3_0,
   type PublishedTransaction,
+  type PublishOutcome,
 } from "../../src/publisher/mod.ts";
 import { createLogger } from "../../src/telemetry/mod.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -82,6 +89,9 @@ after(async () => {
   await running;
 });
 
+/** What the raw client reads: a backend message, or the one-byte `N` declining encryption. */
+type Received = BackendMessage | { type: "EncryptionDeclined" };
+
 /** A protocol client on a raw socket: sends frontend messages, reads backend messages. */
 class RawClient {
   #socket: Socket;
@@ -118,11 +128,18 @@ class RawClient {
     });
   }
 
-  send(message: FrontendMessage): void {
-    if (message.tag === "ssl_request" || message.tag === "gssenc_request") {
-      this.#expectEncryptionResponse = true;
+  send(message: StartupPacket | FrontendMessage): void {
+    switch (message.type) {
+      case "SSLRequest":
+      case "GSSENCRequest":
+        this.#expectEncryptionResponse = true;
+        return void this.#socket.write(encodeStartup(message));
+      case "CancelRequest":
+      case "StartupMessage":
+        return void this.#socket.write(encodeStartup(message));
+      default:
+        this.#socket.write(encodeFrontend(message));
     }
-    this.#socket.write(encodeFrontendMessage(message));
   }
 
   write(bytes: Uint8Array): void {
@@ -130,16 +147,21 @@ class RawClient {
   }
 
   /** The next backend message; rejects after `timeoutMs` or when the socket ends first. */
-  async next(timeoutMs = 5000): Promise<BackendMessage> {
+  async next(timeoutMs = 5000): Promise<Received> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const decoded = decodeBackendMessage(this.#buffer, {
-        expectEncryptionResponse: this.#expectEncryptionResponse,
-      });
-      if (decoded.kind === "error") throw new Error(decoded.error.message);
-      if (decoded.kind === "message") {
-        this.#buffer = this.#buffer.subarray(decoded.consumed);
+      if (this.#expectEncryptionResponse && this.#buffer.length > 0) {
+        if (this.#buffer[0] !== 0x4e) throw new Error(`encryption answer ${this.#buffer[0]}`);
+        this.#buffer = this.#buffer.subarray(1);
         this.#expectEncryptionResponse = false;
+        return { type: "EncryptionDeclined" };
+      }
+      const read = readFrame(this.#buffer, 0, 1 << 24);
+      if (read.kind === "error") throw new Error(read.error.message);
+      if (read.kind === "frame") {
+        this.#buffer = this.#buffer.subarray(read.consumed);
+        const decoded = decodeBackend(read.frame);
+        if (!decoded.ok) throw new Error(decoded.error.message);
         return decoded.message;
       }
       if (this.ended) throw new Error("connection closed");
@@ -157,17 +179,17 @@ class RawClient {
   }
 
   /** Messages up to and including the next ReadyForQuery. */
-  async untilReady(): Promise<BackendMessage[]> {
-    const messages: BackendMessage[] = [];
+  async untilReady(): Promise<Received[]> {
+    const messages: Received[] = [];
     for (;;) {
       const message = await this.next();
       messages.push(message);
-      if (message.tag === "ready_for_query") return messages;
+      if (message.type === "ReadyForQuery") return messages;
     }
   }
 
-  async query(sql: string): Promise<BackendMessage[]> {
-    this.send({ tag: "query", sql });
+  async query(sql: string): Promise<Received[]> {
+    this.send({ type: "Query", sql });
     return await this.untilReady();
   }
 
@@ -177,9 +199,9 @@ class RawClient {
     | { kind: "k"; walEnd: bigint; replyRequested: boolean }
   > {
     const message = await this.next();
-    assert.equal(message.tag, "copy_data");
+    assert.equal(message.type, "CopyData");
     const outer = decodeReplicationMessage(
-      message.tag === "copy_data" ? message.data : new Uint8Array(),
+      message.type === "CopyData" ? message.data : new Uint8Array(),
     );
     assert.ok(outer.ok);
     if (outer.message.tag === "primary_keepalive") {
@@ -210,8 +232,22 @@ class RawClient {
   }
 }
 
-function startup(parameters: Record<string, string>): FrontendMessage {
-  return { tag: "startup_message", protocolVersion: PROTOCOL_3_0, parameters };
+function startup(parameters: Record<string, string>): StartupPacket {
+  return { type: "StartupMessage", protocolVersion: PROTOCOL_3_0, parameters };
+}
+
+/** A PasswordMessage carrying `text`. */
+function password(text: string): FrontendMessage {
+  return { type: "PasswordMessage", data: new ByteWriter().cstring(text).finish() };
+}
+
+const decoder = new TextDecoder();
+
+/** The text values of the DataRows among `messages`. */
+function dataRows(messages: Received[]): (string | null)[][] {
+  return messages.flatMap((m) =>
+    m.type === "DataRow" ? [m.values.map((v) => v === null ? null : decoder.decode(v))] : []
+  );
 }
 
 const SUBSCRIBER = startup({
@@ -223,26 +259,22 @@ const SUBSCRIBER = startup({
 });
 
 /** Answers the publisher's MD5 challenge as Postgres' subscription does. */
-async function logIn(client: RawClient, password = SECRET): Promise<void> {
+async function logIn(client: RawClient, secret = SECRET): Promise<void> {
   const challenge = await client.next();
-  assert.equal(challenge.tag, "authentication_md5");
-  if (challenge.tag !== "authentication_md5") return;
-  client.send({
-    tag: "password",
-    password: md5PasswordResponse("postgres", password, challenge.salt),
-  });
+  assert.ok(challenge.type === "Authentication" && challenge.code === AUTH.MD5Password);
+  client.send(password(md5PasswordResponse("postgres", secret, challenge.data)));
 }
 
 async function subscriber(): Promise<RawClient> {
   const client = await RawClient.connect(publisher.port);
-  client.send({ tag: "ssl_request" });
-  assert.deepEqual(await client.next(), { tag: "encryption_response", accepted: false });
+  client.send({ type: "SSLRequest" });
+  assert.deepEqual(await client.next(), { type: "EncryptionDeclined" });
   client.send(SUBSCRIBER);
   await logIn(client);
   const handshake = await client.untilReady();
-  assert.equal(handshake[0].tag, "authentication_ok");
+  assert.deepEqual(handshake[0], { type: "Authentication", code: AUTH.Ok, data: new Uint8Array() });
   for (const message of handshake) {
-    if (message.tag === "backend_key_data") {
+    if (message.type === "BackendKeyData") {
       client.key = { processId: message.processId, secretKey: message.secretKey };
     }
   }
@@ -275,18 +307,25 @@ async function receiveTransaction(client: RawClient) {
 
 async function startReplication(client: RawClient, lsn: string): Promise<bigint> {
   client.send({
-    tag: "query",
+    type: "Query",
     sql: `START_REPLICATION SLOT "postgres_1" LOGICAL ${lsn} (proto_version '1', ` +
       `publication_names '"electric_publication"')`,
   });
   assert.deepEqual(await client.next(), {
-    tag: "copy_both_response",
+    type: "CopyBothResponse",
     format: 0,
     columnFormats: [],
   });
   const keepalive = await client.stream();
   assert.equal(keepalive.kind, "k");
   return keepalive.walEnd;
+}
+
+/** A publish outcome that can be looked at before it settles. */
+function outcomeOf(promise: Promise<PublishOutcome>): { settled?: PublishOutcome } {
+  const seen: { settled?: PublishOutcome } = {};
+  promise.then((outcome) => seen.settled = outcome);
+  return seen;
 }
 
 /** postgres.js connected to the publisher, with extra startup parameters. */
@@ -336,47 +375,40 @@ test("IDENTIFY_SYSTEM over postgres.js with replication=database", async () => {
 test("an unknown origin is refused; CREATE_REPLICATION_SLOT is an ERROR, not fatal", async () => {
   const stranger = await RawClient.connect(publisher.port);
   stranger.send(startup({ replication: "database", application_name: "postgres_9" }));
-  assert.deepEqual(await stranger.next(), {
-    tag: "error_response",
-    fields: {
-      severity: "FATAL",
-      code: "08004",
-      message: "Electric replication is not ready, missing schema for postgres_9",
-    },
-  });
+  assert.deepEqual(
+    await stranger.next(),
+    errorResponse(
+      "FATAL",
+      "08004",
+      "Electric replication is not ready, missing schema for postgres_9",
+    ),
+  );
   await stranger.closed();
 
   const client = await subscriber();
   assert.deepEqual(await client.query('CREATE_REPLICATION_SLOT "x" LOGICAL pgoutput'), [
-    {
-      tag: "error_response",
-      fields: {
-        severity: "ERROR",
-        code: "0A000",
-        message: "Electric replication does not support snapshot exporting",
-      },
-    },
-    { tag: "ready_for_query", status: "I" },
+    errorResponse("ERROR", "0A000", "Electric replication does not support snapshot exporting"),
+    { type: "ReadyForQuery", status: "I" },
   ]);
   const tables = await client.query(
     "SELECT DISTINCT t.schemaname, t.tablename\n  FROM pg_catalog.pg_publication_tables t\n" +
       " WHERE t.pubname IN ('electric_publication');",
   );
   assert.deepEqual(
-    tables.flatMap((m) => m.tag === "data_row" ? [m.values] : []),
+    dataRows(tables),
     [["public", "items"], ["electric", "acknowledged_client_lsns"]],
   );
-  client.send({ tag: "query", sql: "SELECT 1" });
-  assert.deepEqual(await client.next(), {
-    tag: "error_response",
-    fields: { severity: "FATAL", code: "08P01", message: "Unexpected message during connection" },
-  });
+  client.send({ type: "Query", sql: "SELECT 1" });
+  assert.deepEqual(
+    await client.next(),
+    errorResponse("FATAL", "08P01", "Unexpected message during connection"),
+  );
   await client.closed();
 });
 
 test("streaming: queued transactions, LSNs, relations once, keepalive on request, CopyDone", async () => {
   // Published while nobody streams: kept until a subscriber starts.
-  publisher.publish(clientTransaction(1, "one"));
+  const one = outcomeOf(publisher.publish(clientTransaction(1, "one")));
   const client = await subscriber();
   assert.equal(await startReplication(client, "0/0"), 1n);
   const first = await receiveTransaction(client);
@@ -391,8 +423,11 @@ test("streaming: queued transactions, LSNs, relations once, keepalive on request
   assert.deepEqual(first[4].message, { tag: "insert", relationId: 16400, newTuple: ["1", "one"] });
   assert.deepEqual(first[5].message.tag === "commit" && first[5].message.endLsn, 41n);
 
-  publisher.publish(clientTransaction(2, "two"));
+  const two = outcomeOf(publisher.publish(clientTransaction(2, "two")));
   const second = await receiveTransaction(client);
+  // Sent is not applied: only the subscriber's confirmation settles an outcome.
+  assert.equal(one.settled, undefined);
+  assert.equal(two.settled, undefined);
   assert.deepEqual(second.map((m) => [m.message.tag, m.walStart]), [
     ["begin", 51n],
     ["insert", 51n],
@@ -401,21 +436,23 @@ test("streaming: queued transactions, LSNs, relations once, keepalive on request
   ]);
 
   client.send({
-    tag: "copy_data",
+    type: "CopyData",
     data: encodeReplicationMessage(
       standbyStatusUpdate(81n, { clientTime: 0n, replyRequested: true }),
     ),
   });
   assert.deepEqual(await client.stream(), { kind: "k", walEnd: 81n, replyRequested: false });
+  await waitFor(() => two.settled !== undefined, { what: "the outcomes" });
+  assert.deepEqual([one.settled, two.settled], [{ applied: true }, { applied: true }]);
 
-  client.send({ tag: "copy_done" });
+  client.send({ type: "CopyDone" });
   assert.deepEqual(await client.untilReady(), [
-    { tag: "copy_done" },
-    { tag: "command_complete", command: "COPY 0" },
-    { tag: "command_complete", command: "START_REPLICATION" },
-    { tag: "ready_for_query", status: "I" },
+    { type: "CopyDone" },
+    { type: "CommandComplete", tag: "COPY 0" },
+    { type: "CommandComplete", tag: "START_REPLICATION" },
+    { type: "ReadyForQuery", status: "I" },
   ]);
-  client.send({ tag: "terminate" });
+  client.send({ type: "Terminate" });
   await client.closed();
   assert.equal(publisher.status().unconfirmed, 0);
 });
@@ -423,7 +460,7 @@ test("streaming: queued transactions, LSNs, relations once, keepalive on request
 test("a reconnecting subscriber receives again what it had not confirmed, same LSNs", async () => {
   const client = await subscriber();
   assert.equal(await startReplication(client, "0/51"), 81n);
-  publisher.publish(clientTransaction(3, "three"));
+  const three = outcomeOf(publisher.publish(clientTransaction(3, "three")));
   const sent = await receiveTransaction(client);
   assert.deepEqual(sent.map((m) => m.walStart), [91n, 0n, 91n, 0n, 101n, 111n]);
   client.destroy(); // gone before confirming
@@ -445,16 +482,18 @@ test("a reconnecting subscriber receives again what it had not confirmed, same L
   const next = await receiveTransaction(again);
   assert.deepEqual(next.map((m) => m.walStart), [131n, 131n, 141n, 151n]);
   again.send({
-    tag: "copy_data",
+    type: "CopyData",
     data: encodeReplicationMessage(standbyStatusUpdate(161n, { clientTime: 0n })),
   });
   await waitFor(() => publisher.status().unconfirmed === 0, { what: "the confirmation" });
+  await waitFor(() => three.settled !== undefined, { what: "the resent one's outcome" });
+  assert.deepEqual(three.settled, { applied: true });
 
   // A second subscriber starting to stream takes over; the first is told and closed.
   const takeover = await subscriber();
   assert.equal(await startReplication(takeover, "0/A1"), 161n);
   const told = await again.next().then((m) => m, () => undefined);
-  assert.equal(told?.tag === "error_response" && told.fields.code, "55006");
+  assert.equal(told?.type === "ErrorResponse" && told.fields.C, "55006");
   await again.closed();
   takeover.destroy();
 });
@@ -463,11 +502,11 @@ test("a CancelRequest with the session's key ends that session", async () => {
   const client = await subscriber();
   await startReplication(client, "0/0");
   const wrong = await RawClient.connect(publisher.port);
-  wrong.send({ tag: "cancel_request", processId: client.key!.processId, secretKey: 1 });
+  wrong.send({ type: "CancelRequest", processId: client.key!.processId, secretKey: 1 });
   await wrong.closed();
   assert.equal(publisher.status().streaming, true);
   const canceller = await RawClient.connect(publisher.port);
-  canceller.send({ tag: "cancel_request", ...client.key! });
+  canceller.send({ type: "CancelRequest", ...client.key! });
   await canceller.closed();
   await client.closed();
   assert.equal(publisher.status().streaming, false);
@@ -477,12 +516,12 @@ test("malformed and truncated input closes the connection; the publisher keeps s
   const bad = await subscriber();
   bad.write(Uint8Array.of(0x51, 0, 0, 0, 2)); // Query with a length shorter than its header
   const error = await bad.next();
-  assert.equal(error.tag === "error_response" && error.fields.code, "08P01");
+  assert.equal(error.type === "ErrorResponse" && error.fields.C, "08P01");
   await bad.closed();
 
   const huge = await RawClient.connect(publisher.port);
   huge.write(Uint8Array.of(0x7f, 0xff, 0xff, 0xff, 0, 3, 0, 0)); // startup packet far too long
-  assert.equal((await huge.next()).tag, "error_response");
+  assert.equal((await huge.next()).type, "ErrorResponse");
   await huge.closed();
 
   const truncated = await RawClient.connect(publisher.port);
@@ -491,10 +530,7 @@ test("malformed and truncated input closes the connection; the publisher keeps s
 
   const client = await subscriber();
   const identify = await client.query("IDENTIFY_SYSTEM");
-  assert.deepEqual(identify[1], {
-    tag: "data_row",
-    values: ["7300000000000000001", "1", "0/1", "electric"],
-  });
+  assert.deepEqual(dataRows(identify), [["7300000000000000001", "1", "0/1", "electric"]]);
   client.destroy();
 });
 

@@ -9,13 +9,22 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { findFreePort } from "../../src/embedded/mod.ts";
-import { parseLsn } from "../../src/pgwire/mod.ts";
+import {
+  AUTH,
+  type BackendMessage,
+  ByteWriter,
+  decodeBackend,
+  encodeFrontend,
+  encodeStartup,
+  errorResponse,
+  parseLsn,
+  PROTOCOL_3_0,
+  readFrame,
+} from "../../src/pgwire/mod.ts";
 import { connect } from "node:net";
 import {
   createSubscription,
-  decodeBackendMessage,
   enableSubscription,
-  encodeFrontendMessage,
   LogicalPublisher,
   PostgresPublisherCatalog,
   type PublishedChange,
@@ -404,35 +413,34 @@ test("an outsider without the subscription's password cannot take the stream; wr
   outsider.on("data", (chunk) => received.push(new Uint8Array(chunk)));
   const closed = new Promise<void>((resolve) => outsider.once("close", () => resolve()));
   await new Promise<void>((resolve) => outsider.once("connect", () => resolve()));
-  outsider.write(encodeFrontendMessage({
-    tag: "startup_message",
-    protocolVersion: 196608,
+  outsider.write(encodeStartup({
+    type: "StartupMessage",
+    protocolVersion: PROTOCOL_3_0,
     parameters: { user: "postgres", replication: "database", application_name: "postgres_1" },
   }));
-  outsider.write(encodeFrontendMessage({ tag: "password", password: "md5" + "0".repeat(32) }));
-  outsider.write(encodeFrontendMessage({
-    tag: "query",
+  const guess = new ByteWriter().cstring("md5" + "0".repeat(32)).finish();
+  outsider.write(encodeFrontend({ type: "PasswordMessage", data: guess }));
+  outsider.write(encodeFrontend({
+    type: "Query",
     sql: "START_REPLICATION SLOT \"postgres_1\" LOGICAL 0/0 (proto_version '1')",
   }));
   await closed;
   const bytes = new Uint8Array(received.flatMap((c) => [...c]));
-  const messages = [];
+  const messages: BackendMessage[] = [];
   for (let at = 0; at < bytes.length;) {
-    const step = decodeBackendMessage(bytes.subarray(at));
-    assert.equal(step.kind, "message");
-    if (step.kind !== "message") break;
-    messages.push(step.message);
-    at += step.consumed;
+    const read = readFrame(bytes, at, 1 << 20);
+    assert.equal(read.kind, "frame");
+    if (read.kind !== "frame") break;
+    const decoded = decodeBackend(read.frame);
+    assert.ok(decoded.ok);
+    messages.push(decoded.message);
+    at += read.consumed;
   }
-  assert.equal(messages[0].tag, "authentication_md5");
-  assert.deepEqual(messages.at(-1), {
-    tag: "error_response",
-    fields: {
-      severity: "FATAL",
-      code: "28P01",
-      message: 'password authentication failed for user "postgres"',
-    },
-  });
+  assert.ok(messages[0].type === "Authentication" && messages[0].code === AUTH.MD5Password);
+  assert.deepEqual(
+    messages.at(-1),
+    errorResponse("FATAL", "28P01", 'password authentication failed for user "postgres"'),
+  );
   // Postgres' own subscription kept the stream: a client write still arrives.
   running.publisher.publish(
     clientInsert("items", { id: "41", content: "after the outsider", n: "1" }, {
