@@ -2,17 +2,20 @@
 import process from "node:process";
 import { QueuedConnection, type SendResult, withConnectTimeout } from "./queued_connection.ts";
 import { isWebSocketUpgrade } from "./upgrade_request.ts";
-import type {
-  ListenTcpResult,
-  Runtime,
-  ServeOptions,
-  ServeResult,
-  ServerSocket,
-  SocketHandlers,
-  TcpConnection,
-  TcpConnectOptions,
-  TcpListenOptions,
-  UpgradeOptions,
+import {
+  HTTP_HEADER_TIMEOUT_MS,
+  HTTP_IDLE_TIMEOUT_MS,
+  type ListenTcpResult,
+  type Runtime,
+  type ServeOptions,
+  type ServeResult,
+  type ServerSocket,
+  type SocketHandlers,
+  type TcpConnection,
+  type TcpConnectOptions,
+  type TcpListenOptions,
+  type UpgradeOptions,
+  WEBSOCKET_MAX_MESSAGE_BYTES,
 } from "./types.ts";
 
 /** The slice of Bun's API we use, typed here so `deno check` needs no Bun type package. */
@@ -63,9 +66,12 @@ interface BunApi {
   serve(options: {
     port: number;
     hostname: string;
+    /** Seconds without a byte before an HTTP connection is closed. */
+    idleTimeout?: number;
     fetch: (request: Request, server: BunServer) => Response | Promise<Response> | undefined;
     websocket: {
       idleTimeout?: number;
+      maxPayloadLength?: number;
       sendPings?: boolean;
       open(ws: BunSocket): void;
       message(ws: BunSocket, message: string | Uint8Array): void;
@@ -148,11 +154,20 @@ export function createBunRuntime(): Runtime {
 
   function serve(options: ServeOptions): ServeResult {
     try {
+      // Bun has one limit for a stalled request head and an idle connection alike.
+      const idleMs = Math.min(
+        options.headerTimeoutMs ?? HTTP_HEADER_TIMEOUT_MS,
+        options.idleTimeoutMs ?? HTTP_IDLE_TIMEOUT_MS,
+      );
       const started = bun.serve({
         port: options.port,
         hostname: options.hostname,
+        idleTimeout: Math.max(1, Math.min(255, Math.round(idleMs / 1000))),
         fetch: (request) => options.fetch(request),
-        websocket,
+        websocket: {
+          ...websocket,
+          maxPayloadLength: options.maxMessageBytes ?? WEBSOCKET_MAX_MESSAGE_BYTES,
+        },
         error: () => new Response("Internal server error", { status: 500 }),
       });
       server = started;

@@ -1,16 +1,20 @@
 /** Deno implementation of the runtime contract. Loaded only when running under Deno. */
 import { QueuedConnection, type SendResult, withConnectTimeout } from "./queued_connection.ts";
+import { serveBehindFront } from "./deno_http_front.ts";
 import { isWebSocketUpgrade } from "./upgrade_request.ts";
-import type {
-  ListenTcpResult,
-  Runtime,
-  ServeOptions,
-  ServeResult,
-  ShutdownSignal,
-  TcpConnection,
-  TcpConnectOptions,
-  TcpListenOptions,
-  UpgradeOptions,
+import {
+  HTTP_HEADER_TIMEOUT_MS,
+  HTTP_IDLE_TIMEOUT_MS,
+  type ListenTcpResult,
+  type Runtime,
+  type ServeOptions,
+  type ServeResult,
+  type ShutdownSignal,
+  type TcpConnection,
+  type TcpConnectOptions,
+  type TcpListenOptions,
+  type UpgradeOptions,
+  WEBSOCKET_MAX_MESSAGE_BYTES,
 } from "./types.ts";
 
 export function createDenoRuntime(): Runtime {
@@ -87,30 +91,28 @@ function upgradeWebSocket(request: Request, options: UpgradeOptions): Response |
   return response;
 }
 
+/**
+ * The HTTP port: `Deno.serve` on a private Unix socket behind a relay that enforces header
+ * and idle deadlines `Deno.serve` lacks (deno_http_front.ts).
+ */
 function serve(options: ServeOptions): ServeResult {
-  try {
-    const server = Deno.serve({
-      port: options.port,
-      hostname: options.hostname,
-      onListen: () => {},
-      // Errors escaping a handler are bugs; answer 500 rather than Deno's default page.
-      onError: () => new Response("Internal server error", { status: 500 }),
-    }, options.fetch);
-    return {
-      ok: true,
-      server: {
-        port: server.addr.port,
-        close: async () => {
-          await server.shutdown();
-        },
-      },
-    };
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      return { ok: false, error: { code: "ADDRESS_IN_USE", message: String(error) } };
-    }
-    return { ok: false, error: { code: "LISTEN_FAILED", message: String(error) } };
-  }
+  return serveBehindFront({
+    port: options.port,
+    hostname: options.hostname,
+    deadlines: {
+      headerTimeoutMs: options.headerTimeoutMs ?? HTTP_HEADER_TIMEOUT_MS,
+      idleTimeoutMs: options.idleTimeoutMs ?? HTTP_IDLE_TIMEOUT_MS,
+    },
+    maxMessageBytes: options.maxMessageBytes ?? WEBSOCKET_MAX_MESSAGE_BYTES,
+    serveUnix: (path) =>
+      Deno.serve({
+        transport: "unix",
+        path,
+        onListen: () => {},
+        // Errors escaping a handler are bugs; answer 500 rather than Deno's default page.
+        onError: () => new Response("Internal server error", { status: 500 }),
+      }, options.fetch),
+  });
 }
 
 /** Bytes asked for per read; a read that fills less than half of it is copied out. */

@@ -24,7 +24,7 @@ export type {
   UpgradeOptions,
 } from "./types.ts";
 export { createNodeTcp, nodeSocketConnection } from "./node_tcp.ts";
-export { isWebSocketKey } from "./upgrade_request.ts";
+export { hasUpgradeOption, isWebSocketKey } from "./upgrade_request.ts";
 
 /** Which runtime is executing this process. */
 export function detectRuntime(): "deno" | "bun" {

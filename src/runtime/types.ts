@@ -12,7 +12,26 @@ export interface ServeOptions {
   /** `::` for dual-stack, `0.0.0.0` for IPv4 only. */
   hostname: string;
   fetch: FetchHandler;
+  /**
+   * A request head must arrive whole within this long (default `HTTP_HEADER_TIMEOUT_MS`), and
+   * a connection that is not a WebSocket is closed after `idleTimeoutMs` without a byte
+   * (default `HTTP_IDLE_TIMEOUT_MS`). Bun enforces one idle limit for both: no byte for the
+   * shorter of the two.
+   */
+  headerTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  /** Largest WebSocket message a client may send; default `WEBSOCKET_MAX_MESSAGE_BYTES`. */
+  maxMessageBytes?: number;
 }
+
+/** Slow-request defences, as common HTTP servers set them. */
+export const HTTP_HEADER_TIMEOUT_MS = 10_000;
+export const HTTP_IDLE_TIMEOUT_MS = 10_000;
+/**
+ * Largest WebSocket message a client may send (the Satellite frame limit); a larger one is
+ * answered with close 1009 on both runtimes.
+ */
+export const WEBSOCKET_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 export interface HttpServerHandle {
   /** The port actually bound (differs from the request when it was 0). */
