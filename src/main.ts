@@ -21,6 +21,7 @@ import {
   ShapeHub,
   ShapeStateMaintenance,
 } from "./sync/mod.ts";
+import { Permissions } from "./permissions/mod.ts";
 import { type ClientWriter, DirectWriter } from "./writes/mod.ts";
 import { MigrationsProxy, proxyTunnelHandler } from "./proxy/mod.ts";
 import {
@@ -275,8 +276,16 @@ async function serve(
       logger: satelliteLogger,
     }),
   );
+  // Who reads and writes what (DDLX GRANT/ASSIGN), kept current from the stream.
+  const permissions = new Permissions({
+    pool: () => connector.pool,
+    model: () => catalogs.get()?.current(),
+    logger: logger.child({ component: "permissions" }),
+  });
+  log.subscribe((tx) => permissions.observe(tx));
   const satellite = satelliteHandler(runtime, {
     logger: satelliteLogger,
+    permissions,
     instanceId: config.instanceId,
     authenticator: createAuthenticator(config.auth),
     catalogs,
@@ -287,8 +296,16 @@ async function serve(
     store: clientStore,
     frames: new SharedFrames(),
     inbound: writer
-      ? ({ clientId, logger: clientLogger, fail }) =>
-        new Inbound({ clientId, catalogs, writer: writer!, logger: clientLogger, fail })
+      ? ({ clientId, logger: clientLogger, fail, track, refusal }) =>
+        new Inbound({
+          clientId,
+          catalogs,
+          writer: writer!,
+          logger: clientLogger,
+          fail,
+          track,
+          refusal,
+        })
       : undefined,
   });
   const app = createApp({

@@ -63,10 +63,10 @@ test("defaults", () => {
     telemetry: { enabled: true },
     features: {
       __default__: false,
-      proxy_ddlx_grant: false,
-      proxy_ddlx_revoke: false,
-      proxy_ddlx_assign: false,
-      proxy_ddlx_unassign: false,
+      proxy_ddlx_grant: true,
+      proxy_ddlx_revoke: true,
+      proxy_ddlx_assign: true,
+      proxy_ddlx_unassign: true,
     },
     metricsPeriodMs: 2000,
   });
@@ -364,9 +364,9 @@ test("ELECTRIC_TELEMETRY_URL: only explicit http(s) endpoints", () => {
 });
 
 test("ELECTRIC_FEATURES", () => {
-  const config = load({ ELECTRIC_FEATURES: "proxy_ddlx_grant=true::proxy_ddlx_grant=false" });
-  assert.equal(featureEnabled(config, "proxy_ddlx_grant"), true);
-  assert.equal(featureEnabled(config, "proxy_ddlx_revoke"), false);
+  const config = load({ ELECTRIC_FEATURES: "proxy_ddlx_grant=false::proxy_ddlx_grant=true" });
+  assert.equal(featureEnabled(config, "proxy_ddlx_grant"), false);
+  assert.equal(featureEnabled(config, "proxy_ddlx_revoke"), true);
   const found = problems({ ELECTRIC_FEATURES: "proxy_ddlx_grant" });
   assert.equal(found.length, 1);
   assert.equal(found[0].variable, "ELECTRIC_FEATURES");

@@ -226,7 +226,7 @@ export const TABLE = {
   ELECTRIC_FEATURES: option("ELECTRIC_FEATURES", {
     default: "",
     doc:
-      "Feature flags `name=true|false` separated by `:`, leftmost wins; `__default__` sets unlisted flags.",
+      "Feature flags `name=true|false` separated by `:`, leftmost wins; `proxy_ddlx_*` default on, `__default__` (off) sets unlisted flags.",
     group: "fatal",
     convert: asFeatures,
   }),

@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { Logger } from "../telemetry/mod.ts";
 import type { ConnectorState } from "../storage/mod.ts";
-import { matchRoute } from "./routes.ts";
+import { matchRoute, requestPath } from "./routes.ts";
 
 /** A handler mounted under a route; it sees the Hono context and the remaining segments. */
 export type MountedHandler = (c: Context, rest: string[]) => Response | Promise<Response>;
@@ -47,14 +47,14 @@ export function createApp(options: AppOptions): Hono {
 
   app.use(async (c, next) => {
     const started = performance.now();
-    logger.info(`${c.req.method} ${new URL(c.req.url).pathname}`);
+    logger.info(`${c.req.method} ${requestPath(c.req.url)}`);
     await next();
     const elapsed = Math.round(performance.now() - started);
     logger.info(`Sent ${c.res.status} in ${elapsed}ms`);
   });
 
   app.all("*", (c) => {
-    const match = matchRoute(new URL(c.req.url).pathname);
+    const match = matchRoute(requestPath(c.req.url));
     if (!match) return plain(404, "Not found");
     const mounts = options.mounts ?? {};
     switch (match.route) {

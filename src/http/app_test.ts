@@ -85,3 +85,14 @@ test("mounted handlers receive their requests", async () => {
   assert.equal((await call(a, "/api/migrations?dialect=sqlite")).body, "m:sqlite");
   assert.equal((await call(a, "//proxy")).body, "tunnel");
 });
+
+test("a Host with a bad port does not make the request fail", async () => {
+  // What a runtime hands over for `Host: 127.0.0.1:99999`: a URL that `new URL` refuses.
+  const request = {
+    url: "http://127.0.0.1:99999/api/status",
+    method: "GET",
+    headers: new Headers({ host: "127.0.0.1:99999" }),
+  } as Request;
+  const res = await app("ready").fetch(request);
+  assert.equal(res.status, 200);
+});

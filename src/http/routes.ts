@@ -29,3 +29,13 @@ export function matchRoute(pathname: string): RouteMatch | undefined {
   }
   return undefined;
 }
+
+/**
+ * The path of a request's URL, with `new URL`'s normalisation, but whatever its authority:
+ * the runtime builds the URL from the Host header, and one with a bad port (`h:99999`) makes
+ * the whole URL unparsable although the request line's path is fine.
+ */
+export function requestPath(url: string): string {
+  const path = url.replace(/^[^:/?#]+:\/\/[^/?#]*/, "");
+  return new URL(`http://localhost${path.startsWith("/") ? "" : "/"}${path}`).pathname;
+}

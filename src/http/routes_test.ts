@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { matchRoute } from "./routes.ts";
+import { matchRoute, requestPath } from "./routes.ts";
 
 test("routes match on path segments, ignoring empty ones", () => {
   assert.deepEqual(matchRoute("/api/status"), { route: "status", rest: [] });
@@ -11,4 +11,13 @@ test("routes match on path segments, ignoring empty ones", () => {
   assert.equal(matchRoute("/"), undefined);
   assert.equal(matchRoute("/api"), undefined);
   assert.equal(matchRoute("/wsx"), undefined);
+});
+
+test("the path of a request URL, also when its Host made it unparsable", () => {
+  assert.equal(requestPath("http://127.0.0.1:3000/api/status?x=1"), "/api/status");
+  assert.equal(requestPath("http://127.0.0.1:99999/api/status/"), "/api/status/");
+  assert.equal(requestPath("http://a b/ws#f"), "/ws");
+  assert.equal(requestPath("http://h//proxy"), "//proxy");
+  assert.equal(requestPath("http://h/a/../ws"), "/ws");
+  assert.equal(requestPath("http://h"), "/");
 });

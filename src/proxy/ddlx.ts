@@ -9,9 +9,16 @@
  *   ELECTRIC UNASSIGN <role> FROM <tbl>.<col>
  *   ELECTRIC SQLITE <string>
  *
+ * Roles: `'name'`, `'scope:name'`, `(scope, 'name')`, a column reference (ASSIGN/UNASSIGN
+ * only), or the built-ins `ANYONE` and `AUTHENTICATED` written unquoted (GRANT/REVOKE only;
+ * rendered as the role names `'ANYONE'`, `'AUTHENTICATED'`).
+ *
  * A small hand-written lexer and recursive-descent parser: the statements are few and their
  * grammar is not Postgres's, so the shared SQL parser cannot read them. Errors are values
- * whose `detail` names the token the parser stopped before (`syntax error before: <<"JUNK">>`).
+ * whose `detail` names the token the parser stopped before (`syntax error before: <<"JUNK">>`)
+ * or, for a statement that parses but cannot be built (`TO ':'`, an unquoted role in GRANT,
+ * ASSIGN of a built-in role), what is wrong with it; the proxy answers both as a DDLX syntax
+ * error, never by failing.
  */
 
 export interface QualifiedName {
@@ -21,7 +28,7 @@ export interface QualifiedName {
 
 /** A role: a literal name, optionally scoped by a table, or read from a column. */
 export type RoleSpec =
-  | { kind: "name"; name: string; scope?: QualifiedName | string }
+  | { kind: "name"; name: string; scope?: QualifiedName }
   | { kind: "column"; table?: string; column: string; scope?: QualifiedName };
 
 export type DdlxCommand =
@@ -184,7 +191,11 @@ class Parser {
   }
 
   isPunct(p: string): boolean {
-    const token = this.peek();
+    return this.isPunctAt(0, p);
+  }
+
+  isPunctAt(offset: number, p: string): boolean {
+    const token = this.peek(offset);
     return token?.t === "punct" && token.value === p;
   }
 
@@ -274,28 +285,58 @@ function privileges(p: Parser): { privileges: string[]; columns?: string[] } {
   return columns ? { privileges: out, columns } : { privileges: out };
 }
 
-/** A role written as a string: `'name'` or `'scope:name'`. */
-function stringRole(p: Parser, text: string): RoleSpec {
-  const colon = text.indexOf(":");
-  if (colon < 0) {
-    if (text === "") p.fail();
-    return { kind: "name", name: text };
+/** The built-in roles every user (or every signed-in user) holds; written unquoted. */
+const BUILT_IN_ROLES = new Set(["anyone", "authenticated"]);
+
+function invalidRole(text: string): DdlxSyntaxError {
+  return new DdlxSyntaxError(
+    `invalid role "${text}": expected 'name' or 'scope:name', both parts non-empty`,
+  );
+}
+
+/** A role name on its own: not empty, no colon (a colon separates scope and name). */
+function roleName(text: string, written = text): string {
+  if (text === "") {
+    throw new DdlxSyntaxError(`invalid role "${written}": a role name cannot be empty`);
   }
-  const scope = text.slice(0, colon);
+  if (text.includes(":")) throw invalidRole(written);
+  return text;
+}
+
+/** A scope written inside a role string (`table` or `schema.table`), or undefined. */
+function scopeName(text: string): QualifiedName | undefined {
+  try {
+    const p = new Parser(text);
+    const name = p.qualifiedName();
+    return p.peek() ? undefined : name;
+  } catch (error) {
+    if (error instanceof DdlxSyntaxError) return undefined;
+    throw error;
+  }
+}
+
+/** A role written as a string: `'name'` or `'scope:name'`. */
+function stringRole(text: string): RoleSpec {
+  const colon = text.indexOf(":");
+  if (colon < 0) return { kind: "name", name: roleName(text) };
+  const scope = scopeName(text.slice(0, colon));
   const name = text.slice(colon + 1);
-  if (scope === "" || name === "") throw new DdlxSyntaxError(`invalid role "${text}"`);
+  if (!scope || name === "" || name.includes(":")) throw invalidRole(text);
   return { kind: "name", name, scope };
 }
 
-/** `'name'`, `'scope:name'`, `(scope, 'name')`, `(scope, tbl.col)` or `tbl.col`. */
+/**
+ * `'name'`, `'scope:name'`, `(scope, 'name')`, `(scope, tbl.col)`, `tbl.col`, or the built-in
+ * `ANYONE` / `AUTHENTICATED` (granted, never assigned).
+ */
 function role(p: Parser, allowColumn: boolean): RoleSpec {
-  if (p.peek()?.t === "string") return stringRole(p, p.string());
+  if (p.peek()?.t === "string") return stringRole(p.string());
   if (p.acceptPunct("(")) {
     const scope = p.qualifiedName();
     p.punct(",");
     let spec: RoleSpec;
     if (p.peek()?.t === "string") {
-      spec = { kind: "name", name: p.string(), scope };
+      spec = { kind: "name", name: roleName(p.string()), scope };
     } else {
       if (!allowColumn) p.fail();
       spec = { ...columnRef(p), scope };
@@ -303,12 +344,30 @@ function role(p: Parser, allowColumn: boolean): RoleSpec {
     p.punct(")");
     return spec;
   }
+  const word = p.peek();
+  if (word?.t === "word" && BUILT_IN_ROLES.has(word.value) && !p.isPunctAt(1, ".")) {
+    const name = word.value.toUpperCase();
+    if (allowColumn) throw new DdlxSyntaxError(`role ${name} is built in and cannot be assigned`);
+    p.next();
+    return { kind: "name", name };
+  }
   if (!allowColumn) {
     throw new DdlxSyntaxError(
-      `role must be a quoted string, e.g. '${p.peek()?.raw ?? "name"}'`,
+      `role must be a quoted string, e.g. '${
+        p.peek()?.raw ?? "name"
+      }', or one of ANYONE, AUTHENTICATED`,
     );
   }
   return columnRef(p);
+}
+
+/** An assignment's role column belongs to the table the assignment is on. */
+function checkRoleColumn(spec: RoleSpec, table: QualifiedName): void {
+  if (spec.kind === "column" && spec.table !== undefined && spec.table !== table.name) {
+    throw new DdlxSyntaxError(
+      `role column ${spec.table}.${spec.column} is not a column of ${table.name}`,
+    );
+  }
 }
 
 function columnRef(p: Parser): { kind: "column"; table?: string; column: string } {
@@ -380,6 +439,7 @@ function parseCommand(p: Parser): DdlxCommand {
       const assigned = role(p, true);
       p.word("to");
       const target = tableColumn(p);
+      checkRoleColumn(assigned, target.table);
       let condition: string | undefined;
       if (p.acceptWord("if")) condition = p.parenthesised();
       p.end();
@@ -394,6 +454,7 @@ function parseCommand(p: Parser): DdlxCommand {
       const assigned = role(p, true);
       p.word("from");
       const target = tableColumn(p);
+      checkRoleColumn(assigned, target.table);
       p.end();
       return { kind: "unassign", role: assigned, ...target };
     }
@@ -429,11 +490,8 @@ export function quotedTable(table: QualifiedName): string {
   return `${q(table.schema)}.${q(table.name)}`;
 }
 
-function scopeLiteral(scope: QualifiedName | string | undefined): string {
-  if (scope === undefined) return literal("__global__");
-  return literal(
-    typeof scope === "string" ? quotedTable({ schema: "public", name: scope }) : quotedTable(scope),
-  );
+function scopeLiteral(scope: QualifiedName | undefined): string {
+  return literal(scope === undefined ? "__global__" : quotedTable(scope));
 }
 
 function columnsArray(columns: string[] | undefined): string {
@@ -451,17 +509,17 @@ export function ddlxStatements(command: DdlxCommand): string[] {
       return command.privileges.map((privilege) =>
         `CALL electric.grant(privilege_name => ${literal(privilege)}, on_table_name => ${
           literal(quotedTable(command.table))
-        }, role_name => ${literal(roleName(command.role))}, columns => ${
+        }, role_name => ${literal(grantedName(command.role))}, columns => ${
           columnsArray(command.columns)
-        }, scope_name => ${scopeLiteral(roleScope(command.role))}, using_path => ${
+        }, scope_name => ${scopeLiteral(command.role.scope)}, using_path => ${
           literal(command.using)
         }, check_fn => ${literal(command.check)});\n`
       );
     case "revoke":
       return command.privileges.map((privilege) =>
         `CALL electric.revoke(${literal(privilege)}, ${literal(quotedTable(command.table))}, ${
-          literal(roleName(command.role))
-        }, ${columnsArray(command.columns)}, ${scopeLiteral(roleScope(command.role))});\n`
+          literal(grantedName(command.role))
+        }, ${columnsArray(command.columns)}, ${scopeLiteral(command.role.scope)});\n`
       );
     case "assign":
     case "unassign": {
@@ -481,10 +539,6 @@ export function ddlxStatements(command: DdlxCommand): string[] {
   }
 }
 
-function roleName(role: RoleSpec): string | undefined {
+function grantedName(role: RoleSpec): string | undefined {
   return role.kind === "name" ? role.name : undefined;
-}
-
-function roleScope(role: RoleSpec): QualifiedName | string | undefined {
-  return role.scope;
 }

@@ -67,7 +67,63 @@ test("syntax errors name the token the parser stopped before", () => {
     ok: false,
     detail: "syntax error before: '('",
   });
-  const anyone = parseDdlx("ELECTRIC GRANT SELECT ON projects TO ANYONE");
-  assert.equal(anyone.ok, false);
-  assert.equal(parseDdlx("ELECTRIC ASSIGN ':' TO users.id").ok, false);
+});
+
+test("ANYONE and AUTHENTICATED are built-in roles for GRANT and REVOKE", () => {
+  assert.match(
+    ddlxStatements(command("ELECTRIC GRANT SELECT ON projects TO ANYONE"))[0],
+    /role_name => 'ANYONE', columns => ARRAY\['\*'\], scope_name => '__global__'/,
+  );
+  assert.match(
+    ddlxStatements(command("electric grant read on projects to authenticated;"))[0],
+    /role_name => 'AUTHENTICATED'/,
+  );
+  assert.match(
+    ddlxStatements(command("ELECTRIC REVOKE SELECT ON projects FROM Anyone"))[0],
+    /^CALL electric\.revoke\('select', '"public"\."projects"', 'ANYONE', ARRAY\['\*'\], '__global__'\);/,
+  );
+  // As a table name, ANYONE is still a table.
+  const assign = command("ELECTRIC ASSIGN anyone.role TO anyone.user_id");
+  assert.ok(assign.kind === "assign" && assign.role.kind === "column");
+});
+
+test("role strings: scope parsed like a table name, both parts required", () => {
+  const scoped = command("ELECTRIC GRANT SELECT ON items TO 'app.Projects:admin'");
+  assert.ok(scoped.kind === "grant");
+  assert.deepEqual(scoped.role, {
+    kind: "name",
+    name: "admin",
+    scope: { schema: "app", name: "projects" },
+  });
+  assert.match(
+    ddlxStatements(command("ELECTRIC ASSIGN 'projects:member' TO members.user_id"))[0],
+    /scope => '"public"\."projects"', user_column_name => 'user_id', role_name_string => 'member'/,
+  );
+});
+
+test("statements that parse but cannot be built are syntax errors naming the problem", () => {
+  const cases: [string, RegExp][] = [
+    ["ELECTRIC GRANT SELECT ON t TO ':'", /^invalid role ":": expected 'name' or 'scope:name'/],
+    ["ELECTRIC GRANT SELECT ON t TO 'p:'", /^invalid role "p:"/],
+    ["ELECTRIC GRANT SELECT ON t TO ':admin'", /^invalid role ":admin"/],
+    ["ELECTRIC GRANT SELECT ON t TO 'a:b:c'", /^invalid role "a:b:c"/],
+    ["ELECTRIC GRANT SELECT ON t TO 'a b:c'", /^invalid role "a b:c"/],
+    ["ELECTRIC GRANT SELECT ON t TO ''", /^invalid role "": a role name cannot be empty/],
+    ["ELECTRIC GRANT SELECT ON t TO (p, '')", /^invalid role "": a role name cannot be empty/],
+    ["ELECTRIC GRANT SELECT ON t TO (p, 'a:b')", /^invalid role "a:b"/],
+    ["ELECTRIC GRANT SELECT ON t TO member", /^role must be a quoted string, e\.g\. 'member'/],
+    ["ELECTRIC REVOKE SELECT ON t FROM member", /^role must be a quoted string/],
+    ["ELECTRIC ASSIGN ':' TO users.id", /^invalid role ":"/],
+    ["ELECTRIC ASSIGN ANYONE TO users.id", /^role ANYONE is built in and cannot be assigned/],
+    ["ELECTRIC UNASSIGN authenticated FROM users.id", /^role AUTHENTICATED is built in/],
+    [
+      "ELECTRIC ASSIGN (projects, other.role) TO members.user_id",
+      /^role column other\.role is not a column of members/,
+    ],
+  ];
+  for (const [text, detail] of cases) {
+    const parsed = parseDdlx(text);
+    assert.ok(!parsed.ok, text);
+    assert.match(parsed.detail, detail, text);
+  }
 });

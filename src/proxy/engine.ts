@@ -4,10 +4,13 @@
  * either forwarded untouched (the fast path: no copy, no wait, pipelining preserved) or run by
  * a plan (`plans.ts`) that interleaves the proxy's own statements with the client's.
  *
- * Responses are attributed with a FIFO of expectations, one per `ReadyForQuery` the upstream
- * owes: "pass" entries relay everything; "op" entries belong to a plan step and are relayed,
- * held or swallowed as the step asks, and their `ReadyForQuery` resumes the plan. A plan starts
- * only once every earlier expectation is met, so its statements never interleave with others.
+ * Responses are attributed with a FIFO of expectations, one per answer the upstream owes:
+ * "pass" entries (a forwarded Query, FunctionCall or Sync, up to its `ReadyForQuery`) and "ext"
+ * entries (a forwarded extended message, up to its final message) relay everything; when an
+ * extended message fails, Postgres skips to the next Sync and the entries it skips are dropped.
+ * "op" entries belong to a plan step and are relayed, held or swallowed as the step asks, and
+ * their `ReadyForQuery` resumes the plan. A plan starts only once every earlier expectation is
+ * met, so its statements never interleave with others.
  * The transaction status is the upstream's own (`ReadyForQuery`), never guessed from SQL.
  */
 import {
@@ -22,7 +25,7 @@ import {
 import type { QualifiedName } from "./ddlx.ts";
 import { errorFields, protocolViolation, type ProxyError } from "./errors.ts";
 import type { SqlParse } from "./parse_sql.ts";
-import { classifyUnit, extendedPlan, simplePlan, type Unit } from "./plans.ts";
+import { classifyUnit, extendedPlan, simplePlan, type Unit, type UnitKind } from "./plans.ts";
 import type { LogEntry, Mode, Output, SessionOptions } from "./session.ts";
 
 export interface OpResult {
@@ -52,7 +55,10 @@ export type Op =
 export type Plan = Generator<Op, void, OpResult | undefined>;
 
 type Expect =
-  | { kind: "pass" }
+  /** A forwarded Parse, Bind, Describe, Execute or Close, owed its one final message. */
+  | { kind: "ext" }
+  /** A forwarded Query or FunctionCall (`sync: false`) or Sync, owed a ReadyForQuery. */
+  | { kind: "pass"; sync: boolean }
   | {
     kind: "op";
     internal: boolean;
@@ -97,6 +103,11 @@ export interface Engine {
   portals: Map<string, Portal>;
   /** After a proxy-generated error in an extended unit: drop messages until Sync. */
   discardUntilSync: boolean;
+  /**
+   * An extended message failed upstream, and Postgres discards everything up to the next Sync
+   * (a Query or FunctionCall too, which then gets no ReadyForQuery).
+   */
+  upstreamSkipping: boolean;
   closed: boolean;
   logs: LogEntry[];
 }
@@ -115,6 +126,7 @@ export function initialEngine(options: SessionOptions): Engine {
     statements: new Map(),
     portals: new Map(),
     discardUntilSync: false,
+    upstreamSkipping: false,
     closed: false,
     logs: [],
   };
@@ -205,15 +217,11 @@ function pump(engine: Engine, out: Output): void {
       }
       continue;
     }
-    const kind = classifyUnit(engine, unit);
+    // While the upstream skips to the next Sync, it will not run this unit: nothing to plan.
+    const kind: UnitKind = engine.upstreamSkipping ? { kind: "pass" } : classifyUnit(engine, unit);
     if (kind.kind === "pass") {
       for (const item of unit.items) out.toUpstream.push(item.frame.raw);
-      for (const item of unit.items) {
-        const t = item.message.type;
-        if (t === "Query" || t === "Sync" || t === "FunctionCall") {
-          engine.expect.push({ kind: "pass" });
-        }
-      }
+      for (const item of unit.items) owe(engine, item.message.type);
       continue;
     }
     if (engine.expect.length > 0) {
@@ -223,6 +231,37 @@ function pump(engine: Engine, out: Output): void {
     }
     const plan = kind.kind === "simple" ? simplePlan(engine, unit) : extendedPlan(engine, unit);
     startPlan(engine, out, plan);
+  }
+}
+
+/** Records what the upstream owes for a message forwarded as received. */
+function owe(engine: Engine, type: FrontendMessage["type"]): void {
+  if (type === "Sync") {
+    engine.upstreamSkipping = false;
+    engine.expect.push({ kind: "pass", sync: true });
+  } else if (type === "Flush" || engine.upstreamSkipping) {
+    return; // Flush is not answered, and skipped messages are not either
+  } else if (type === "Query" || type === "FunctionCall") {
+    engine.expect.push({ kind: "pass", sync: false });
+  } else {
+    engine.expect.push({ kind: "ext" });
+  }
+}
+
+/**
+ * An extended message failed: Postgres discards every message up to the next Sync, so what
+ * was forwarded before that Sync is owed nothing more; if that Sync is not forwarded yet,
+ * what is forwarded until it is skipped too.
+ */
+function skipUntilSync(engine: Engine): void {
+  for (;;) {
+    const head = engine.expect[0];
+    if (head === undefined) {
+      engine.upstreamSkipping = true;
+      return;
+    }
+    if (head.kind === "op" || (head.kind === "pass" && head.sync)) return;
+    engine.expect.shift();
   }
 }
 
@@ -282,10 +321,29 @@ export function pushRaw(list: Uint8Array[], raw: Uint8Array): void {
   }
 }
 
+/** The message that completes a Parse, Bind, Close, Describe or Execute that succeeded. */
+const EXTENDED_DONE = new Set([
+  0x31, // '1' ParseComplete
+  0x32, // '2' BindComplete
+  0x33, // '3' CloseComplete
+  0x54, // 'T' RowDescription (Describe)
+  0x6e, // 'n' NoData (Describe)
+  0x43, // 'C' CommandComplete (Execute)
+  0x49, // 'I' EmptyQueryResponse (Execute)
+  0x73, // 's' PortalSuspended (Execute)
+]);
+
 export function onUpstreamFrame(engine: Engine, out: Output, frame: Frame): void {
   const head = engine.expect[0];
-  if (engine.mode === "transparent" || !head || head.kind === "pass") {
+  if (engine.mode === "transparent" || !head || head.kind !== "op") {
     pushRaw(out.toClient, frame.raw);
+    if (head?.kind === "ext" && engine.mode !== "transparent") {
+      if (frame.tag === 0x45) skipUntilSync(engine); // 'E' ErrorResponse
+      else if (EXTENDED_DONE.has(frame.tag)) engine.expect.shift();
+      else return;
+      if (engine.expect.length === 0) pump(engine, out);
+      return;
+    }
     if (frame.tag === Z && engine.mode !== "transparent") {
       setStatus(engine, readyStatus(frame));
       if (head) engine.expect.shift();

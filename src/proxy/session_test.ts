@@ -193,3 +193,43 @@ test("a refused DROP COLUMN sends only the lookup upstream and answers EX010 + Z
   assert.equal(error.fields.M, 'Cannot drop column "v" of electrified table "public"."items"');
   assert.deepEqual(z, Z("E"));
 });
+
+test("a Query after a failed Bind is skipped by Postgres, and later plans do not wait for it", async () => {
+  let s = ready();
+  const bind: FrontendMessage = {
+    type: "Bind",
+    portal: "",
+    statement: "missing",
+    paramFormats: [],
+    params: [],
+    resultFormats: [],
+  };
+  // No Sync between them: the Bind fails, and Postgres discards the Query up to the Sync.
+  s = (await client(s, bind)).state;
+  let r = await client(s, { type: "Query", sql: "SELECT 1" });
+  assert.deepEqual(upstreamSql(r.out), ["Bind", "SELECT 1"]);
+  r = upstream(r.state, {
+    type: "ErrorResponse",
+    fields: { S: "ERROR", C: "26000", M: 'prepared statement "missing" does not exist' },
+  });
+  r = await client(r.state, { type: "Sync" });
+  assert.deepEqual(upstreamSql(r.out), ["Sync"]);
+  r = upstream(r.state, Z("I"));
+  assert.deepEqual(toClient(r.out), [Z("I")]);
+  // Nothing is owed any more: a plan starts at once.
+  r = await client(r.state, { type: "Query", sql: "ALTER TABLE items ENABLE ELECTRIC" });
+  assert.deepEqual(upstreamSql(r.out), ["BEGIN"]);
+});
+
+test("a plan waits until extended messages flushed before it are answered", async () => {
+  let s = ready();
+  const parse: FrontendMessage = { type: "Parse", name: "", sql: "SELECT 1", paramTypes: [] };
+  s = (await client(s, parse)).state;
+  let r = await client(s, { type: "Flush" });
+  assert.deepEqual(upstreamSql(r.out), ["Parse", "Flush"]);
+  r = await client(r.state, { type: "Query", sql: "ALTER TABLE items ENABLE ELECTRIC" });
+  assert.deepEqual(r.out.toUpstream, []);
+  r = upstream(r.state, { type: "ParseComplete" });
+  assert.deepEqual(toClient(r.out), [{ type: "ParseComplete" }]);
+  assert.deepEqual(upstreamSql(r.out), ["BEGIN"]);
+});

@@ -366,5 +366,9 @@ function streamTransactions(
     described = encoded.described;
     if (sent.endLsn > position) position = sent.endLsn;
   }
-  return { state: { ...state, described, position }, out };
+  const next = { ...state, described, position };
+  // Asking for a reply makes the subscriber confirm what it applied right away rather than at
+  // its status interval (10 s by default): a client's write settles as soon as it is applied.
+  if (position > state.position) out.push(keepalive(next, now, true));
+  return { state: next, out };
 }

@@ -260,8 +260,11 @@ test("streaming: transactions, status updates, ticks, CopyDone", () => {
     now: NOW,
   });
   state = delivered.state;
-  // Begin, Relation, Insert, Commit.
-  assert.equal(sent(delivered.out).length, 4);
+  // Begin, Relation, Insert, Commit, then a keepalive asking for the subscriber's position.
+  const out = sent(delivered.out);
+  assert.equal(out.length, 5);
+  const ask = out[4].type === "CopyData" ? decodeReplicationMessage(out[4].data) : undefined;
+  assert.ok(ask?.ok && ask.message.tag === "primary_keepalive" && ask.message.replyRequested);
   assert.equal(state.position, 130n);
 
   const unknown = step(state, {

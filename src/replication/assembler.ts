@@ -5,8 +5,9 @@
  *
  * At Commit the transaction is enriched (enrich.ts): shadow and tombstone changes fold into
  * tags, origin and commit time, then `electric.*` changes other than `ddl_commands` inserts
- * are removed. Unchanged-TOAST values in new tuples are taken from the old tuple (electrified
- * tables have REPLICA IDENTITY FULL); TRUNCATE is kept as a `truncate` change with a warning.
+ * and permission-rule changes (`grants`, `assignments`) are removed. Unchanged-TOAST values in
+ * new tuples are taken from the old tuple (electrified tables have REPLICA IDENTITY FULL);
+ * TRUNCATE is kept as a `truncate` change with a warning.
  */
 import {
   type Begin,
@@ -18,7 +19,7 @@ import {
   type TupleValue,
   UNCHANGED_TOAST,
 } from "../pgwire/mod.ts";
-import { ELECTRIC_SCHEMA } from "../storage/mod.ts";
+import { ELECTRIC_SCHEMA, PERMISSION_RULE_TABLES } from "../storage/mod.ts";
 import { enrichTransaction, type PrimaryKeyLookup, shadowPrimaryKey } from "./enrich.ts";
 import { clientTag, parseTag, parseTagArray, type PgTag } from "./tags.ts";
 import type { Change, ReferencedRecord, RelationRef, Row, Transaction } from "./transaction.ts";
@@ -51,14 +52,19 @@ const NONE: AssemblerResult = { kind: "none" };
 /**
  * What is never read of a relation's rows: of a shadow table, everything but its key and the
  * two tag columns enrichment reads; of tombstones and the service's other tables (except the
- * captured DDL), everything. One shadow row comes with every row change and is several times
- * as wide as what is read of it; skipped values are stepped over without making strings.
+ * captured DDL and the permission rules), everything. One shadow row comes with every row
+ * change and is several times as wide as what is read of it; skipped values are stepped over
+ * without making strings.
  */
 function skippedColumns(relation: RelationRef): readonly boolean[] | undefined {
-  if (relation.schema !== ELECTRIC_SCHEMA || relation.table === "ddl_commands") return undefined;
+  if (relation.schema !== ELECTRIC_SCHEMA || keptElectricTable(relation.table)) return undefined;
   if (!relation.table.startsWith("shadow__")) return relation.columns.map(() => true);
   const key = new Set(shadowPrimaryKey(relation));
   return relation.columns.map((c) => !(key.has(c.name) || c.name === "_tags" || c.name === "_tag"));
+}
+
+function keptElectricTable(table: string): boolean {
+  return table === "ddl_commands" || PERMISSION_RULE_TABLES.includes(table);
 }
 
 export class TransactionAssembler {

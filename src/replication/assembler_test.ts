@@ -40,6 +40,16 @@ const SHADOW = relation(101, "electric", "shadow__public__items", [
 const TOMBSTONE = relation(102, "electric", "tombstone__public__items", ["id", "value"]);
 const DDL = relation(103, "electric", "ddl_commands", ["id", "txid", "txts", "query"]);
 const MARKER = relation(104, "electric", "transaction_marker", ["id", "content"]);
+const GRANTS = relation(105, "electric", "grants", [
+  "privilege",
+  "on_table",
+  "role",
+  "column_name",
+  "scope",
+  "using_path",
+  "check_fn",
+]);
+const ROLES = relation(106, "electric", "roles", ["id", "role", "user_id"]);
 
 function shadowRow(id: string, tags: string, tag: string): TupleValue[] {
   return [tags, "1", "f", tag, null, "{f}", "t", null, null, id, tag];
@@ -201,6 +211,34 @@ test("electric.* changes are removed except ddl_commands inserts; empty transact
   );
   assert.deepEqual(txs[1].changes, []);
   assert.equal(txs[1].lsn, 0x510n);
+});
+
+test("permission-rule changes stay whole (every kind); other electric tables still go", () => {
+  const grant = ["select", '"public"."items"', "member", "*", "__global__", null, null];
+  const assembler = new TransactionAssembler({ origin: "postgres_1" });
+  assembler.push(GRANTS);
+  assembler.push(ROLES);
+  assert.equal(assembler.skip(105), undefined, "no grants column is skipped");
+  assert.ok(assembler.skip(106)?.every((skipped) => skipped));
+  const [tx] = run([
+    GRANTS,
+    ROLES,
+    begin(0x480n),
+    { tag: "insert", relationId: 105, newTuple: grant },
+    { tag: "update", relationId: 105, oldKind: "O", oldTuple: grant, newTuple: grant },
+    { tag: "delete", relationId: 105, oldKind: "O", oldTuple: grant },
+    { tag: "insert", relationId: 106, newTuple: ["1", "admin", "u1"] },
+    commit(0x480n, 0x490n),
+  ]);
+  const record = Object.fromEntries(GRANTS.columns.map((c, i) => [c.name, grant[i]]));
+  assert.deepEqual(
+    tx.changes.map((c) => c.kind !== "truncate" && [c.relation.table, c.kind]),
+    [["grants", "insert"], ["grants", "update"], ["grants", "delete"]],
+  );
+  const [inserted, , deleted] = tx.changes;
+  assert.ok(inserted.kind === "insert" && deleted.kind === "delete");
+  assert.deepEqual(inserted.record, record);
+  assert.deepEqual(deleted.oldRecord, record);
 });
 
 test("unchanged TOAST in a new tuple takes the old tuple's value", () => {

@@ -7,10 +7,12 @@
  * 3. The `_tag` of the last shadow change gives the commit timestamp and the origin
  *    (NULL source → the connector's origin).
  * 4. Each user change gets the winning shadow row's `_tags` in client form; deletes get none.
- * 5. `electric.*` changes other than `ddl_commands` inserts are removed; an empty transaction
- *    is still a transaction (its position matters downstream).
+ * 5. `electric.*` changes other than `ddl_commands` inserts and permission-rule row changes
+ *    (`electric.grants`, `electric.assignments`: every insert, update and delete, whole rows)
+ *    are removed; an empty transaction is still a transaction (its position matters
+ *    downstream).
  */
-import { ELECTRIC_SCHEMA, shadowTableName } from "../storage/mod.ts";
+import { ELECTRIC_SCHEMA, PERMISSION_RULE_TABLES, shadowTableName } from "../storage/mod.ts";
 import { clientTag, parseTag, parseTagArray } from "./tags.ts";
 import {
   type Change,
@@ -97,9 +99,11 @@ export function enrichTransaction(tx: Transaction, options: EnrichOptions): Tran
       continue;
     }
     if (change.relation.schema === ELECTRIC_SCHEMA) {
-      if (change.relation.table === "ddl_commands" && change.kind === "insert") {
-        changes.push(change);
-      }
+      const { table } = change.relation;
+      if (
+        (table === "ddl_commands" && change.kind === "insert") ||
+        PERMISSION_RULE_TABLES.includes(table)
+      ) changes.push(change);
       continue;
     }
     if (change.kind === "delete" || shadow.length === 0) {

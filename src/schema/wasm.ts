@@ -134,13 +134,26 @@ function parseWith(mod: PgQueryModule, sql: string): RawParse {
   });
 }
 
+/**
+ * The scanner's JSON escapes quotes, backslashes and `\n`, but leaves other control characters
+ * of a token's text raw, which JSON forbids. It writes no whitespace between its tokens, so
+ * every control character is inside a string and can be escaped where it stands.
+ */
+function escapeControlCharacters(json: string): string {
+  return json.replace(
+    // deno-lint-ignore no-control-regex -- control characters are what is looked for
+    /[\u0000-\u001f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 function scanWith(mod: PgQueryModule, sql: string): RawToken[] {
   return withCString(mod, sql, (ptr) => {
     const result = mod._wasm_scan(ptr);
     try {
       const text = mod.UTF8ToString(result);
       if (!text.startsWith("{")) return [];
-      return (JSON.parse(text) as { tokens?: RawToken[] }).tokens ?? [];
+      return (JSON.parse(escapeControlCharacters(text)) as { tokens?: RawToken[] }).tokens ?? [];
     } finally {
       if (result) mod._wasm_free_string(result);
     }

@@ -17,6 +17,16 @@ test("the parser loads once and is shared", async () => {
   ]);
 });
 
+test("tokens holding control characters are scanned", async () => {
+  const parser = await loadPgParser();
+  assert.deepEqual(parser.scan("SELECT 1\b '\x01\t'").map((t) => t.text), [
+    "SELECT",
+    "1",
+    "\b",
+    "'\x01\t'",
+  ]);
+});
+
 // `bun build --compile` embeds only assets its bundler sees; this is what keeps the parser
 // loadable in the compiled binary when no node_modules exists next to it.
 test("Bun's bundler sees the .wasm file as an asset", () => {

@@ -29,7 +29,7 @@ export type {
   SubsError,
 } from "./types.ts";
 export type { ScalarType, WhereExpr } from "./where_types.ts";
-export { parseWhere, type WhereParseResult } from "./where_parse.ts";
+export { columnScalarType, parseWhere, type WhereParseResult } from "./where_parse.ts";
 export { evaluate, evaluateWhere } from "./where_eval.ts";
 export { whereToSql } from "./where_sql.ts";
 export { type PlanResult, planSubscription, withCurrentTables } from "./plan.ts";

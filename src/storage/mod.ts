@@ -13,9 +13,14 @@ export {
   type StepContext,
   type StepResource,
 } from "./connector.ts";
-export { createSqlClient, SESSION_PARAMETERS, type Sql } from "./pg_client.ts";
+export { createSqlClient, dedicatedConnection, SESSION_PARAMETERS, type Sql } from "./pg_client.ts";
 export { backoffDelayMs } from "./backoff.ts";
-export { classifyPgError, type PgFailure, type PgFailureCode } from "./pg_errors.ts";
+export {
+  classifyPgError,
+  connectionLost,
+  type PgFailure,
+  type PgFailureCode,
+} from "./pg_errors.ts";
 export {
   checkServer,
   type PreflightProblem,

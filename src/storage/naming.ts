@@ -20,6 +20,13 @@ export const PUBLISHED_INTERNAL_TABLES = [
 ] as const;
 
 /**
+ * The published internal tables holding permission rules (written by the DDLX procedures).
+ * Their row changes stay in replicated transactions, whole (REPLICA IDENTITY FULL), so the
+ * service can follow rule changes; the service's other tables are dropped from the stream.
+ */
+export const PERMISSION_RULE_TABLES: readonly string[] = ["grants", "assignments"];
+
+/**
  * The permanent slot that pins WAL: `electric_replication_out_<db>`, where `<db>` is the
  * database name lower-cased, every character outside [a-z0-9_] replaced by `_`, leading and
  * trailing `_` trimmed and cut to 38 characters, so the whole name stays within 63.

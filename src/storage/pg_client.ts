@@ -50,6 +50,26 @@ export function createSqlClient(database: DatabaseConfig, options: SqlClientOpti
 }
 
 /**
+ * A client of one connection with `pool`'s settings, for a part that keeps a session of its own
+ * (prepared statements, pipelined transaction blocks). Why not a connection reserved from the
+ * pool: postgres.js leaves a reserved connection that closed unusable (a query on it never
+ * settles) and releasing it hands the dead connection back to the pool. This one connects again
+ * when used after a close, and `onClose` says that it closed (so what was prepared on it is gone).
+ */
+export function dedicatedConnection(pool: Sql, options: { onClose?: () => void } = {}): Sql {
+  const settings = pool.options as unknown as postgres.Options<Record<string, never>>;
+  return postgres({
+    ...settings,
+    max: 1,
+    // The pool's own close hook, if it has one, hears of this connection too.
+    onclose: (id) => {
+      settings.onclose?.(id);
+      options.onClose?.();
+    },
+  }) as unknown as Sql;
+}
+
+/**
  * Required SSL verifies the server certificate (the name checked is the configured host, not
  * the resolved address). Otherwise SSL is tried first and plain TCP is used when the server
  * declines, which is what postgres.js calls "prefer".

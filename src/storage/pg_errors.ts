@@ -107,3 +107,19 @@ export function classifyPgError(error: unknown, context: { requireSsl?: boolean 
   }
   return { code: "UNKNOWN", message, transient: true };
 }
+
+/** SQLSTATE classes are two digits or one of these; socket error codes (EPIPE) are not. */
+const SQLSTATE = /^(?:[0-9]{2}|F0|HV|P0|XX)[0-9A-Z]{3}$/;
+
+/**
+ * Whether a query failed because its connection is gone: a socket error or one of
+ * postgres.js's own codes (CONNECTION_CLOSED, …), a connection exception (08) or an operator
+ * intervention such as a terminated backend (57P). Such a connection must not be used again.
+ * An error without a code did not come from the connection.
+ */
+export function connectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code !== "string" || code === "") return false;
+  if (!SQLSTATE.test(code)) return true;
+  return code.startsWith("08") || code.startsWith("57P");
+}

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { classifyPgError } from "./pg_errors.ts";
+import { classifyPgError, connectionLost } from "./pg_errors.ts";
 
 const err = (code: string, message = "boom") => Object.assign(new Error(message), { code });
 
@@ -22,4 +22,15 @@ test("a reset during a required SSL handshake points at the SSL settings", () =>
 
 test("matching never depends on message text", () => {
   assert.equal(classifyPgError(err("", "password authentication failed")).code, "UNKNOWN");
+});
+
+test("a lost connection is told by its code: socket, postgres.js, 08 and 57P", () => {
+  for (const code of ["ECONNRESET", "EPIPE", "CONNECTION_CLOSED", "08006", "57P01", "57P03"]) {
+    assert.equal(connectionLost(err(code)), true, code);
+  }
+  for (const code of ["23505", "40001", "42P01", "P0001", "XX000", ""]) {
+    assert.equal(connectionLost(err(code)), false, code);
+  }
+  assert.equal(connectionLost(new Error("not from the connection")), false);
+  assert.equal(connectionLost(undefined), false);
 });

@@ -11,7 +11,7 @@
  * known; `isInsertionPoint` then tells them where the read's data goes.
  */
 import type { Limiter } from "../lifecycle/mod.ts";
-import type { Sql } from "../storage/mod.ts";
+import { connectionLost, type Sql } from "../storage/mod.ts";
 
 /** Which transactions a snapshot sees (32-bit xids, as pgoutput reports them). */
 export interface SnapshotInfo {
@@ -121,19 +121,26 @@ async function readInSnapshot<T>(
   read: (snapshot: Sql, info: SnapshotInfo) => Promise<T>,
 ): Promise<T> {
   const reserved = await sql.reserve();
+  // A reserved connection that closed is neither queried nor released: postgres.js would never
+  // settle a query on it, and the pool has already taken it back.
+  let lost = false;
+  const noting = (error: unknown) => {
+    lost ||= connectionLost(error);
+    throw error;
+  };
   try {
-    await reserved`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`;
+    await reserved`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`.catch(noting);
     try {
-      const [row] = await reserved`SELECT pg_current_snapshot()::text AS snapshot`;
+      const [row] = await reserved`SELECT pg_current_snapshot()::text AS snapshot`.catch(noting);
       const info = parseSnapshot(String(row.snapshot));
       onInfo(info);
       // Snapshot first, then the write: the write's xid is then invisible to it for certain.
       await magicWrite(sql, causedBy);
-      return await read(reserved as unknown as Sql, info);
+      return await read(reserved as unknown as Sql, info).catch(noting);
     } finally {
-      await reserved`COMMIT`.catch(() => {});
+      if (!lost) await reserved`COMMIT`.catch(noting).catch(() => {});
     }
   } finally {
-    reserved.release();
+    if (!lost) reserved.release();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * A change of the groups a client holds, taking effect at one insertion point of the stream:
- * a subscription (groups appear or merge), an unsubscription (groups disappear or split), or a
- * resume (graph groups rejoined after a disconnect or restart). One snapshot read works out what
+ * a subscription (groups appear or merge), an unsubscription (groups disappear or split), a
+ * change of what the user may read (groups narrowed or widened), or a resume (graph groups
+ * rejoined after a disconnect or restart). One snapshot read works out what
  * the client must receive right there: the rows it starts to hold (subscription data, or the
  * rows to refresh on a resume) and the rows it stops holding (a GONE batch, or the rows to
  * drop on a resume). Only the groups that appear and disappear are looked at: every other group
@@ -62,7 +63,8 @@ export interface RowStream {
 }
 
 export interface Transition {
-  kind: "subscribe" | "unsubscribe" | "rejoin";
+  /** `refresh`: the same subscriptions seen with other permissions. */
+  kind: "subscribe" | "unsubscribe" | "rejoin" | "refresh";
   read: ConsistentRead<TransitionData>;
   from: PlannedGroup[];
   to: PlannedGroup[];

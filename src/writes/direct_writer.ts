@@ -1,14 +1,21 @@
 /**
  * `direct_writes` mode (postgres-side.md §8.6): client transactions from every connection go
  * into one queue and are applied in arrival order, each in its own Postgres transaction on
- * one connection of the service's pool, together with the client's LSN. Postgres is thus the record of which
- * client writes are applied; anything lost here is resent by the client when it reconnects.
+ * one connection of the writer's own, together with the client's LSN. Postgres is thus the
+ * record of which client writes are applied; anything lost here is resent by the client when it
+ * reconnects.
  *
  * A transaction Postgres refuses (a constraint, say) is reported back to its connection and
  * dropped; a lost connection is retried, keeping the order.
  */
 import { delay, type Service } from "../lifecycle/mod.ts";
-import { backoffDelayMs, classifyPgError, type Sql } from "../storage/mod.ts";
+import {
+  backoffDelayMs,
+  classifyPgError,
+  connectionLost,
+  dedicatedConnection,
+  type Sql,
+} from "../storage/mod.ts";
 import type { Logger } from "../telemetry/mod.ts";
 import type { ClientTransaction } from "./client_transaction.ts";
 import { PreparedStatements } from "./prepared_statements.ts";
@@ -41,12 +48,15 @@ interface Flight {
   result: Promise<unknown>;
 }
 
-type Reserved = Awaited<ReturnType<Sql["reserve"]>>;
-
-/** The writer's connection, kept between drains, and the statements prepared on it. */
+/**
+ * The writer's connection, kept between drains while it stays open and the connector keeps the
+ * pool it was derived from, and the statements prepared on it.
+ */
 interface Session {
-  connection: Reserved;
+  pool: Sql;
+  connection: Sql;
   prepared: PreparedStatements;
+  closed: boolean;
 }
 
 export class DirectWriter implements Service, ClientWriter {
@@ -56,6 +66,11 @@ export class DirectWriter implements Service, ClientWriter {
   #queue: Pending[] = [];
   #wake: (() => void) | undefined;
   #session: Session | undefined;
+  /**
+   * How many transactions at the head of the queue were sent before a failure and may have
+   * committed: none of them is sent again before Postgres said which it holds.
+   */
+  #unsure = 0;
 
   constructor(options: { pool: () => Sql | undefined; logger: Logger }) {
     this.#pool = options.pool;
@@ -93,21 +108,29 @@ export class DirectWriter implements Service, ClientWriter {
     this.#endSession();
   }
 
-  /** The connection to write on, reserved once and kept while it works. */
-  async #ensureSession(): Promise<Session | "retry"> {
-    if (this.#session) return this.#session;
-    const sql = this.#pool();
-    if (!sql) return "retry";
-    try {
-      this.#session = { connection: await sql.reserve(), prepared: new PreparedStatements() };
-      return this.#session;
-    } catch (error) {
-      return this.#transient(error);
-    }
+  /**
+   * The connection to write on, opened once and kept while it works. One that closed, even while
+   * idle (Postgres restarted, the backend was ended), is replaced before it is used again.
+   */
+  #ensureSession(): Session | "retry" {
+    const pool = this.#pool();
+    const current = this.#session;
+    if (current && !current.closed && current.pool === pool) return current;
+    this.#endSession();
+    if (!pool) return "retry";
+    const session: Session = {
+      pool,
+      connection: undefined as unknown as Sql,
+      prepared: new PreparedStatements(),
+      closed: false,
+    };
+    session.connection = dedicatedConnection(pool, { onClose: () => session.closed = true });
+    this.#session = session;
+    return session;
   }
 
   #endSession(): void {
-    this.#session?.connection.release();
+    this.#session?.connection.end({ timeout: 0 }).catch(() => {});
     this.#session = undefined;
   }
 
@@ -127,7 +150,8 @@ export class DirectWriter implements Service, ClientWriter {
    * sent behind a failed one applies nothing and is sent again.
    */
   async #drain(): Promise<void | "retry"> {
-    const session = await this.#ensureSession();
+    if (await this.#settleCommitted() === "retry") return "retry";
+    const session = this.#ensureSession();
     if (session === "retry") return "retry";
     const { connection, prepared } = session;
     const flights: Flight[] = [];
@@ -155,48 +179,71 @@ export class DirectWriter implements Service, ClientWriter {
         sent -= head.size;
         continue;
       }
-      // The batches behind it applied nothing; let them finish before cleaning up.
+      // Let the batches behind it finish before cleaning up. If the connection was lost, any
+      // of the `sent` transactions may have committed (the lost reply included), else the
+      // batches behind the failed one applied nothing.
       await Promise.all(flights.map((flight) => flight.result));
-      return await this.#afterFailure(session, head.size, error);
+      return await this.#afterFailure(session, sent, error);
     }
   }
 
   /**
-   * After a batch of `size` failed: the transactions before the failed one are committed (the
-   * stored client LSNs tell which) and are settled. A refused transaction is then identified
-   * by applying it alone and settled too; any other failure is retried.
+   * After a failure with `sent` transactions in flight: the ones Postgres committed (the stored
+   * client LSNs tell which) are settled. A refused transaction is then identified by applying
+   * it alone and settled too; any other failure is retried.
    */
-  async #afterFailure(failed: Session, size: number, error: unknown): Promise<void | "retry"> {
+  async #afterFailure(failed: Session, sent: number, error: unknown): Promise<void | "retry"> {
     // Which PREPAREs of the failed message ran is unknown: start afresh.
     failed.prepared.forget();
     const refused = isRefusal(error);
     if (!refused) this.#transient(error);
-    let session = failed;
+    this.#unsure = Math.max(this.#unsure, sent);
     if (connectionLost(error)) {
-      // A connection that failed is never used again (a query on it may wait forever); what
-      // committed before it went is read on another one.
+      // A connection that failed is never used again; what committed before it went is read
+      // on another one.
       this.#endSession();
-      const fresh = await this.#ensureSession();
-      if (fresh === "retry") return "retry";
-      session = fresh;
+    } else {
+      try {
+        await failed.connection.unsafe("ROLLBACK");
+      } catch (inner) {
+        this.#endSession();
+        return this.#transient(inner);
+      }
     }
+    const settled = await this.#settleCommitted();
+    if (settled === "retry" || !refused) return "retry";
+    if (settled === sent) return;
+    // The first transaction not applied is the one Postgres refused (or came after it).
+    const session = this.#ensureSession();
+    if (session === "retry") return "retry";
+    const alone = await this.#applyOne(session, this.#queue[0].tx);
+    if (alone === "retry") return "retry";
+    this.#settle([alone]);
+  }
+
+  /**
+   * Settles the unsure transactions Postgres holds and forgets that the rest were sent; how
+   * many it settled. Postgres commits them in queue order, so the first one it does not hold
+   * is where its transactions end.
+   */
+  async #settleCommitted(): Promise<number | "retry"> {
+    if (this.#unsure === 0) return 0;
+    const session = this.#ensureSession();
+    if (session === "retry") return "retry";
     try {
-      if (session === failed) await session.connection.unsafe("ROLLBACK");
       let applied = 0;
       while (
-        applied < size && await this.#isApplied(session.connection, this.#queue[applied].tx)
+        applied < this.#unsure &&
+        await this.#isApplied(session.connection, this.#queue[applied].tx)
       ) {
         applied++;
       }
       this.#settle(Array.from({ length: applied }, () => ({ ok: true })));
-      if (!refused || applied === size) return refused ? undefined : "retry";
-      // The first transaction not applied is the one Postgres refused (or came after it).
-      const alone = await this.#applyOne(session, this.#queue[0].tx);
-      if (alone === "retry") return "retry";
-      this.#settle([alone]);
-    } catch (inner) {
-      this.#endSession();
-      return this.#transient(inner);
+      this.#unsure = 0;
+      return applied;
+    } catch (error) {
+      if (connectionLost(error)) this.#endSession();
+      return this.#transient(error);
     }
   }
 
@@ -210,6 +257,8 @@ export class DirectWriter implements Service, ClientWriter {
     } catch (error) {
       prepared.forget();
       if (connectionLost(error)) {
+        // It may have committed before the reply was lost.
+        this.#unsure = 1;
         this.#endSession();
         return this.#transient(error);
       }
@@ -223,7 +272,7 @@ export class DirectWriter implements Service, ClientWriter {
   }
 
   /** Whether Postgres holds this transaction: the client's stored LSN is at or past it. */
-  async #isApplied(connection: Reserved, tx: ClientTransaction): Promise<boolean> {
+  async #isApplied(connection: Sql, tx: ClientTransaction): Promise<boolean> {
     const [row] =
       await connection`SELECT lsn FROM electric.acknowledged_client_lsns WHERE client_id = ${tx.clientId}`;
     return row ? compareLsn(new Uint8Array(row.lsn), tx.lsn) >= 0 : false;
@@ -271,16 +320,6 @@ function batchText(
 /** Resolves with the error a query failed with, or undefined; never rejects. */
 function settleOf(query: PromiseLike<unknown>): Promise<unknown> {
   return Promise.resolve(query).then(() => undefined, (error) => error ?? new Error("failed"));
-}
-
-/**
- * Errors after which the connection is gone: no SQLSTATE (a socket error), a connection
- * exception (08) or an operator intervention such as a terminated backend (57P).
- */
-function connectionLost(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return true;
-  return code.startsWith("08") || code.startsWith("57P");
 }
 
 /** Errors that are about the data (Postgres would refuse the same transaction again). */

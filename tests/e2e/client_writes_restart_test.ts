@@ -14,6 +14,7 @@ import {
   CREATE_TABLE,
   WritingClient,
 } from "../../scripts/bench/client_writes/writing_clients.ts";
+import { LightClient } from "../../scripts/bench/sync/light_client.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
 import { serviceEnv } from "../helpers/service_config.ts";
 import { type ServiceProcess, startService } from "../helpers/service_process.ts";
@@ -118,3 +119,67 @@ test("100 clients writing at once: a kill -9 in the middle loses no write and ap
     await db.drop();
   }
 });
+
+test(
+  "a client that reconnects while its write still waits for Postgres is asked for the writes after it",
+  {
+    timeout: 60_000,
+  },
+  async () => {
+    const db = await freshDatabase();
+    const sql = postgres(db.url, { onnotice: () => {}, max: 2 });
+    const port = await findFreePort();
+    const env = await serviceEnv(db.url, port, {
+      AUTH_MODE: "insecure",
+      ELECTRIC_WRITE_TO_PG_MODE: "direct_writes",
+    });
+    let service: ServiceProcess | undefined;
+    let first: WritingClient | undefined;
+    let again: LightClient | undefined;
+    const locker = await sql.reserve();
+    try {
+      await sql.unsafe(CREATE_TABLE);
+      service = startService(env);
+      await service.waitForStatus(port, 200, 30_000);
+      await sql`CALL electric.electrify('client_writes')`;
+      await waitFor(async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/api/migrations?dialect=sqlite`);
+        await res.body?.cancel();
+        return res.status === 200;
+      }, { timeoutMs: 30_000, what: "the migration of client_writes" });
+      first = await WritingClient.connect("127.0.0.1", port, 0);
+      // The write reaches the service but waits in its writer on a lock held here.
+      await locker`BEGIN`;
+      await locker`LOCK TABLE client_writes IN ACCESS EXCLUSIVE MODE`;
+      first.write(1);
+      await waitFor(
+        async () =>
+          (await sql`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+                   AND query LIKE '%acknowledged_client_lsns%'`).length > 0,
+        {
+          timeoutMs: 10_000,
+          what: "the write to wait on the lock",
+        },
+      );
+      first.close();
+      again = await LightClient.connect({ host: "127.0.0.1", port }, first.light.id);
+      await again.authenticate("writer-0");
+      await again.startReplication();
+      await locker`COMMIT`;
+      await waitFor(() => again!.uploadFrom, { timeoutMs: 15_000, what: "the service to ask" });
+      // Asked after write 1, which Postgres now holds: it is not sent (and applied) again.
+      assert.deepEqual([...again.uploadFrom!], [0, 0, 0, 0, 0, 0, 0, 1]);
+    } catch (error) {
+      console.error(service?.output().slice(-4000));
+      throw error;
+    } finally {
+      await locker`ROLLBACK`.catch(() => {});
+      locker.release();
+      first?.close();
+      again?.close();
+      service?.kill();
+      await sql.end({ timeout: 1 });
+      await db.drop();
+    }
+  },
+);

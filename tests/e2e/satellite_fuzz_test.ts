@@ -19,13 +19,13 @@ import {
 } from "../../src/gen/mod.ts";
 import { findFreePort } from "../../src/embedded/mod.ts";
 import { decodeFrame, encodeFrame } from "../../src/satellite/codec/mod.ts";
+import { Fuzz, fuzzSettings, hex } from "../helpers/fuzz.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
 import { insecureToken } from "../helpers/satellite_client.ts";
 import { serviceEnv } from "../helpers/service_config.ts";
 import { type ServiceProcess, startService } from "../helpers/service_process.ts";
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20261204);
-const INPUTS = Number(process.env.FUZZ_INPUTS ?? 10_000);
+const { seed: SEED, inputs: INPUTS, debug: DEBUG } = fuzzSettings(20261204);
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let sql: postgres.Sql;
@@ -48,25 +48,12 @@ after(async () => {
   await db.drop();
 });
 
-/** mulberry32: small, seedable, good enough to spread inputs. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const rpc = (method: string, requestId: number, message: Uint8Array) =>
   encodeFrame(create(SatRpcRequestSchema, { method, requestId, message }));
 
-function inputs(count: number, seed: number): Uint8Array[] {
-  const next = random(seed);
-  const int = (n: number) => Math.floor(next() * n);
-  const bytes = (n: number) => Uint8Array.from({ length: n }, () => int(256));
+/** The inputs, drawn one after the other from one seeded sequence. */
+function* inputs(count: number, seed: number): Generator<Uint8Array> {
+  const f = new Fuzz(seed);
   const valid = [
     rpc(
       "startReplication",
@@ -92,30 +79,23 @@ function inputs(count: number, seed: number): Uint8Array[] {
     ),
   ];
   const methods = ["authenticate", "startReplication", "subscribe", "unsubscribe", "x"];
-  const out: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
-    switch (int(4)) {
+    switch (f.int(4)) {
       case 0: // random bytes
-        out.push(bytes(int(64)));
+        yield f.bytes(f.int(64));
         break;
       case 1: { // a frame type (0..30) with a random body
-        const body = bytes(int(48));
-        out.push(Uint8Array.of(int(31), ...body));
+        const body = f.bytes(f.int(48));
+        yield Uint8Array.of(f.int(31), ...body);
         break;
       }
       case 2: // an RPC request with a random payload
-        out.push(rpc(methods[int(methods.length)], 100 + i, bytes(int(32))));
+        yield rpc(methods[f.int(methods.length)], 100 + i, f.bytes(f.int(32)));
         break;
-      default: { // a valid frame with a few flipped bits
-        const frame = valid[int(valid.length)].slice();
-        for (let flips = 1 + int(3); flips > 0; flips--) {
-          frame[int(frame.length)] ^= 1 << int(8);
-        }
-        out.push(frame);
-      }
+      default: // a valid frame with a few flipped bits
+        yield f.flipBits(valid[f.int(valid.length)]);
     }
   }
-  return out;
 }
 
 /** An authenticated connection that reports, per input, whether it survived or its close code. */
@@ -183,7 +163,7 @@ class FuzzConnection {
 }
 
 test(`${INPUTS} fuzzed Satellite inputs (seed ${SEED}): the protocol's error, never a crash`, {
-  timeout: 600_000,
+  timeout: 120_000 + INPUTS * 20,
 }, async () => {
   const closes = new Map<number, number>();
   let alive = 0;
@@ -195,9 +175,7 @@ test(`${INPUTS} fuzzed Satellite inputs (seed ${SEED}): the protocol's error, ne
       continue;
     }
     closes.set(outcome, (closes.get(outcome) ?? 0) + 1);
-    if (outcome !== 4007 && outcome !== 1000 && process.env.FUZZ_DEBUG) {
-      console.log(outcome, Array.from(input, (b) => b.toString(16).padStart(2, "0")).join(""));
-    }
+    if (outcome !== 4007 && outcome !== 1000 && DEBUG) console.log(outcome, hex(input));
     connection = await FuzzConnection.open();
   }
   connection.close();

@@ -19,8 +19,11 @@ export type { RunningCluster };
 const FAST_SETTINGS = { fsync: "off", synchronous_commit: "off", full_page_writes: "off" };
 
 interface Owned {
+  /** Replaced by each restart. */
   cluster: RunningCluster;
   tempDir: string;
+  walLevel: "logical" | "replica";
+  settings: Record<string, string>;
   released?: Promise<void>;
 }
 
@@ -79,19 +82,22 @@ function release(entry: Owned): Promise<void> {
   return entry.released;
 }
 
-async function startOwned(walLevel: "logical" | "replica"): Promise<Owned> {
+async function startOwned(
+  walLevel: "logical" | "replica",
+  settings: Record<string, string> = {},
+): Promise<Owned> {
   const tempDir = mkdtempSync(join(tmpdir(), "electric-test-pg-"));
   const result = await startCluster({
     dataDir: join(tempDir, "pgdata"),
     walLevel,
-    extraSettings: FAST_SETTINGS,
+    extraSettings: { ...FAST_SETTINGS, ...settings },
   });
   if (!result.ok) {
     rmSync(tempDir, { recursive: true, force: true });
     const { code, message, hint } = result.error;
     throw new Error(`Test cluster failed to start (${code}): ${message}${hint ? `\n${hint}` : ""}`);
   }
-  const entry: Owned = { cluster: result.cluster, tempDir };
+  const entry: Owned = { cluster: result.cluster, tempDir, walLevel, settings };
   owned.add(entry);
   installExitHooks();
   return entry;
@@ -117,12 +123,51 @@ export async function stopTestCluster(): Promise<void> {
   if (entry !== undefined) await release(entry);
 }
 
-/** A cluster of its own for tests that need other server settings; `stop()` also deletes it. */
+/** A scratch cluster: `stop()` also deletes it; `restart()` stops and starts it in place. */
+export interface ScratchCluster extends RunningCluster {
+  /**
+   * Stops the server (`fast`: SIGINT, sessions end and a checkpoint is written; `immediate`:
+   * SIGQUIT, no checkpoint, crash recovery at the next start) and starts it again on the same
+   * data directory and port.
+   */
+  restart(mode: "fast" | "immediate"): Promise<void>;
+}
+
+/**
+ * A cluster of its own for tests that need other server settings (`settings` override the
+ * fast ones, e.g. `synchronous_commit: "on"` where a crash must not lose acknowledged commits).
+ */
 export async function startScratchCluster(
-  options: { walLevel: "logical" | "replica" },
-): Promise<RunningCluster> {
-  const entry = await startOwned(options.walLevel);
-  return { ...entry.cluster, stop: () => release(entry) };
+  options: { walLevel: "logical" | "replica"; settings?: Record<string, string> },
+): Promise<ScratchCluster> {
+  const entry = await startOwned(options.walLevel, options.settings);
+  return {
+    ...entry.cluster,
+    stop: () => release(entry),
+    restart: (mode) => restart(entry, mode),
+  };
+}
+
+async function restart(entry: Owned, mode: "fast" | "immediate"): Promise<void> {
+  const { dataDir, port } = entry.cluster;
+  if (mode === "immediate") {
+    const lock = readPostmasterPid(dataDir);
+    if (lock !== undefined) process.kill(lock.pid, "SIGQUIT");
+  }
+  // After SIGQUIT this only waits for the postmaster to be gone.
+  await entry.cluster.stop();
+  const result = await startCluster({
+    dataDir,
+    port,
+    walLevel: entry.walLevel,
+    extraSettings: { ...FAST_SETTINGS, ...entry.settings },
+  });
+  if (!result.ok) {
+    throw new Error(
+      `Test cluster failed to restart (${result.error.code}): ${result.error.message}`,
+    );
+  }
+  entry.cluster = result.cluster;
 }
 
 /** `url` with its database replaced by `database` (sslmode=disable unless the URL says otherwise). */

@@ -60,6 +60,28 @@ test("startScratchCluster honours wal_level=replica", async () => {
   }
 });
 
+test("a scratch cluster restarts in place, after a fast or an immediate shutdown", async () => {
+  const scratch = await startScratchCluster({
+    walLevel: "logical",
+    settings: { synchronous_commit: "on" },
+  });
+  try {
+    await one(
+      scratch.url,
+      (sql) => sql`create table kept (n int); insert into kept values (1)`.simple(),
+    );
+    for (const mode of ["fast", "immediate"] as const) {
+      await scratch.restart(mode);
+      const rows = await one(scratch.url, (sql) => sql`select n from kept`);
+      assert.deepEqual(rows.map((r) => r.n), [1], mode);
+    }
+    const [setting] = await one(scratch.url, (sql) => sql`show synchronous_commit`);
+    assert.equal(setting.synchronous_commit, "on");
+  } finally {
+    await scratch.stop();
+  }
+});
+
 test("waitFor returns the first truthy value and names what timed out", async () => {
   let calls = 0;
   assert.equal(await waitFor(() => ++calls >= 3 && calls, { intervalMs: 1 }), 3);

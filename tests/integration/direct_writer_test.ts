@@ -61,9 +61,10 @@ function parentTx(i: number, n: number): ClientTransaction {
 
 async function withWriter(
   body: (sql: postgres.Sql, writer: DirectWriter) => Promise<void>,
+  options: { onclose?: () => void } = {},
 ) {
   const db = await freshDatabase();
-  const sql = postgres(db.url, { onnotice: () => {}, max: 3 });
+  const sql = postgres(db.url, { onnotice: () => {}, max: 3, onclose: options.onclose });
   const controller = new AbortController();
   try {
     await bootstrapElectricSchema(sql);
@@ -158,4 +159,92 @@ test("a writer whose connection is lost mid-batch prepares its statements again 
     const [{ count }] = await sql`SELECT count(*)::int AS count FROM parents`;
     assert.equal(count, 40);
   });
+});
+
+test("a writer whose connection is lost while idle applies the next transaction", async () => {
+  let closes = 0;
+  await withWriter(async (sql, writer) => {
+    assert.ok((await writer.write(parentTx(0, 0))).ok);
+    // The writer now waits with its connection idle; end that backend, as a Postgres restart
+    // or an idle timeout would, and let the client library see the socket close.
+    const before = closes;
+    const ended = await sql`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
+                             WHERE pid <> pg_backend_pid()
+                               AND query LIKE 'BEGIN ISOLATION LEVEL READ COMMITTED;%electric_w%'`;
+    assert.equal(ended.length, 1);
+    await waitFor(() => closes > before, { timeoutMs: 10_000, what: "the connection to close" });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      writer.write(parentTx(1, 1)),
+      new Promise<"hung">((resolve) => timer = setTimeout(() => resolve("hung"), 10_000)),
+    ]);
+    clearTimeout(timer);
+    assert.deepEqual(outcome, { ok: true });
+    const [{ count }] = await sql`SELECT count(*)::int AS count FROM parents`;
+    assert.equal(count, 2);
+  }, { onclose: () => closes++ });
+});
+
+test("transactions that may have committed when the connection was lost are not sent again blindly", async () => {
+  let closes = 0;
+  let available = true;
+  let refusedWhileAway = 0;
+  const db = await freshDatabase();
+  const sql = postgres(db.url, {
+    onnotice: () => {},
+    max: 3,
+    // The writer's own connection is derived from this pool and reports its close here too.
+    onclose: () => {
+      closes++;
+      available = false;
+    },
+  });
+  const controller = new AbortController();
+  try {
+    await bootstrapElectricSchema(sql);
+    await sql.unsafe(SHADOW_ROUTINES_SQL);
+    // Row 999 ends its backend once, after the transaction before it in the batch committed:
+    // the writer sees the whole batch fail, as when Postgres stops between two commits.
+    await sql.unsafe(`
+      CREATE TABLE parents (id int4 PRIMARY KEY, n int4 CHECK (n >= 0));
+      CALL electric.install_shadow_objects('public', 'parents');
+      CREATE TABLE applied (id int4);
+      CREATE SEQUENCE kills;
+      CREATE FUNCTION note_and_kill() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO public.applied VALUES (NEW.id);
+          IF NEW.id = 999 AND nextval('public.kills') = 1 THEN
+            PERFORM pg_terminate_backend(pg_backend_pid());
+          END IF;
+          RETURN NULL;
+        END $$;
+      CREATE TRIGGER note AFTER INSERT OR UPDATE ON parents
+        FOR EACH ROW EXECUTE FUNCTION note_and_kill();
+      ALTER TABLE parents ENABLE ALWAYS TRIGGER note;`);
+    const writer = new DirectWriter({
+      // Postgres is away (the connector has no pool) from the close until the test says so.
+      pool: () => {
+        if (!available) refusedWhileAway++;
+        return available ? sql : undefined;
+      },
+      logger: createLogger({ level: "error" }),
+    });
+    const first = writer.write(parentTx(1, 1));
+    const second = writer.write({ ...parentTx(999, 1), clientId: "client-x" });
+    const running = writer.run(controller.signal);
+    await waitFor(() => closes > 0 && refusedWhileAway > 0, {
+      timeoutMs: 10_000,
+      what: "the writer to find Postgres away after the lost batch",
+    });
+    available = true;
+    assert.deepEqual(await Promise.all([first, second]), [{ ok: true }, { ok: true }]);
+    const applied = await sql`SELECT id, count(*)::int AS n FROM applied GROUP BY id ORDER BY id`;
+    assert.deepEqual(applied.map((r) => ({ ...r })), [{ id: 1, n: 1 }, { id: 999, n: 1 }]);
+    controller.abort();
+    await running;
+  } finally {
+    controller.abort();
+    await sql.end({ timeout: 1 });
+    await db.drop();
+  }
 });

@@ -206,18 +206,160 @@ describe("capture and refusal on electrified tables", () => {
   });
 });
 
-describe("DDLX errors and syntax errors", () => {
-  test("ELECTRIC GRANT with default flags → EX001", async () => {
-    const c = await WireClient.open(h.port);
-    c.send({ type: "Query", sql: "ELECTRIC GRANT ALL ON items TO 'member';" });
-    const got = await c.untilReady();
-    const error = got.find((m) => m.type === "ErrorResponse");
-    assert.ok(error && error.type === "ErrorResponse");
-    assert.equal(error.fields.C, "EX001");
-    assert.equal(error.fields.M, "ELECTRIC GRANT is currently unsupported");
-    c.close();
+describe("DDLX permissions with default flags", () => {
+  async function grantRows(table: string): Promise<string[]> {
+    const rows = await h.sql`
+      SELECT privilege || ' ' || role || ' ' || column_name || ' ' || scope AS g
+        FROM electric.grants WHERE on_table = ${table} ORDER BY 1`;
+    return rows.map((r) => r.g as string);
+  }
+
+  async function assignmentRows(): Promise<string[]> {
+    const rows = await h.sql`
+      SELECT concat_ws(' ', table_name, scope_table, user_column, role_name, role_column, if_fn) AS a
+        FROM electric.assignments ORDER BY 1`;
+    return rows.map((r) => r.a as string);
+  }
+
+  before(async () => {
+    const r = await psql(h.port, [
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-c",
+      `CREATE TABLE perm_projects (id uuid PRIMARY KEY, name text);
+       CREATE TABLE perm_members (id uuid PRIMARY KEY, project_id uuid REFERENCES perm_projects (id),
+                                  user_id text, role text);
+       CREATE TABLE perm_plain (id uuid PRIMARY KEY, user_id text);
+       ALTER TABLE perm_projects ENABLE ELECTRIC;
+       ALTER TABLE perm_members ENABLE ELECTRIC;`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
   });
 
+  test("psql: GRANT, REVOKE, ASSIGN and UNASSIGN run and store their rules", async () => {
+    const grant = await psql(h.port, [
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-c",
+      "ELECTRIC GRANT ALL ON perm_projects TO 'perm_projects:member';",
+      "-c",
+      "ELECTRIC GRANT READ ON perm_projects TO ANYONE;",
+      "-c",
+      "ELECTRIC GRANT UPDATE (name) ON perm_projects TO AUTHENTICATED CHECK (name <> '');",
+    ]);
+    assert.equal(grant.code, 0, grant.stderr);
+    assert.match(grant.stdout, /ELECTRIC GRANT/);
+    const scope = '"public"."perm_projects"';
+    assert.deepEqual(await grantRows(scope), [
+      `delete member * ${scope}`,
+      `insert member * ${scope}`,
+      "select ANYONE * __global__",
+      `select member * ${scope}`,
+      "update AUTHENTICATED name __global__",
+      `update member * ${scope}`,
+    ]);
+    const assign = await psql(h.port, [
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-c",
+      "ELECTRIC ASSIGN (perm_projects, perm_members.role) TO perm_members.user_id;",
+      "-c",
+      "ELECTRIC ASSIGN 'admin' TO perm_members.user_id IF (role = 'boss');",
+    ]);
+    assert.equal(assign.code, 0, assign.stderr);
+    assert.match(assign.stdout, /ELECTRIC ASSIGN/);
+    assert.deepEqual(await assignmentRows(), [
+      `"public"."perm_members" "public"."perm_projects" user_id __none__ role`,
+      `"public"."perm_members" __none__ user_id admin __none__ role = 'boss'`,
+    ]);
+
+    const undo = await psql(h.port, [
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-c",
+      "ELECTRIC REVOKE ALL ON perm_projects FROM 'perm_projects:member';",
+      "-c",
+      "ELECTRIC REVOKE UPDATE ON perm_projects FROM AUTHENTICATED;",
+      "-c",
+      "ELECTRIC UNASSIGN (perm_projects, perm_members.role) FROM perm_members.user_id;",
+      "-c",
+      "ELECTRIC UNASSIGN 'admin' FROM perm_members.user_id;",
+    ]);
+    assert.equal(undo.code, 0, undo.stderr);
+    assert.match(undo.stdout, /ELECTRIC REVOKE/);
+    assert.match(undo.stdout, /ELECTRIC UNASSIGN/);
+    assert.deepEqual(await grantRows(scope), ["select ANYONE * __global__"]);
+    assert.deepEqual(await assignmentRows(), []);
+  });
+
+  test("postgres.js (extended protocol): a GRANT inside a migration transaction", async () => {
+    const c = h.client();
+    await c.begin(async (tx) => {
+      await tx.unsafe("ELECTRIC GRANT INSERT ON perm_members TO 'perm_projects:member'");
+    });
+    assert.deepEqual(await grantRows('"public"."perm_members"'), [
+      'insert member * "public"."perm_projects"',
+    ]);
+  });
+
+  const refused: [string, string, RegExp][] = [
+    [
+      "ELECTRIC GRANT SELECT (nope) ON perm_projects TO 'member'",
+      "42703",
+      /^Column "nope" does not exist in table "public"\."perm_projects"$/,
+    ],
+    [
+      "ELECTRIC GRANT SELECT ON perm_plain TO 'member'",
+      "55000",
+      /^Table "public"\."perm_plain" is not electrified$/,
+    ],
+    [
+      "ELECTRIC ASSIGN 'admin' TO perm_members.nobody",
+      "42703",
+      /^User column "nobody" does not exist/,
+    ],
+    [
+      "ELECTRIC ASSIGN (perm_members, perm_projects.name) TO perm_projects.name",
+      "42830",
+      /^Table "public"\."perm_projects" has no foreign key to scope table "public"\."perm_members"/,
+    ],
+  ];
+  for (const [statement, code, message] of refused) {
+    test(`${statement} → ${code} from Postgres, session usable`, async () => {
+      const before = await grantRows('"public"."perm_projects"');
+      const c = h.client();
+      const e = await errorOf(c.unsafe(statement));
+      assert.equal(e.code, code);
+      assert.match(e.message, message);
+      const [row] = await c`SELECT 1 AS one`;
+      assert.equal(row.one, 1);
+      assert.deepEqual(await grantRows('"public"."perm_projects"'), before);
+    });
+  }
+
+  const invalid: [string, string][] = [
+    ["ELECTRIC GRANT SELECT ON perm_projects TO ':'", `invalid role ":": expected 'name' or`],
+    ["ELECTRIC GRANT SELECT ON perm_projects TO member", "role must be a quoted string"],
+    ["ELECTRIC ASSIGN ANYONE TO perm_members.user_id", "role ANYONE is built in"],
+  ];
+  for (const [statement, detail] of invalid) {
+    test(`${statement} → Invalid ELECTRIC statement, never a crash`, async () => {
+      const c = await WireClient.open(h.port);
+      c.send({ type: "Query", sql: `${statement};` });
+      const got = await c.untilReady();
+      const error = got.find((m) => m.type === "ErrorResponse");
+      assert.ok(error && error.type === "ErrorResponse");
+      assert.equal(error.fields.C, "00000");
+      assert.equal(error.fields.M, "Invalid ELECTRIC statement");
+      assert.ok(error.fields.D?.startsWith(detail), error.fields.D);
+      c.send({ type: "Query", sql: "SELECT 1" });
+      assert.deepEqual(summary(await c.untilReady()).slice(-2), ["C:SELECT 1", "Z:I"]);
+      c.close();
+    });
+  }
+});
+
+describe("DDLX errors and syntax errors", () => {
   test("DISABLE ELECTRIC → EX001", async () => {
     const c = h.client();
     const e = await errorOf(c.unsafe("ALTER TABLE items DISABLE ELECTRIC"));
@@ -252,5 +394,29 @@ describe("DDLX errors and syntax errors", () => {
     const c = h.client();
     const e = await errorOf(c.unsafe("DO $$ BEGIN PERFORM 1; END $$"));
     assert.equal(e.code, "EX000");
+  });
+});
+
+describe("a feature flag still turns a DDLX permission statement off", () => {
+  let off: ProxyHarness;
+  before(async () => {
+    off = await startProxy({ env: { ELECTRIC_FEATURES: "proxy_ddlx_grant=false" } });
+  });
+  after(async () => {
+    await off.stop();
+  });
+
+  test("proxy_ddlx_grant=false: GRANT → EX001 and nothing stored; REVOKE still runs", async () => {
+    const c = await WireClient.open(off.port);
+    c.send({ type: "Query", sql: "ELECTRIC GRANT ALL ON items TO 'member';" });
+    const got = await c.untilReady();
+    const error = got.find((m) => m.type === "ErrorResponse");
+    assert.ok(error && error.type === "ErrorResponse");
+    assert.equal(error.fields.C, "EX001");
+    assert.equal(error.fields.M, "ELECTRIC GRANT is currently unsupported");
+    c.close();
+    const [{ n }] = await off.sql`SELECT count(*)::int AS n FROM electric.grants`;
+    assert.equal(n, 0);
+    await off.client().unsafe("ELECTRIC REVOKE SELECT ON items FROM 'member'");
   });
 });

@@ -21,6 +21,7 @@ import {
   visibleIn,
 } from "../../src/sync/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 type Db = Awaited<ReturnType<typeof freshDatabase>>;
 let db: Db;
@@ -114,6 +115,48 @@ test("snapshot reads: transactions committed after the snapshot are not visible"
   assert.equal(read.isInsertionPoint({ lsn: 0n, xid: Number(xid) }), false, "at or before base");
   assert.equal(read.isInsertionPoint({ lsn: 1n, xid: info.xmin - 1 }), false);
 });
+
+test("snapshot reads: a read whose connection is lost fails and leaves the pool usable", async () => {
+  let closes = 0;
+  const pool = postgres(db.url, { max: 2, onnotice: () => {}, onclose: () => closes++ });
+  try {
+    const read = new SnapshotRead({ sql: pool, base: 0n, causedBy: "test" }, async (snapshot) => {
+      const [{ pid }] = await snapshot`SELECT pg_backend_pid() AS pid`;
+      const sleeping = snapshot`SELECT pg_sleep(30)`;
+      sleeping.catch(() => {});
+      await waitFor(async () =>
+        (await sql`SELECT 1 FROM pg_stat_activity WHERE pid = ${pid} AND state = 'active'`)
+          .length === 1
+      );
+      const before = closes;
+      await sql`SELECT pg_terminate_backend(${pid})`;
+      // Fail only once the client library has seen the connection close.
+      await waitFor(() => closes > before, { what: "the read's connection to close" });
+      return await sleeping;
+    });
+    const outcome = await settledWithin(read.result, 10_000);
+    // Postgres's FATAL or postgres.js's own code, whichever reaches the query first.
+    assert.match(String((outcome as { code?: string }).code), /^(57P01|CONNECTION_CLOSED)$/);
+    assert.deepEqual(await settledWithin(pool`SELECT 1 AS one`.then((r) => [...r]), 10_000), [
+      { one: 1 },
+    ]);
+  } finally {
+    await pool.end({ timeout: 1 });
+  }
+});
+
+/** What `promise` settles with (its error if it rejects), or "hung" after `ms`. */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | unknown> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise.catch((error) => error),
+      new Promise((resolve) => timer = setTimeout(() => resolve("hung"), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 test("maintenance: clients behind the window go, ended intervals no client needs go, empty groups go", async () => {
   await sql`DELETE FROM electric.client_positions`;

@@ -49,6 +49,11 @@ export interface LightClientOptions {
   onTransaction?: (marker: number, rows: number, commitTimestamp: number) => void;
   /** Decode every transaction frame fully and check the scan against it (not shape data). */
   verify?: boolean;
+  /**
+   * Sees every SatOpLog frame of subscription data (type byte included; valid only during the
+   * call), e.g. to check which rows it holds.
+   */
+  onShapeData?: (frame: Uint8Array) => void;
   /** Debugging: sees the type byte and size of every frame. */
   onFrame?: (type: number, size: number) => void;
 }
@@ -219,6 +224,7 @@ export class LightClient {
         case 9: // SatOpLog
           if (this.#delivery?.started) {
             this.#delivery.rows += scanOpLog(data, this.#cursor, -1);
+            this.#o.onShapeData?.(data);
           } else {
             scanOpLog(data, this.#cursor, this.#o.markerColumn ?? -1, this.#onCommit);
           }

@@ -209,6 +209,59 @@ export function scanOpLog(
   return rows;
 }
 
+/**
+ * Calls `onRow` with the relation id and the `column`-th value (a decimal integer, or -1) of
+ * every insert and update in one SatOpLog frame: what a benchmark needs to check which rows
+ * subscription data holds, without decoding it. SatOpInsert/SatOpUpdate: relation_id = 1.
+ */
+export function forEachRowMarker(
+  buf: Uint8Array,
+  column: number,
+  onRow: (marker: number, relationId: number) => void,
+): void {
+  let at = 1;
+  const end = buf.length;
+  while (at < end) {
+    varint(buf, at);
+    const tag = vValue;
+    at = vEnd;
+    if (tag !== 0x0a) { // ops = 1
+      at = skip(buf, at, tag & 7);
+      continue;
+    }
+    varint(buf, at);
+    const opEnd = vEnd + vValue;
+    varint(buf, vEnd);
+    const field = vValue >>> 3;
+    if (field === 3 || field === 4) { // update, insert
+      varint(buf, vEnd);
+      const bodyEnd = vEnd + vValue;
+      let body = vEnd;
+      let relationId = -1;
+      let marker = -1;
+      while (body < bodyEnd) {
+        varint(buf, body);
+        const bodyTag = vValue;
+        body = vEnd;
+        if (bodyTag === 0x08) { // relation_id = 1
+          varint(buf, body);
+          relationId = vValue;
+          body = vEnd;
+        } else if (bodyTag === 0x12) { // row_data = 2
+          varint(buf, body);
+          const rowEnd = vEnd + vValue;
+          marker = markerOf(buf, vEnd, rowEnd, column);
+          body = rowEnd;
+        } else {
+          body = skip(buf, body, bodyTag & 7);
+        }
+      }
+      onRow(marker, relationId);
+    }
+    at = opEnd;
+  }
+}
+
 /** Appends a varint of a non-negative safe integer. */
 export function pushVarint(out: number[], value: number): void {
   while (value >= 0x80) {

@@ -4,10 +4,15 @@
  * before and after it; the stream switches from one to the other at the change's insertion
  * point, so changes queued one after another chain up: the `from` of the next is the `to` of
  * the previous. Groups that stay the same keep their instance.
+ *
+ * What the user may read narrows every layer (permissions): the stored plans stay as the
+ * client asked, and a change of the user's access is a group change like any other.
  */
-import type { SchemaModel } from "../../schema/mod.ts";
+import { narrowedWhere, type RowAccess } from "../../permissions/mod.ts";
+import type { SchemaModel, TableModel } from "../../schema/mod.ts";
 import {
   type GroupMember,
+  type LayerPlan,
   partitionIntoGroups,
   type SubscriptionPlan,
   withCurrentTables,
@@ -19,15 +24,30 @@ export interface GroupChange {
   to: PlannedGroup[];
 }
 
+/** Which rows of a table the user may read. */
+export type ReadAccess = (table: TableModel) => RowAccess;
+
+const READ_ALL: ReadAccess = () => ({ kind: "all" });
+
 export class ClientShapes {
   readonly #userId: string;
   readonly #hub: ShapeHub;
   readonly #subscriptions = new Map<string, SubscriptionPlan>();
   #planned: PlannedGroup[] = [];
+  #access: ReadAccess;
 
-  constructor(userId: string, hub: ShapeHub) {
+  constructor(userId: string, hub: ShapeHub, access: ReadAccess = READ_ALL) {
     this.#userId = userId;
     this.#hub = hub;
+    this.#access = access;
+  }
+
+  /** The user's access changed: the groups it leads to (the same keys when nothing moved). */
+  setAccess(access: ReadAccess): GroupChange {
+    const from = this.#planned;
+    this.#access = access;
+    this.#planned = this.#partition();
+    return { from, to: this.#planned };
   }
 
   has(id: string): boolean {
@@ -79,7 +99,10 @@ export class ClientShapes {
     const members: GroupMember[] = [];
     for (const plan of this.#subscriptions.values()) {
       for (const request of plan.requests) {
-        members.push({ id: `${plan.subscriptionId}/${request.requestId}`, root: request.root });
+        members.push({
+          id: `${plan.subscriptionId}/${request.requestId}`,
+          root: this.#narrowed(request.root),
+        });
       }
     }
     const previous = new Map(this.#planned.map((g) => [g.definition.key, g]));
@@ -92,5 +115,14 @@ export class ClientShapes {
         group: definition.stateless ? this.#hub.stateless(definition) : undefined,
       };
     });
+  }
+
+  /** `layer` and the layers below it with what the user may not read filtered out. */
+  #narrowed(layer: LayerPlan): LayerPlan {
+    const access = this.#access(layer.table);
+    const where = narrowedWhere(layer.where, access);
+    const children = layer.children.map((child) => this.#narrowed(child));
+    if (where === layer.where && children.every((c, i) => c === layer.children[i])) return layer;
+    return { ...layer, ...(where === undefined ? {} : { where }), children };
   }
 }

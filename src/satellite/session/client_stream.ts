@@ -71,7 +71,9 @@ export type Unit =
     transition: Transition;
   }
   | { kind: "unsubscribe"; subscriptionIds: string[]; transition: Transition }
-  | { kind: "rejoin"; transition: Transition; changed: (keys: Set<RowKey>) => void };
+  | { kind: "rejoin"; transition: Transition; changed: (keys: Set<RowKey>) => void }
+  /** The user's access changed: rows that became readable come in, the others go. */
+  | { kind: "refresh"; transition: Transition };
 
 export class ClientStream {
   #o: ClientStreamOptions;

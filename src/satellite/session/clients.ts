@@ -1,6 +1,7 @@
 /**
  * Which connection is live per client id (a reconnecting client replaces its old socket,
- * which may not have been noticed dead yet), and the last client LSN Postgres applied for it.
+ * which may not have been noticed dead yet), its writes still on their way to Postgres, and
+ * the last client LSN Postgres applied for it.
  * What a client needs to resume (subscriptions, acknowledged position, group membership) is
  * kept by src/sync's stores.
  */
@@ -13,6 +14,7 @@ export interface LiveConnection {
 
 export class ClientRegistry {
   #live = new Map<string, LiveConnection>();
+  #writes = new Map<string, Set<Promise<unknown>>>();
 
   /** Binds `clientId` to `connection`, closing an older live connection of the same client. */
   claim(clientId: string, connection: LiveConnection): void {
@@ -27,6 +29,30 @@ export class ClientRegistry {
 
   liveCount(): number {
     return this.#live.size;
+  }
+
+  /** Remembers a write of `clientId` (handed to the writer) until it is applied or refused. */
+  track(clientId: string, write: Promise<unknown>): void {
+    let pending = this.#writes.get(clientId);
+    if (!pending) this.#writes.set(clientId, pending = new Set());
+    const writes = pending;
+    writes.add(write);
+    const done = () => {
+      writes.delete(write);
+      if (writes.size === 0 && this.#writes.get(clientId) === writes) this.#writes.delete(clientId);
+    };
+    write.then(done, done);
+  }
+
+  /**
+   * Resolves once every write of `clientId` tracked so far is applied or refused. A client is
+   * asked for its writes after the last one Postgres holds only then: a write that came on an
+   * earlier connection and still waits in the writer's queue would otherwise be asked for
+   * again and applied twice.
+   */
+  async writesSettled(clientId: string): Promise<void> {
+    const pending = this.#writes.get(clientId);
+    if (pending) await Promise.allSettled([...pending]);
   }
 
   /** The client LSN of the client's last transaction applied in Postgres (empty if none). */

@@ -24,6 +24,7 @@ import type { CatalogHolder } from "../../migrations/mod.ts";
 import type { TransactionLog } from "../../replication/mod.ts";
 import type { Sql } from "../../storage/mod.ts";
 import type { ClientStore, ShapeHub } from "../../sync/mod.ts";
+import type { Permissions, RowWrite } from "../../permissions/mod.ts";
 import type { Logger } from "../../telemetry/mod.ts";
 import { decodeFrame, decodeRpcPayload, scanPlainAck } from "../codec/mod.ts";
 import type { ClientRegistry } from "./clients.ts";
@@ -70,12 +71,18 @@ export interface ConnectionDeps {
   store: ClientStore;
   /** Encoders and byte caches shared by every connection. */
   frames: SharedFrames;
+  /** Permission rules and roles; absent: every client reads and writes everything (0.12). */
+  permissions?: Permissions;
   /** Creates the write-path handler of an authenticated client; absent: writes are not accepted. */
   inbound?: (client: {
     clientId: string;
     userId: string;
     logger: Logger;
     fail: (problem: { code: ErrorCode; message: string; lsn?: Uint8Array }) => void;
+    /** Takes each write handed to the writer, until it is applied or refused. */
+    track: (write: Promise<unknown>) => void;
+    /** Why the user may not make a write (permissions); undefined when allowed. */
+    refusal: (write: RowWrite) => string | undefined;
   }) => InboundHandler;
   maxFrameSize?: number;
 }

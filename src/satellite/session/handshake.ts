@@ -3,7 +3,7 @@
  * WebSocket upgrade, exactly one `electric.X.Y` subprotocol, and a client version this
  * server speaks. Pure: headers in, decision out.
  */
-import { isWebSocketKey } from "../../runtime/mod.ts";
+import { hasUpgradeOption, isWebSocketKey } from "../../runtime/mod.ts";
 
 const MIN_VERSION: Version = [0, 10, 0];
 const MAX_VERSION: Version = [0, 12, 1];
@@ -18,10 +18,7 @@ export function checkHandshake(method: string, headers: Headers): HandshakeDecis
   const bad = { ok: false as const, status: 400 as const, body: "Bad request" };
   if (method !== "GET") return bad;
   if (headers.get("upgrade")?.toLowerCase() !== "websocket") return bad;
-  const connection = (headers.get("connection") ?? "").toLowerCase().split(",").map((s) =>
-    s.trim()
-  );
-  if (!connection.includes("upgrade")) return bad;
+  if (!hasUpgradeOption(headers.get("connection"))) return bad;
   if (
     headers.get("sec-websocket-version") !== "13" ||
     !isWebSocketKey(headers.get("sec-websocket-key"))

@@ -8,6 +8,7 @@
 import type { SatOpLog, SatOpRow, SatRelation } from "../../gen/mod.ts";
 import type { CatalogHolder } from "../../migrations/mod.ts";
 import { findTable, type SchemaModel, type TableModel } from "../../schema/mod.ts";
+import type { RowWrite } from "../../permissions/mod.ts";
 import type { Logger } from "../../telemetry/mod.ts";
 import type { ClientChange, ClientTransaction, ClientWriter } from "../../writes/mod.ts";
 import { type ClientRelation, clientRelationFrom, decodeClientRow } from "../serialization/mod.ts";
@@ -27,6 +28,13 @@ export interface InboundOptions {
   logger: Logger;
   /** Ends the connection when Postgres later refuses one of its transactions. */
   fail: (problem: InboundProblem) => void;
+  /** Takes each write handed to the writer, until it is applied or refused. */
+  track?: (write: Promise<unknown>) => void;
+  /**
+   * Why the user may not make a write (permissions); undefined when allowed. A transaction
+   * with one refused change is refused whole before anything of it is written.
+   */
+  refusal?: (write: RowWrite) => string | undefined;
 }
 
 interface Open {
@@ -73,6 +81,8 @@ export class Inbound implements InboundHandler {
         }
         case "commit": {
           if (!this.#open) return this.#problem("Commit without a transaction");
+          const refused = this.#refusal(this.#open);
+          if (refused) return this.#problem(`Transaction refused: ${refused}`);
           this.#submit(this.#open);
           this.#open = undefined;
           break;
@@ -94,6 +104,27 @@ export class Inbound implements InboundHandler {
     return undefined;
   }
 
+  /** The first permission refusal among the transaction's changes. */
+  #refusal(open: Open): string | undefined {
+    const refusal = this.#o.refusal;
+    if (!refusal) return undefined;
+    for (const change of open.changes) {
+      if (change.kind === "compensation") continue; // names a row, writes nothing
+      const refused = refusal({
+        privilege: change.kind,
+        table: change.table,
+        record: change.record,
+        columns: change.kind === "insert"
+          ? change.present
+          : change.kind === "update"
+          ? change.modified
+          : new Set(),
+      });
+      if (refused) return refused;
+    }
+    return undefined;
+  }
+
   #problem(message: string): InboundProblem {
     return { code: ErrorCode.INVALID_REQUEST, message, lsn: this.#open?.lsn };
   }
@@ -105,7 +136,9 @@ export class Inbound implements InboundHandler {
       commitTimestampMs: open.commitTimestampMs,
       changes: open.changes,
     };
-    this.#o.writer.write(tx).then((outcome) => {
+    const write = this.#o.writer.write(tx);
+    this.#o.track?.(write);
+    write.then((outcome) => {
       if (outcome.ok || this.#closed) return;
       this.#o.fail({
         code: ErrorCode.INVALID_REQUEST,

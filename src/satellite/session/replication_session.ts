@@ -20,9 +20,11 @@ import {
   SatSubsDataErrorSchema,
 } from "../../gen/mod.ts";
 import type { MigrationEntry, SchemaCatalog } from "../../migrations/mod.ts";
+import { withTimeout } from "../../lifecycle/mod.ts";
 import type { Logger } from "../../telemetry/mod.ts";
 import { decodeRpcPayload, encodeFrame } from "../codec/mod.ts";
 import { ClientShapes } from "./client_shapes.ts";
+import { FULL_ACCESS, loadAccess, type UserAccess, watchAccess } from "./read_access.ts";
 import { subscribe, unsubscribe } from "./subscription_rpc.ts";
 import { ClientStream, UNACKED_WINDOW } from "./client_stream.ts";
 import type { ConnectionDeps, InboundHandler } from "./connection.ts";
@@ -48,6 +50,12 @@ export const CLOSE = {
   invalid: 4007,
   internal: 4011,
 } as const;
+
+/**
+ * How long opening a client's uploads waits for its writes from earlier connections; a writer
+ * that never settles one must not keep the client from writing for good.
+ */
+const SETTLE_MS = 10_000;
 
 /** What the session may do to its connection. */
 export interface SessionIo {
@@ -89,6 +97,10 @@ export class ReplicationSession {
   #serverRequestId = 0;
   #inbound: InboundHandler | undefined;
   #inboundActive = false;
+  /** Stops following the user's access. */
+  #stopWatching: (() => void) | undefined;
+  /** What the user may read and write now; writes are checked against it as they arrive. */
+  #access: UserAccess = FULL_ACCESS;
 
   constructor(deps: ConnectionDeps, io: SessionIo, client: { clientId: string; userId: string }) {
     this.#deps = deps;
@@ -98,6 +110,7 @@ export class ReplicationSession {
   }
 
   teardown(): void {
+    this.#stopWatching?.();
     this.#outbound?.stop();
     this.#inbound?.close();
   }
@@ -175,12 +188,24 @@ export class ReplicationSession {
     }
   }
 
-  /** Opens the client → server direction by asking the client to start its replication. */
+  /**
+   * Opens the client → server direction by asking the client to start its replication after
+   * the last of its writes Postgres holds, once none of its earlier writes is still on its way.
+   */
   async #startInbound(): Promise<void> {
     const factory = this.#deps.inbound;
+    if (!factory) return;
+    const clients = this.#deps.clients;
+    const settled = await withTimeout(clients.writesSettled(this.#clientId), SETTLE_MS, false);
+    if (settled === false) {
+      this.#io.logger.warning(
+        `Earlier writes of the client are not settled after ${SETTLE_MS} ms; asking for its ` +
+          "writes after the last one Postgres holds now",
+      );
+    }
     const sql = this.#deps.pool();
-    if (!factory || !sql) return;
-    const lsn = await this.#deps.clients.appliedClientLsn(sql, this.#clientId);
+    if (!sql) throw new Error("Postgres is not connected");
+    const lsn = await clients.appliedClientLsn(sql, this.#clientId);
     if (this.#io.isClosed()) return;
     this.#inbound = factory({
       clientId: this.#clientId,
@@ -191,6 +216,8 @@ export class ReplicationSession {
         this.#io.send(errorFrame(problem.code, problem.message, problem.lsn));
         this.#io.close(CLOSE.invalid, problem.message.slice(0, 120));
       },
+      track: (write) => clients.track(this.#clientId, write),
+      refusal: (write) => this.#access.refusal(write),
     });
     this.#io.send(rpcRequestFrame(
       "startReplication",
@@ -242,7 +269,30 @@ export class ReplicationSession {
     const dialect = req.sqlDialect === SatInStartReplicationReq_Dialect.POSTGRES
       ? "postgresql"
       : "sqlite";
-    this.#shapes = new ClientShapes(this.#userId, this.#deps.hub);
+    let access: UserAccess;
+    try {
+      access = await loadAccess(
+        this.#deps.permissions,
+        this.#userId,
+        catalog.current(),
+        (message) => this.#io.logger.warning(message),
+      );
+    } catch (error) {
+      const message = `Could not read the permissions: ${(error as Error).message}`;
+      this.#io.logger.warning(message);
+      this.#io.send(rpcErrorFrame(request, ErrorCode.INTERNAL, "Permissions not available"));
+      this.#io.close(CLOSE.internal, "Permissions not available");
+      return;
+    }
+    if (this.#io.isClosed()) return;
+    this.#access = access;
+    this.#shapes = new ClientShapes(this.#userId, this.#deps.hub, access.read);
+    this.#stopWatching?.();
+    this.#stopWatching = watchAccess(this.#deps, this.#userId, {
+      shapes: () => this.#shapes,
+      stream: () => this.#outbound,
+      changed: (access) => this.#access = access,
+    }, this.#io.logger);
     const context = {
       clientId,
       log: this.#deps.log,
@@ -343,9 +393,12 @@ export class ReplicationSession {
     // Only now ask the client to upload: a refused start closes the socket, and a request
     // left for the client to answer on a closed socket makes it throw.
     if (!this.#inbound) {
-      this.#startInbound().catch((error) =>
-        this.#io.logger.warning(`Could not start client replication: ${(error as Error).message}`)
-      );
+      // Without it the client would stay connected and never upload: it reconnects instead.
+      this.#startInbound().catch((error) => {
+        const message = `Could not start client replication: ${(error as Error).message}`;
+        this.#io.logger.warning(message);
+        this.#io.close(CLOSE.normal, message.slice(0, 120));
+      });
     }
   }
 

@@ -3,6 +3,7 @@
  * in version order, then redefines the routines, all in one transaction under an advisory
  * lock, so two instances starting at once serialise and the second finds nothing to do.
  */
+import { PERMISSIONS_ROUTINES_SQL } from "../ddlx/mod.ts";
 import {
   DDL_GUARD_ROUTINES_SQL,
   ELECTRIFY_ROUTINES_SQL,
@@ -20,6 +21,7 @@ const ROUTINES_SQL = [
   SHADOW_ROUTINES_SQL,
   ELECTRIFY_ROUTINES_SQL,
   DDL_GUARD_ROUTINES_SQL,
+  PERMISSIONS_ROUTINES_SQL,
 ];
 
 export interface BootstrapOptions {

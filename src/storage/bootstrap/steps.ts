@@ -11,6 +11,7 @@
  * migration bookkeeping, the electrified registry, tags and their ordering, client
  * acknowledgements, DDLX storage and the per-client resume state.
  */
+import { PERMISSIONS_STEP_SQL } from "../ddlx/mod.ts";
 
 export interface InstallStep {
   /** The version recorded in the ledger (the first of `records` when it records several). */
@@ -393,6 +394,12 @@ export const INSTALL_STEPS: readonly InstallStep[] = [
     records: [20261204000003n],
     description: "the user each client id belongs to",
     sql: CLIENT_OWNERS_SQL,
+  },
+  {
+    version: 20261205000001n,
+    records: [20261205000001n],
+    description: "permission rules in the replication stream; DDLX procedures replaced",
+    sql: PERMISSIONS_STEP_SQL,
   },
 ];
 

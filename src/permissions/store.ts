@@ -1,0 +1,213 @@
+/**
+ * The permission rules of the database and the roles each connected user holds, kept current
+ * from the replication stream: a change to `electric.grants` or `electric.assignments` reloads
+ * the rules (everyone's access may change), a change to an assignment table re-reads the roles
+ * of the users it names. Listeners hear which users' access may have changed.
+ */
+import type { Row, Transaction } from "../replication/mod.ts";
+import { findTable, quoteIdent, type SchemaModel } from "../schema/mod.ts";
+import type { Sql } from "../storage/mod.ts";
+import type { Logger } from "../telemetry/mod.ts";
+import { scopeColumns as scopeColumnsOf, type UserRole } from "./access.ts";
+import {
+  type Assignment,
+  type AssignmentRow,
+  type GrantRow,
+  NO_RULES,
+  type PermissionRules,
+  rulesFrom,
+  sameTable,
+} from "./rules.ts";
+
+/** Whose access may have changed: some users, or everyone. */
+export type AccessChange = { users: ReadonlySet<string> } | { everyone: true };
+
+export interface PermissionsOptions {
+  pool: () => Sql | undefined;
+  model: () => SchemaModel | undefined;
+  logger: Logger;
+}
+
+const RULE_TABLES = new Set(["grants", "assignments"]);
+const MAX_CACHED_USERS = 10_000;
+
+export class Permissions {
+  readonly #o: PermissionsOptions;
+  #rules: PermissionRules = NO_RULES;
+  #loading: Promise<void> | undefined;
+  readonly #roles = new Map<string, Promise<UserRole[]>>();
+  readonly #listeners = new Set<(change: AccessChange) => void>();
+
+  constructor(options: PermissionsOptions) {
+    this.#o = options;
+  }
+
+  get rules(): PermissionRules {
+    return this.#rules;
+  }
+
+  /**
+   * Resolves once the rules have been read; the first caller starts the read. A failed read
+   * rejects (nobody is served on rules that could not be read) and the next caller tries again.
+   */
+  loaded(): Promise<void> {
+    if (!this.#loading) {
+      const sql = this.#o.pool();
+      if (!sql) return Promise.reject(new Error("Postgres is not connected"));
+      this.#loading = this.reload(sql);
+      this.#loading.catch(() => this.#loading = undefined);
+    }
+    return this.#loading;
+  }
+
+  /** Reads the rules from Postgres (at start, and when they change). */
+  async reload(sql: Sql): Promise<void> {
+    const grants = await sql.unsafe<GrantRow[]>(
+      `SELECT privilege, on_table, role, column_name, scope, using_path, check_fn
+         FROM electric.grants`,
+    );
+    const assignments = await sql.unsafe<AssignmentRow[]>(
+      `SELECT table_name, scope_table, user_column, role_name, role_column, if_fn
+         FROM electric.assignments`,
+    );
+    const loaded = rulesFrom([...grants], [...assignments]);
+    if (!loaded.ok) {
+      // Keep what was enforced before rather than open or close everything on a bad row.
+      throw new Error(`Invalid permission rules: ${loaded.error.message}`);
+    }
+    this.#rules = loaded.rules;
+    this.#roles.clear();
+  }
+
+  /** The roles `userId` holds now (read once, then kept until the data behind them changes). */
+  rolesOf(userId: string): Promise<UserRole[]> {
+    let roles = this.#roles.get(userId);
+    if (!roles) {
+      // Users come and go: the cache is a cache, not a record of everyone ever seen.
+      if (this.#roles.size >= MAX_CACHED_USERS) this.#roles.clear();
+      roles = this.#readRoles(userId);
+      this.#roles.set(userId, roles);
+      roles.catch(() => this.#roles.delete(userId));
+    }
+    return roles;
+  }
+
+  onChange(listener: (change: AccessChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Looks at one replicated transaction for changes to the rules or to anyone's roles. */
+  observe(tx: Transaction): void {
+    let rulesChanged = false;
+    const users = new Set<string>();
+    for (const change of tx.changes) {
+      if (change.kind === "truncate") {
+        if (change.relations.some((r) => this.#assignmentOf(r.schema, r.table))) {
+          rulesChanged = true;
+        }
+        continue;
+      }
+      const { schema, table } = change.relation;
+      if (schema === "electric" && RULE_TABLES.has(table)) {
+        rulesChanged = true;
+        continue;
+      }
+      for (const assignment of this.#rules.assignments) {
+        if (!sameTable(assignment.table, { schema, name: table })) continue;
+        for (const row of [change.record, change.oldRecord]) {
+          const user = row?.[assignment.userColumn];
+          if (user !== undefined && user !== null) users.add(user);
+        }
+      }
+    }
+    if (rulesChanged) {
+      const sql = this.#o.pool();
+      if (!sql) return;
+      this.reload(sql).then(
+        () => this.#emit({ everyone: true }),
+        (error) => this.#o.logger.error(`Permission rules not reloaded: ${error.message}`),
+      );
+      return;
+    }
+    if (users.size === 0) return;
+    for (const user of users) this.#roles.delete(user);
+    this.#emit({ users });
+  }
+
+  #emit(change: AccessChange): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+
+  #assignmentOf(schema: string, table: string): Assignment | undefined {
+    return this.#rules.assignments.find((a) => sameTable(a.table, { schema, name: table }));
+  }
+
+  async #readRoles(userId: string): Promise<UserRole[]> {
+    const sql = this.#o.pool();
+    const model = this.#o.model();
+    if (!sql || !model || this.#rules.assignments.length === 0) return [];
+    const roles: UserRole[] = [];
+    for (const assignment of this.#rules.assignments) {
+      const query = rolesQuery(assignment, model);
+      if (!query) {
+        this.#o.logger.warning(
+          `Assignment on ${assignment.table.schema}.${assignment.table.name} skipped: ` +
+            `no single foreign key to its scope table`,
+        );
+        continue;
+      }
+      const rows = await sql.unsafe<Row[]>(query.text, [userId]);
+      for (const row of rows) {
+        const role = row.role;
+        if (role === null || role === undefined) continue;
+        if (!query.scopeColumns) {
+          roles.push({ role });
+          continue;
+        }
+        const key = query.scopeColumns.map((_, i) => row[`scope_${i}`]);
+        if (key.some((v) => v === null || v === undefined)) continue;
+        roles.push({ role, scope: { table: assignment.scope!, key: key as string[] } });
+      }
+    }
+    return roles;
+  }
+}
+
+/**
+ * The query for one user's roles from one assignment: the role (a name, or the role column)
+ * and the scope row's key (the assignment table's key when it is the scope table, else the
+ * columns of its one foreign key to the scope table), for the rows whose user column is the
+ * user. Undefined when the scope row cannot be told from an assignment row.
+ */
+export function rolesQuery(
+  assignment: Assignment,
+  model: SchemaModel,
+): { text: string; scopeColumns?: string[] } | undefined {
+  const table = findTable(model, assignment.table.schema, assignment.table.name);
+  if (!table) return undefined;
+  const role = assignment.role.kind === "name"
+    ? `${literal(assignment.role.name)}::text`
+    : `${quoteIdent(assignment.role.column)}::text`;
+  let scopeColumns: string[] | undefined;
+  if (assignment.scope) {
+    // The scope row is the assignment row itself, or the one its foreign key references.
+    scopeColumns = scopeColumnsOf(table, assignment.scope);
+    if (!scopeColumns) return undefined;
+  }
+  const selected = [
+    `${role} AS role`,
+    ...(scopeColumns ?? []).map((c, i) => `${quoteIdent(c)}::text AS scope_${i}`),
+  ];
+  const condition = assignment.condition ? ` AND (${assignment.condition})` : "";
+  return {
+    text: `SELECT ${selected.join(", ")} FROM ${quoteIdent(table.schema)}.${
+      quoteIdent(table.name)
+    } WHERE ${quoteIdent(assignment.userColumn)}::text = $1${condition}`,
+    scopeColumns,
+  };
+}
+
+function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}

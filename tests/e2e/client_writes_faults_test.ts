@@ -1,0 +1,464 @@
+/**
+ * Faults during client writes (postgres-side.md §8.5, satellite-protocol.md §3.5): several
+ * clients write transactions continuously (inserts, updates and deletes of their own rows,
+ * updates of shared rows that other clients update too, so merges happen) while the service is
+ * killed (SIGKILL) again and again and Postgres is restarted (fast and immediate shutdown).
+ * Each client keeps a replica of the table from the server stream, reconnects with backoff,
+ * resumes with its id and re-sends from the write the service says Postgres holds.
+ *
+ * Checked: no acknowledged write is ever taken back (the client records it if the service
+ * reports less than it had seen echoed or reported); after a final reconnect every write issued
+ * is in Postgres exactly once (an audit trigger, ENABLE ALWAYS, records each applied client
+ * transaction through its position row and each row change with its transaction id); a client's
+ * own row ends as its write left it; and every client's replica equals the table in Postgres.
+ *
+ * FAULT_SEED, FAULT_CLIENTS and FAULT_WRITE_MODES (comma-separated; default direct_writes, then
+ * logical_replication) change the run; FAULT_LOG_DIR keeps the service's whole output. Postgres
+ * runs with synchronous_commit on: with it off, an immediate shutdown may lose commits the
+ * service already reported, which is that setting's promise, not a fault. Figures are in
+ * docs/reliability.md. Longer than most tests: the workload, the faults and the checks of one
+ * scenario read best in one place.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import postgres from "postgres";
+import { findFreePort } from "../../src/embedded/mod.ts";
+import { type ScratchCluster, startScratchCluster } from "../helpers/pg_cluster.ts";
+import {
+  type ClientOp,
+  ResumingClient,
+  type Row,
+  type TableSpec,
+} from "../helpers/resuming_client.ts";
+import { serviceEnv } from "../helpers/service_config.ts";
+import { type ServiceProcess, startService } from "../helpers/service_process.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const SEED = Number(process.env.FAULT_SEED ?? 20261205);
+const CLIENTS = Number(process.env.FAULT_CLIENTS ?? 12);
+const MODES = (process.env.FAULT_WRITE_MODES ?? "direct_writes,logical_replication").split(",");
+const KILLS = 5;
+const SHARED_ROWS = 6;
+/** Writes a client may have unacknowledged before it pauses (its oplog keeps them meanwhile). */
+const MAX_IN_FLIGHT = 20;
+
+const TABLE: TableSpec = {
+  name: "fault_rows",
+  key: "id",
+  columns: [
+    { name: "id", type: "text" },
+    { name: "owner", type: "int4" },
+    { name: "n", type: "int4" },
+    { name: "w", type: "text" },
+  ],
+};
+
+const SETUP = `
+  CREATE TABLE fault_rows (id text PRIMARY KEY, owner int4, n int4, w text);
+  INSERT INTO fault_rows SELECT 'shared-' || i, -1, 0, 'seed' FROM generate_series(0, ${
+  SHARED_ROWS - 1
+}) i;`;
+
+/** Installed after electrification; names are qualified (the apply worker has no search path). */
+const AUDIT = `
+  CREATE TABLE public.fault_audit_txns (client_id text, lsn bytea, xid xid8,
+    at timestamptz DEFAULT clock_timestamp());
+  CREATE TABLE public.fault_audit_rows (id text, w text, op text, xid xid8);
+  CREATE FUNCTION public.fault_audit_txn() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO public.fault_audit_txns (client_id, lsn, xid)
+        VALUES (NEW.client_id, NEW.lsn, pg_current_xact_id());
+      RETURN NULL;
+    END $$;
+  CREATE TRIGGER fault_audit AFTER INSERT OR UPDATE ON electric.acknowledged_client_lsns
+    FOR EACH ROW EXECUTE FUNCTION public.fault_audit_txn();
+  ALTER TABLE electric.acknowledged_client_lsns ENABLE ALWAYS TRIGGER fault_audit;
+  CREATE FUNCTION public.fault_audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP = 'DELETE' THEN
+        INSERT INTO public.fault_audit_rows VALUES (OLD.id, NULL, TG_OP, pg_current_xact_id());
+      ELSE
+        INSERT INTO public.fault_audit_rows VALUES (NEW.id, NEW.w, TG_OP, pg_current_xact_id());
+      END IF;
+      RETURN NULL;
+    END $$;
+  CREATE TRIGGER fault_audit AFTER INSERT OR UPDATE OR DELETE ON public.fault_rows
+    FOR EACH ROW EXECUTE FUNCTION public.fault_audit_row();
+  ALTER TABLE public.fault_rows ENABLE ALWAYS TRIGGER fault_audit;`;
+
+type Fault = "kill" | "restart postgres (fast)" | "restart postgres (immediate)";
+
+/** A seeded generator (a Weyl sequence through a 32-bit mixer): same seed, same choices. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x9e3779b9) >>> 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return ((z ^ (z >>> 16)) >>> 0) / 2 ** 32;
+  };
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * What one client writes: its own rows (`c<index>-<k>`, written by it alone, so each of its
+ * writes wins and it knows their tags) and the shared rows (values and tags from its replica).
+ * Column `w` names the operation that wrote the row: `<index>:<transaction>:<op>`.
+ */
+class Writer {
+  readonly own = new Map<string, { row: Row; tag: string }>();
+  #rows = 0;
+
+  constructor(
+    readonly index: number,
+    readonly client: ResumingClient,
+    readonly random: () => number,
+  ) {}
+
+  writeNext(): void {
+    const n = this.client.sent.length + 1;
+    const ops: ClientOp[] = [];
+    const touched = new Set<string>();
+    const count = 1 + Math.floor(this.random() * 3);
+    for (let j = 0; j < count; j++) {
+      const w = `${this.index}:${n}:${ops.length}`;
+      const roll = this.random();
+      const mine = [...this.own.keys()].filter((id) => !touched.has(id));
+      const pick = mine[Math.floor(this.random() * mine.length)];
+      if (roll < 0.3 || (roll < 0.7 && pick === undefined)) {
+        const id = `c${this.index}-${this.#rows++}`;
+        ops.push({ kind: "insert", row: { id, owner: String(this.index), n: "0", w }, tags: [] });
+        touched.add(id);
+      } else if (roll < 0.6) {
+        const { row, tag } = this.own.get(pick)!;
+        ops.push({
+          kind: "update",
+          row: { ...row, n: String(Number(row.n) + 1), w },
+          old: row,
+          tags: [tag],
+        });
+        touched.add(pick);
+      } else if (roll < 0.7) {
+        const { row, tag } = this.own.get(pick)!;
+        ops.push({ kind: "delete", old: row, tags: [tag] });
+        touched.add(pick);
+      } else {
+        const id = `shared-${Math.floor(this.random() * SHARED_ROWS)}`;
+        if (touched.has(id)) continue;
+        const seen = this.client.rows.get(id) ??
+          { row: { id, owner: "-1", n: "0", w: "seed" }, tags: [] };
+        const row = { ...seen.row, n: String(Math.floor(this.random() * 1000)), w };
+        ops.push({ kind: "update", row, old: seen.row, tags: seen.tags });
+        touched.add(id);
+      }
+    }
+    const tx = this.client.write(ops);
+    const tag = `${this.client.id}@${tx.timestamp}`;
+    for (const op of ops) {
+      if (op.kind === "delete") this.own.delete(op.old.id!);
+      else if (op.row.id!.startsWith("c")) this.own.set(op.row.id!, { row: op.row, tag });
+    }
+  }
+}
+
+interface Figures {
+  mode: string;
+  kills: number;
+  postgresRestarts: number;
+  transactions: number;
+  operations: number;
+  resent: number;
+  reconnects: number;
+  freshStarts: number;
+  auditedTransactions: number;
+  auditedRowChanges: number;
+  rows: number;
+  replicaRowsCompared: number;
+  doubled: number;
+  lost: number;
+  seconds: number;
+}
+
+for (const mode of MODES) {
+  test(
+    `kill -9 and Postgres restarts during writes from ${CLIENTS} clients (${mode}): every write once, every replica equal`,
+    {
+      timeout: 110_000,
+    },
+    async () => {
+      const figures = await faultRun(mode);
+      console.log(`faults during writes: ${JSON.stringify(figures)}`);
+    },
+  );
+}
+
+async function faultRun(mode: string): Promise<Figures> {
+  const started = Date.now();
+  const random = seeded(SEED);
+  let cluster: ScratchCluster | undefined;
+  let sql: postgres.Sql | undefined;
+  let service: ServiceProcess | undefined;
+  let earlierOutput = "";
+  const clients: ResumingClient[] = [];
+  const output = () => `${earlierOutput}${service?.output() ?? ""}`.slice(-6000);
+  try {
+    cluster = await startScratchCluster({
+      walLevel: "logical",
+      // The subscription (logical_replication mode) reconnects soon after the service restarts.
+      settings: { synchronous_commit: "on", wal_retrieve_retry_interval: "100ms" },
+    });
+    sql = postgres(cluster.url, { onnotice: () => {}, max: 2 });
+    const port = await findFreePort();
+    const env = await serviceEnv(cluster.url, port, {
+      ELECTRIC_WRITE_TO_PG_MODE: mode,
+      LOGICAL_PUBLISHER_HOST: "127.0.0.1",
+    });
+    await sql.unsafe(SETUP);
+    service = startService(env);
+    await service.waitForStatus(port, 200, 30_000);
+    await sql`CALL electric.electrify('fault_rows')`;
+    await sql.unsafe(AUDIT);
+
+    const writers = Array.from({ length: CLIENTS }, (_, index) => {
+      const client = new ResumingClient({
+        host: "127.0.0.1",
+        port,
+        table: TABLE,
+        random: seeded(SEED + 1 + index),
+      });
+      clients.push(client);
+      client.start();
+      return new Writer(index, client, seeded(SEED + 1001 + index));
+    });
+    const state = () =>
+      clients.map((c, i) =>
+        `client ${i}: ready ${c.ready}, sent ${c.sent.length}, acknowledged ${c.acknowledged}, ` +
+        `connections ${c.connections}, last error ${c.lastError}`
+      ).join("\n") + `\nservice output:\n${output()}`;
+    await waitFor(() => clients.every((c) => c.ready), {
+      timeoutMs: 30_000,
+      what: () => `every client connected and subscribed:\n${state()}`,
+    });
+
+    const timeline: string[] = [];
+    let writing = true;
+    const loops = writers.map(async (writer) => {
+      while (writing) {
+        if (writer.client.inFlight < MAX_IN_FLIGHT) writer.writeNext();
+        await pause(10 + writer.random() * 30);
+      }
+    });
+
+    const faults: Fault[] = [
+      ...Array.from({ length: KILLS }, () => "kill" as const),
+      "restart postgres (fast)",
+      "restart postgres (immediate)",
+    ];
+    for (let i = faults.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [faults[i], faults[j]] = [faults[j], faults[i]];
+    }
+    for (const fault of faults) {
+      // Placing the fault in time, not waiting for anything.
+      await pause(300 + random() * 1200);
+      timeline.push(`${new Date().toISOString().slice(11, 23)} ${fault}`);
+      const before = clients.map((c) => c.acknowledged);
+      if (fault === "kill") {
+        service.kill();
+        await service.exited;
+        earlierOutput += `${service.output()}\n--- killed ---\n`;
+        service = startService(env);
+      } else {
+        await cluster.restart(fault.includes("fast") ? "fast" : "immediate");
+      }
+      await service.waitForStatus(port, 200, 30_000);
+      // Writes go on after each fault: every client is back and has new writes applied.
+      await waitFor(() => clients.every((c, i) => c.ready && c.acknowledged >= before[i] + 2), {
+        timeoutMs: 45_000,
+        what: () => `every client writing again after "${fault}":\n${state()}`,
+      });
+    }
+    writing = false;
+    await Promise.all(loops);
+
+    // The final resend: each client reconnects and sends whatever Postgres does not hold.
+    for (const client of clients) client.reconnect();
+    const positions = async () => {
+      const rows = await sql!<{ client_id: string; lsn: Uint8Array }[]>`
+        SELECT client_id, lsn FROM electric.acknowledged_client_lsns`;
+      return new Map(rows.map((r) => [r.client_id, toNumber(r.lsn)]));
+    };
+    await waitFor(async () => {
+      const held = await positions();
+      return clients.every((c) => held.get(c.id) === c.sent.length);
+    }, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: () => `every write in Postgres:\n${state()}`,
+    });
+
+    const tableRows = async () =>
+      new Map(
+        (await sql!<Row[]>`SELECT id, owner::text, n::text, w FROM fault_rows`).map((r) => [
+          r.id!,
+          { ...r },
+        ]),
+      );
+    let inPostgres = await tableRows();
+    const converged = await waitFor(async () => {
+      inPostgres = await tableRows();
+      return clients.every((c) => replicaDiff(c, inPostgres).length === 0);
+    }, { timeoutMs: 30_000, intervalMs: 100 }).catch(() => false);
+    if (!converged) {
+      const diffs = clients.map((c, i) => ({ client: i, diff: replicaDiff(c, inPostgres) }))
+        .filter((d) => d.diff.length > 0);
+      assert.fail(`Replicas differ from Postgres:\n${JSON.stringify(diffs.slice(0, 3), null, 1)}`);
+    }
+
+    const problems = clients.flatMap((c, i) => c.problems.map((p) => `client ${i}: ${p}`));
+    assert.deepEqual(problems, [], "no acknowledged write taken back, no protocol error");
+
+    const audit = await checkAudit(sql, writers);
+    assert.deepEqual(
+      audit.errors.slice(0, 10),
+      [],
+      `every write applied exactly once; faults:\n${timeline.join("\n")}`,
+    );
+    for (const writer of writers) {
+      for (const [id, { row }] of writer.own) {
+        assert.deepEqual(inPostgres.get(id), row, `own row ${id} as its last write left it`);
+      }
+    }
+
+    return {
+      mode,
+      kills: KILLS,
+      postgresRestarts: faults.length - KILLS,
+      transactions: clients.reduce((n, c) => n + c.sent.length, 0),
+      operations: clients.reduce((n, c) => n + c.sent.reduce((m, tx) => m + tx.ops.length, 0), 0),
+      resent: clients.reduce((n, c) => n + c.resent, 0),
+      reconnects: clients.reduce((n, c) => n + c.connections - 1, 0),
+      freshStarts: clients.reduce((n, c) => n + c.restarts, 0),
+      auditedTransactions: audit.transactions,
+      auditedRowChanges: audit.rowChanges,
+      rows: inPostgres.size,
+      replicaRowsCompared: inPostgres.size * clients.length,
+      doubled: audit.doubled,
+      lost: audit.lost,
+      seconds: Math.round((Date.now() - started) / 1000),
+    };
+  } catch (error) {
+    console.error(output());
+    throw error;
+  } finally {
+    // FAULT_LOG_DIR keeps the service's whole output, for when the tail above is not enough.
+    if (process.env.FAULT_LOG_DIR) {
+      writeFileSync(
+        join(process.env.FAULT_LOG_DIR, `service-${mode}.log`),
+        `${earlierOutput}${service?.output() ?? ""}`,
+      );
+    }
+    await Promise.all(clients.map((c) => c.stop()));
+    service?.kill();
+    await service?.exited;
+    await sql?.end({ timeout: 1 });
+    await cluster?.stop();
+  }
+}
+
+function toNumber(lsn: Uint8Array): number {
+  return [...lsn].reduce((n, byte) => n * 256 + byte, 0);
+}
+
+/** Rows that differ between a client's replica and Postgres (at most 5). */
+function replicaDiff(client: ResumingClient, inPostgres: Map<string, Row>): string[] {
+  const diff: string[] = [];
+  for (const [id, row] of inPostgres) {
+    const held = client.rows.get(id)?.row;
+    const [a, b] = [JSON.stringify(held), JSON.stringify(row)];
+    if (a !== b) diff.push(`${id}: replica ${a ?? "missing"}, Postgres ${b}`);
+    if (diff.length >= 5) return diff;
+  }
+  for (const id of client.rows.keys()) {
+    if (!inPostgres.has(id)) diff.push(`${id}: in the replica only`);
+    if (diff.length >= 5) break;
+  }
+  return diff;
+}
+
+/**
+ * Every transaction a client wrote is in the audit exactly once, and the row changes of its
+ * Postgres transaction are its operations: one change per own row (of the operation's kind and,
+ * for inserts and updates, with its `w`), at most one per shared row (a merge that changes
+ * nothing may skip the row), nothing else.
+ */
+async function checkAudit(sql: postgres.Sql, writers: Writer[]) {
+  const txns = await sql<{ client_id: string; lsn: Uint8Array; xid: string; at: string }[]>`
+    SELECT client_id, lsn, xid::text, to_char(at, 'HH24:MI:SS.MS') AS at FROM fault_audit_txns`;
+  const changes = await sql<{ id: string; w: string | null; op: string; xid: string }[]>`
+    SELECT id, w, op, xid::text FROM fault_audit_rows`;
+  const byXid = new Map<string, (typeof changes)[number][]>();
+  for (const change of changes) {
+    byXid.set(change.xid, [...(byXid.get(change.xid) ?? []), change]);
+  }
+  const seen = new Map<string, string[]>();
+  const when = new Map<string, string>();
+  for (const t of txns) {
+    const key = `${t.client_id}/${toNumber(t.lsn)}`;
+    seen.set(key, [...(seen.get(key) ?? []), t.xid]);
+    when.set(t.xid, t.at);
+  }
+  const errors: string[] = [];
+  let doubled = 0;
+  let lost = 0;
+  const claimed = new Set<string>();
+  for (const { index, client } of writers) {
+    for (const tx of client.sent) {
+      const xids = seen.get(`${client.id}/${tx.n}`) ?? [];
+      if (xids.length !== 1) {
+        if (xids.length === 0) lost++;
+        else doubled++;
+        errors.push(
+          `client ${index} (${client.id}) write ${tx.n} applied ${xids.length} times` +
+            (xids.length ? ` (at ${xids.map((x) => when.get(x)).join(", ")})` : ""),
+        );
+        continue;
+      }
+      claimed.add(xids[0]);
+      const applied = byXid.get(xids[0]) ?? [];
+      const expected = tx.ops.map((op) => op.kind === "delete" ? op.old.id! : op.row.id!);
+      for (const change of applied) {
+        if (!expected.includes(change.id)) {
+          errors.push(`client ${index} write ${tx.n} changed ${change.id}, not one of its rows`);
+        }
+      }
+      tx.ops.forEach((op, j) => {
+        const id = expected[j];
+        const mine = applied.filter((c) => c.id === id);
+        if (id.startsWith("shared-")) {
+          if (mine.length > 1) errors.push(`client ${index} write ${tx.n}: ${id} changed twice`);
+          return;
+        }
+        const want = op.kind === "delete"
+          ? { op: "DELETE", w: null }
+          : { op: op.kind.toUpperCase(), w: `${index}:${tx.n}:${j}` };
+        const got = mine.map((c) => ({ op: c.op, w: c.w }));
+        if (JSON.stringify(got) !== JSON.stringify([want])) {
+          errors.push(
+            `client ${index} write ${tx.n}: ${id} changed as ${JSON.stringify(got)}, expected ${
+              JSON.stringify(want)
+            }`,
+          );
+        }
+      });
+    }
+  }
+  for (const xid of byXid.keys()) {
+    if (!claimed.has(xid)) errors.push(`row changes in transaction ${xid} of no client write`);
+  }
+  return { errors, doubled, lost, transactions: txns.length, rowChanges: changes.length };
+}
