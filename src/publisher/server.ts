@@ -75,6 +75,8 @@ export interface PublisherOptions {
   originReady?: (name: string) => boolean;
   /** Default 10 s. */
   keepaliveIntervalMs?: number;
+  /** How long a connection may take to prove the secret; default `LOGIN_TIMEOUT_MS`. */
+  loginTimeoutMs?: number;
   now?: () => Date;
 }
 
@@ -109,7 +111,16 @@ interface Connection {
   socket: Socket;
   state: SessionState;
   input: Uint8Array;
+  /** Until the connection proved the secret: closes it when the login takes too long. */
+  login?: ReturnType<typeof setTimeout>;
 }
+
+/** As Postgres' `authentication_timeout` (and PG_PROXY_AUTH_TIMEOUT's default). */
+export const LOGIN_TIMEOUT_MS = 60_000;
+/** Connections still logging in at once; more are closed at once (and it is logged). */
+export const MAX_LOGGING_IN = 256;
+/** Before the login, nothing a subscriber sends is longer than this. */
+const MAX_LOGIN_MESSAGE = 8 * 1024;
 
 export class LogicalPublisher implements Publisher, Service {
   readonly name = "logical publisher";
@@ -128,6 +139,8 @@ export class LogicalPublisher implements Publisher, Service {
   #unsettled = new Map<PublishedTransaction, (outcome: PublishOutcome) => void>();
   #chain: Promise<void> = Promise.resolve();
   #nextProcessId = randomInt(1000, 30000);
+  #loggingIn = 0;
+  #lastCapWarning = 0;
 
   constructor(options: PublisherOptions) {
     this.#options = options;
@@ -241,6 +254,17 @@ export class LogicalPublisher implements Publisher, Service {
 
   #accept(socket: Socket): void {
     socket.setNoDelay(true);
+    if (this.#loggingIn >= MAX_LOGGING_IN) {
+      const now = Date.now();
+      if (now - this.#lastCapWarning > 10_000) {
+        this.#lastCapWarning = now;
+        this.#logger.warning(
+          `Refused a logical publisher connection: ${MAX_LOGGING_IN} others are still logging in.`,
+        );
+      }
+      socket.destroy();
+      return;
+    }
     const env = {
       serverVersion: this.#options.serverVersion,
       systemId: this.#systemId,
@@ -257,9 +281,14 @@ export class LogicalPublisher implements Publisher, Service {
       input: new Uint8Array(),
     };
     this.#connections.add(connection);
+    this.#loggingIn++;
+    connection.login = setTimeout(() => {
+      this.#input(connection, { tag: "login_timeout" });
+    }, this.#options.loginTimeoutMs ?? LOGIN_TIMEOUT_MS);
     socket.on("data", (chunk: Uint8Array) => this.#receive(connection, chunk));
     socket.on("error", (error) => this.#logger.debug(`Publisher connection: ${error.message}`));
     socket.on("close", () => {
+      this.#loggedIn(connection);
       this.#connections.delete(connection);
       if (this.#streaming === connection) {
         this.#streaming = undefined;
@@ -273,7 +302,12 @@ export class LogicalPublisher implements Publisher, Service {
       ? chunk
       : concatBytes([connection.input, chunk]);
     while (connection.state.phase !== "closed") {
-      const decoded = nextMessage(connection.input, connection.state.phase === "startup");
+      const { phase } = connection.state;
+      const decoded = nextMessage(
+        connection.input,
+        phase === "startup",
+        phase === "auth" ? MAX_LOGIN_MESSAGE : MAX_SUBSCRIBER_MESSAGE,
+      );
       if (decoded.kind === "incomplete") return;
       if (decoded.kind === "error") {
         connection.input = new Uint8Array();
@@ -288,7 +322,16 @@ export class LogicalPublisher implements Publisher, Service {
   #input(connection: Connection, input: SessionInput): void {
     const { state, out } = step(connection.state, input);
     connection.state = state;
+    if (state.phase !== "startup" && state.phase !== "auth") this.#loggedIn(connection);
     this.#apply(connection, out);
+  }
+
+  /** The connection is past its login (in, or closed): it no longer counts as logging in. */
+  #loggedIn(connection: Connection): void {
+    if (connection.login === undefined) return;
+    clearTimeout(connection.login);
+    connection.login = undefined;
+    this.#loggingIn--;
   }
 
   #apply(connection: Connection, effects: SessionEffect[]): void {
@@ -432,14 +475,14 @@ type MessageStep =
   | { kind: "error"; error: WireError };
 
 /** The next whole message in `input`: the untagged start-up packet, or a tagged message. */
-function nextMessage(input: Uint8Array, startup: boolean): MessageStep {
+function nextMessage(input: Uint8Array, startup: boolean, maxLength: number): MessageStep {
   if (startup) {
     const step = readStartupPacket(input);
     return step.kind === "packet"
       ? { kind: "message", message: step.packet, consumed: step.consumed }
       : step;
   }
-  const step = readFrame(input, 0, MAX_SUBSCRIBER_MESSAGE);
+  const step = readFrame(input, 0, maxLength);
   if (step.kind !== "frame") return step;
   const decoded = decodeFrontend(step.frame);
   return decoded.ok

@@ -86,7 +86,9 @@ export type SessionInput =
   /** Keepalive timer. */
   | { tag: "tick"; now: Date }
   /** A newer connection took over the stream. */
-  | { tag: "superseded" };
+  | { tag: "superseded" }
+  /** The connection has not proved the secret in time. */
+  | { tag: "login_timeout" };
 
 export type SessionEffect =
   | { tag: "send"; message: BackendMessage }
@@ -115,6 +117,7 @@ export const MESSAGES = {
   superseded: "Another connection started streaming from this publisher",
   noPassword: "Electric replication is not ready: the subscription's password is not set yet",
   passwordFailed: (user: string) => `password authentication failed for user "${user}"`,
+  loginTimeout: "canceling authentication due to timeout",
 } as const;
 
 export function initialSession(env: SessionEnv): SessionState {
@@ -155,6 +158,10 @@ export function step(state: SessionState, input: SessionInput): SessionStep {
       return fatal(state, "08P01", `Invalid message: ${input.error.message}`);
     case "superseded":
       return fatal(state, "55006", MESSAGES.superseded);
+    case "login_timeout":
+      return state.phase === "startup" || state.phase === "auth"
+        ? fatal(state, "57014", MESSAGES.loginTimeout)
+        : { state, out: [] };
     case "tick":
       return state.phase === "streaming"
         ? { state, out: [keepalive(state, input.now)] }

@@ -72,6 +72,7 @@ before(async () => {
     serverVersion: "electric-0.12.1",
     systemId: "7300000000000000001",
     keepaliveIntervalMs: 60_000,
+    loginTimeoutMs: LOGIN_TIMEOUT_MS,
   });
   controller = new AbortController();
   running = publisher.run(controller.signal);
@@ -79,6 +80,9 @@ before(async () => {
   const listened = await publisher.listen();
   assert.ok(listened.ok);
 });
+
+/** Short, so that a connection that never logs in is seen closed within the test. */
+const LOGIN_TIMEOUT_MS = 1000;
 
 /** The secret of the service's subscription, which the publisher asks every connection for. */
 const SECRET = "publisher-protocol-secret";
@@ -549,4 +553,26 @@ test("a port already in use is a coded error value", async () => {
   const listened = await second.listen();
   assert.equal(!listened.ok && listened.error.code, "ADDRESS_IN_USE");
   await assert.rejects(second.run(new AbortController().signal), { code: "ADDRESS_IN_USE" });
+});
+
+test("a connection that does not log in in time is closed; an oversized login message at once", async () => {
+  const silent = await RawClient.connect(publisher.port);
+  silent.send(SUBSCRIBER); // and never answers the challenge
+  const challenge = await silent.next();
+  assert.equal(challenge.type, "Authentication");
+  assert.deepEqual(
+    await silent.next(LOGIN_TIMEOUT_MS * 5),
+    errorResponse("FATAL", "57014", "canceling authentication due to timeout"),
+  );
+  await silent.closed();
+
+  const huge = await RawClient.connect(publisher.port);
+  huge.send(SUBSCRIBER);
+  await huge.next();
+  huge.write(Uint8Array.of(0x70, 0x00, 0x0f, 0xff, 0xff, 1, 2, 3)); // a 1 MiB "password"
+  const refused = await huge.next();
+  assert.equal(refused.type === "ErrorResponse" && refused.fields.C, "08P01");
+  await huge.closed();
+  // The subscription still logs in.
+  (await subscriber()).destroy();
 });
