@@ -3,7 +3,9 @@
  * - leaves (config, runtime, gen, pgwire, lifecycle, embedded) import nothing internal;
  * - edge modules (http, satellite, publisher, proxy) do not import one another;
  * - a folder imports another folder only through its `mod.ts`;
- * - the folder graph has no cycles.
+ * - the folder graph has no cycles;
+ * - inside a folder, the module graph has no cycles either (type-only imports count: a cycle of
+ *   types is still two modules that cannot be understood one without the other).
  * Run: deno run -A scripts/check_arrows.ts (or bun scripts/check_arrows.ts). Exits 1 on a violation.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -30,6 +32,8 @@ function folderOf(path: string): string {
 
 const violations: string[] = [];
 const graph = new Map<string, Set<string>>();
+/** Module → modules of the same folder it imports. */
+const modules = new Map<string, Set<string>>();
 const importPattern =
   /(?:import|export)\s[^;]*?from\s+["'](\.[^"']+)["']|import\(\s*["'](\.[^"']+)["']\s*\)/g;
 
@@ -40,7 +44,14 @@ for (const file of files(SRC)) {
     const target = normalize(join(dirname(file), match[1] ?? match[2]));
     if (!target.startsWith(SRC)) continue;
     const to = folderOf(target);
-    if (to === from || from === "root") continue;
+    if (to === from) {
+      if (target === file) continue; // a comment quoting its own name, not an import
+      const module = relative(SRC, file);
+      if (!modules.has(module)) modules.set(module, new Set());
+      modules.get(module)!.add(relative(SRC, target));
+      continue;
+    }
+    if (from === "root") continue;
     const where = `${relative(SRC, file)} -> ${relative(SRC, target)}`;
     if (to === "root") violations.push(`${where}: folders must not import top-level src files`);
     if (LEAVES.has(from)) {
@@ -58,7 +69,7 @@ for (const file of files(SRC)) {
   }
 }
 
-function findCycle(): string[] | undefined {
+function findCycle(graph: Map<string, Set<string>>): string[] | undefined {
   const state = new Map<string, "visiting" | "done">();
   const stack: string[] = [];
   const visit = (node: string): string[] | undefined => {
@@ -81,8 +92,10 @@ function findCycle(): string[] | undefined {
   return undefined;
 }
 
-const cycle = findCycle();
+const cycle = findCycle(graph);
 if (cycle) violations.push(`folder cycle: ${cycle.join(" -> ")}`);
+const moduleCycle = findCycle(modules);
+if (moduleCycle) violations.push(`module cycle: ${moduleCycle.join(" -> ")}`);
 
 if (violations.length > 0) {
   console.log(`Dependency arrows: ${violations.length} violation(s)`);

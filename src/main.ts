@@ -3,18 +3,32 @@
  * in, starts them, and stops them in order on SIGINT/SIGTERM. Nothing else in the service
  * creates long-lived parts or reads the process environment.
  *
- * Exit status: 0 after an orderly shutdown; 1 for bad configuration, a port already in use,
- * or a database the service cannot work with (each explained in a banner on stdout).
+ * Exit status: 0 after an orderly shutdown (and for `--help`, `--version`); 1 for bad
+ * configuration, a port already in use, or a database the service cannot work with (each
+ * explained in a banner on stderr); 2 for a command line it does not understand.
  */
 import { createAuthenticator } from "./auth/mod.ts";
 import { type Config, type ConfigProblem, loadConfig } from "./config/mod.ts";
+import { parseCommandLine, USAGE_EXIT, usageText, versionText } from "./cli.ts";
+import { devBanner } from "./dev_banner.ts";
 import { prepareDevEnvironment } from "./dev_mode.ts";
 import type { RunningCluster } from "./embedded/mod.ts";
 import { createApp, migrationsHandler } from "./http/mod.ts";
 import { CatalogHolder, catalogStep, migrationListener } from "./migrations/mod.ts";
-import { InMemoryTransactionLog, replicationStep, retainedWindowStart } from "./replication/mod.ts";
+import {
+  InMemoryTransactionLog,
+  type ReplicationReader,
+  replicationStep,
+  retainedWindowStart,
+} from "./replication/mod.ts";
 import { findTable } from "./schema/mod.ts";
-import { ClientRegistry, Inbound, satelliteHandler, SharedFrames } from "./satellite/mod.ts";
+import {
+  ClientRegistry,
+  Inbound,
+  satelliteHandler,
+  SatelliteMetrics,
+  SharedFrames,
+} from "./satellite/mod.ts";
 import {
   PostgresClientStore,
   PostgresMembershipStore,
@@ -33,12 +47,25 @@ import {
 } from "./publisher/mod.ts";
 import { delay, Limiter, type Service, withTimeout } from "./lifecycle/mod.ts";
 import { loadRuntime, type Runtime } from "./runtime/mod.ts";
-import { backoffDelayMs, type ConnectorFatal, ORIGIN, PostgresConnector } from "./storage/mod.ts";
+import {
+  backoffDelayMs,
+  type ConnectorFatal,
+  instanceNames,
+  instanceStep,
+  ORIGIN,
+  PostgresConnector,
+} from "./storage/mod.ts";
 import {
   configurationErrorBody,
   createLogger,
   formatBanner,
   type Logger,
+  MetricsRegistry,
+  RecentErrors,
+  recordErrors,
+  RuntimeMetrics,
+  StatsdReporter,
+  StatusHistory,
   TelemetryReporter,
 } from "./telemetry/mod.ts";
 import { ELECTRIC_VERSION } from "./version.ts";
@@ -49,8 +76,9 @@ const SNAPSHOT_READERS = 4;
 /** Shape groups' own move-in reads at once (apart: client reads may wait on groups). */
 const MOVE_IN_READERS = 2;
 
+/** Banners explain why the service stops: they go to stderr, with the errors. */
 function printBanner(title: string, body: string[]): void {
-  console.log(formatBanner(title, body));
+  console.error(formatBanner(title, body));
 }
 
 function reportConfigProblems(problems: ConfigProblem[]): void {
@@ -71,7 +99,7 @@ function reportConfigProblems(problems: ConfigProblem[]): void {
       configurationErrorBody(intro("configuration options"), rest),
     );
   }
-  console.log("••• Shutting down •••\n");
+  console.error("••• Shutting down •••\n");
 }
 
 function reportConnectorFatal(fatal: ConnectorFatal): void {
@@ -85,7 +113,20 @@ function reportConnectorFatal(fatal: ConnectorFatal): void {
 }
 
 async function main(runtime: Runtime): Promise<number> {
-  const devMode = runtime.args().includes("--dev");
+  const command = parseCommandLine(runtime.args());
+  if (command.kind === "help") {
+    console.log(usageText());
+    return 0;
+  }
+  if (command.kind === "version") {
+    console.log(versionText(runtime.name));
+    return 0;
+  }
+  if (command.kind === "refused") {
+    console.error(`electric: ${command.message}\n\n${usageText()}`);
+    return USAGE_EXIT;
+  }
+  const devMode = command.dev;
   let env = runtime.env();
   let cluster: RunningCluster | undefined;
   if (devMode) {
@@ -114,7 +155,17 @@ async function serve(
   config: Readonly<Config>,
   dev: { devMode: boolean; cluster?: RunningCluster },
 ): Promise<number> {
-  const logger = createLogger({ level: config.logLevel });
+  // Error lines are also kept for the status page (the last 20).
+  const recentErrors = new RecentErrors();
+  const logger = recordErrors(
+    createLogger({ level: config.logLevel, format: config.logFormat }),
+    recentErrors,
+  );
+  // The one metrics registry: parts register what they count, outputs read snapshots. With
+  // ELECTRIC_METRICS=false no part gets it and nothing reads it (the Satellite side counts
+  // into a registry no one reads: a property increment per frame).
+  const registry = new MetricsRegistry();
+  const metrics = config.metricsEnabled ? registry : undefined;
   logger.info(
     `Starting ElectricSQL ${ELECTRIC_VERSION} in ${config.writeMode} mode on ${runtime.name} (instance ${config.instanceId}).`,
   );
@@ -131,8 +182,15 @@ async function serve(
   };
 
   const pgLogger = logger.child({ component: "postgres", origin: ORIGIN });
+  // Slots, persisted position and subscription: named after ELECTRIC_INSTANCE_ID when set.
+  const names = instanceNames(
+    config.database.database,
+    config.instanceIdFixed ? config.instanceId : undefined,
+  );
   const catalogs = new CatalogHolder();
-  const log = new InMemoryTransactionLog({ maxBytes: config.txnCacheSize });
+  const log = new InMemoryTransactionLog({ maxBytes: config.txnCacheSize, metrics });
+  // The reader of the current replication stream, for the lag metric's WAL positions.
+  let reader: ReplicationReader | undefined;
   // In logical_replication mode the service is the publisher Postgres subscribes to.
   const publisherLogger = logger.child({ component: "publisher" });
   const publisherCatalog = new PostgresPublisherCatalog(() => connector.pool);
@@ -145,6 +203,8 @@ async function serve(
       logger: publisherLogger,
       serverVersion: `electric-${ELECTRIC_VERSION}`,
       systemId: config.instanceId,
+      // Postgres' apply worker introduces itself with its subscription's name.
+      originReady: (name) => name === names.subscription,
     });
     const listened = await publisher.listen();
     if (!listened.ok) {
@@ -167,20 +227,35 @@ async function serve(
     logger: pgLogger,
     steps: [
       catalogStep(catalogs),
+      instanceStep({
+        names,
+        instanceId: config.instanceId,
+        writeMode: config.writeMode,
+        expiryMs: config.instanceExpiryMs,
+        logger: pgLogger,
+      }),
       replicationStep({
         log,
+        names,
         logger: pgLogger,
         windowBytes: config.resumableWalWindow,
         retainedBytes: config.txnCacheSize,
         settled: () => migrations.settled(),
         primaryKey: (schema, table) =>
           catalogs.get() && findTable(catalogs.get()!.current(), schema, table)?.primaryKey,
+        metrics,
+        onStarted: (started) => reader = started,
       }),
       subscriptionStep({
         writeMode: config.writeMode,
         target: config.logicalPublisher.host
-          ? { host: config.logicalPublisher.host, port: config.logicalPublisher.port }
+          ? {
+            host: config.logicalPublisher.host,
+            port: config.logicalPublisher.port,
+            name: names.subscription,
+          }
           : undefined,
+        name: names.subscription,
         listening: publisher ? () => publisher!.listen() : undefined,
         secret: publisher ? (password) => publisher!.setPassword(password) : undefined,
         catalog: publisherCatalog,
@@ -198,6 +273,7 @@ async function serve(
         "",
         "Electric keeps retrying; /api/status answers 503 until the connection is up.",
       ]),
+    metrics,
   });
 
   log.subscribe(migrations);
@@ -212,6 +288,7 @@ async function serve(
       sql: () => connector.pool,
       catalog: publisherCatalog,
       logger: publisherLogger,
+      name: names.subscription,
     });
     catalogs.whenSet((catalog) => catalog.onMigration(() => refresh()));
   } else if (config.writeMode === "direct_writes") {
@@ -227,6 +304,14 @@ async function serve(
     config,
     logger: proxyLogger,
     ready: () => connector.whenReady(1_000),
+    metrics,
+    schema: () => catalogs.get()?.current(),
+    // Read your own migration: a COMMIT through the proxy returns once the catalog has it.
+    migrationKnown: async (txid, timeoutMs) => {
+      const catalog = await catalogs.wait(timeoutMs);
+      return catalog !== undefined &&
+        (await catalog.whenTxid(BigInt(txid), timeoutMs)) !== undefined;
+    },
   });
   // A busy proxy port is not fatal (as in the reference): say so once and keep trying.
   services.push({
@@ -258,6 +343,7 @@ async function serve(
     moveInReads: new Limiter(MOVE_IN_READERS),
     clientReads: new Limiter(SNAPSHOT_READERS),
     logger: satelliteLogger,
+    metrics,
   });
   const clientStore = new PostgresClientStore(() => connector.pool, {
     onError: (error) =>
@@ -271,7 +357,7 @@ async function serve(
       hub,
       windowStart: async () => {
         const sql = connector.pool;
-        return sql ? await retainedWindowStart(sql, config.database.database) : undefined;
+        return sql ? await retainedWindowStart(sql, names.mainSlot) : undefined;
       },
       logger: satelliteLogger,
     }),
@@ -283,6 +369,12 @@ async function serve(
     logger: logger.child({ component: "permissions" }),
   });
   log.subscribe((tx) => permissions.observe(tx));
+  const clients = new ClientRegistry();
+  const satelliteMetrics = new SatelliteMetrics(registry, {
+    log,
+    authenticated: () => clients.liveCount(),
+    wal: () => reader?.walPositions(),
+  });
   const satellite = satelliteHandler(runtime, {
     logger: satelliteLogger,
     permissions,
@@ -291,10 +383,11 @@ async function serve(
     catalogs,
     log,
     pool: () => connector.pool,
-    clients: new ClientRegistry(),
+    clients,
     hub,
     store: clientStore,
     frames: new SharedFrames(),
+    metrics: satelliteMetrics,
     inbound: writer
       ? ({ clientId, logger: clientLogger, fail, track, refusal }) =>
         new Inbound({
@@ -305,13 +398,31 @@ async function serve(
           fail,
           track,
           refusal,
+          metrics: satelliteMetrics,
         })
       : undefined,
   });
+  // The status page's charts: a snapshot every METRICS_MEASUREMENT_PERIOD, 10 minutes kept.
+  const statusHistory = new StatusHistory({
+    snapshot: () => metrics?.snapshot() ?? [],
+    intervalMs: config.metricsPeriodMs,
+  });
+  if (metrics) services.push(statusHistory);
   const app = createApp({
     logger: logger.child({ component: "http" }),
     connectorState: () => connector.status().state,
     proxyTunnelEnabled: config.proxy.httpTunnel,
+    metrics,
+    status: {
+      version: ELECTRIC_VERSION,
+      instanceId: config.instanceId,
+      runtime: runtime.name,
+      startedAt: performance.timeOrigin,
+      slot: names.mainSlot,
+      metrics,
+      history: statusHistory,
+      recentErrors,
+    },
     mounts: {
       migrations: migrationsHandler({ catalog: (ms) => catalogs.wait(ms) }),
       ws: (c) => satellite(c.req.raw),
@@ -346,6 +457,20 @@ async function serve(
       }),
     );
   }
+  if (metrics) {
+    services.push(new RuntimeMetrics({ registry: metrics, periodMs: config.metricsPeriodMs }));
+  }
+  if (metrics && config.statsdHost) {
+    services.push(
+      new StatsdReporter({
+        registry: metrics,
+        target: config.statsdHost,
+        instanceId: config.instanceId,
+        logger: logger.child({ component: "statsd" }),
+        periodMs: config.metricsPeriodMs,
+      }),
+    );
+  }
   const running = services.map((service) =>
     service.run(shutdown.signal).catch((error) => {
       logger.error(`The ${service.name} stopped unexpectedly: ${(error as Error).message}`);
@@ -353,17 +478,19 @@ async function serve(
     })
   );
 
-  const removeSignalHandlers = runtime.onShutdownSignal((signal) => {
+  // Installed for the rest of the process: a second SIGINT (`deno task` forwards the terminal's
+  // Ctrl-C to its child, which the process group got already) must not kill the stop midway,
+  // nor dev mode's stop of its local Postgres after this function returns.
+  runtime.onShutdownSignal((signal) => {
     if (shutdown.signal.aborted) return;
     logger.info(`Received ${signal}, shutting down.`);
     shutdown.abort();
   });
-  if (dev.devMode) void announceDevUrls(connector, config, logger, dev.cluster);
+  if (dev.devMode) void announceDevUrls(connector, proxy.listening, config, logger, dev.cluster);
 
   await new Promise<void>((resolve) =>
     shutdown.signal.addEventListener("abort", () => resolve(), { once: true })
   );
-  removeSignalHandlers();
   await withTimeout(http.close(), SHUTDOWN_GRACE_MS, undefined);
   hub.stop();
   await withTimeout(clientStore.flush(), SHUTDOWN_GRACE_MS, undefined);
@@ -376,20 +503,16 @@ async function serve(
 
 async function announceDevUrls(
   connector: PostgresConnector,
+  proxyListening: Promise<void>,
   config: Readonly<Config>,
   logger: Logger,
   cluster?: RunningCluster,
 ): Promise<void> {
   if (!(await connector.whenReady(60_000))) return;
-  const lines = [
-    `Electric is ready (dev mode, auth ${config.auth.mode}).`,
-    `  Status:      http://localhost:${config.httpPort}/api/status`,
-    `  Satellite:   ws://localhost:${config.httpPort}/ws`,
-    `  Migrations proxy: postgresql://postgres@localhost:${config.proxy.port}/postgres (password: PG_PROXY_PASSWORD)`,
-  ];
-  if (cluster) {
-    lines.push(`  Local Postgres: ${cluster.url} (data in ${cluster.dataDir})`);
-  }
+  // The banner is the last start-up line: the proxy it tells you to use is listening by then
+  // (unless its port is busy, which was said already).
+  await Promise.race([proxyListening, delay(2_000)]);
+  const lines = devBanner({ config, cluster });
   for (const line of lines) logger.info(line);
 }
 

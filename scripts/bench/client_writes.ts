@@ -5,7 +5,8 @@
  *   deno run -A scripts/bench/client_writes.ts --runtime <bun|deno> --mode <direct_writes|logical_replication>
  *        [--clients 1,10,100] [--seconds 5] [--rate 1000] [--runs 3] [--small] [--write-doc]
  *
- * Per run, on a fresh database of a temporary cluster (fsync off) and a fresh service:
+ * Per run (scripts/bench/client_writes/run.ts), on a fresh database of a temporary cluster (fsync
+ * off) and a fresh service:
  * - for each client count C: C writing clients in a closed loop, each sending its next
  *   one-operation transaction once the echo of the previous one is back (scripts/bench/
  *   client_writes/writing_clients.ts): client transactions/s (= operations/s) and write → echo
@@ -17,18 +18,10 @@
  * Prints a table and `client-writes-result <json>`; `--write-doc` puts it in docs/benchmarks.md.
  */
 import { cpus } from "node:os";
-import {
-  connectSql,
-  electrifyTable,
-  freshDatabase,
-  type Runtime,
-  startBenchService,
-  startServer,
-} from "./sync/env.ts";
+import type { Runtime } from "./sync/env.ts";
 import { median } from "./sync/writer.ts";
-import { closedLoop, fixedRate, type LoadResult, plainClosedLoop } from "./client_writes/loads.ts";
+import { clientWritesRun, type RunFigures } from "./client_writes/run.ts";
 import { writeClientWritesDoc } from "./client_writes/report.ts";
-import { connectWriters, CREATE_TABLE } from "./client_writes/writing_clients.ts";
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -49,65 +42,19 @@ if (!["direct_writes", "logical_replication"].includes(MODE)) {
 
 const log = (line: string) => console.error(`[client-writes] ${line}`);
 
-interface RunFigures {
-  closed: Record<number, { service: LoadResult; plain: LoadResult }>;
-  rate: LoadResult;
-}
-
-async function oneRun(run: number): Promise<RunFigures> {
-  const server = await startServer();
-  const db = await freshDatabase(server, `w${run}`);
-  const sql = connectSql(db.url, Math.max(...CLIENTS));
-  let service: Awaited<ReturnType<typeof startBenchService>> | undefined;
-  const figures: RunFigures = {
-    closed: {},
-    rate: { transactionsPerSecond: 0, p50: NaN, p99: NaN, lost: 0 },
-  };
-  try {
-    await sql.unsafe(CREATE_TABLE);
-    service = await startBenchService(db.url, RUNTIME, undefined, {
-      ELECTRIC_WRITE_TO_PG_MODE: MODE,
-    });
-    await electrifyTable(sql, service, "client_writes");
-    const writers = await connectWriters("127.0.0.1", service.port, Math.max(...CLIENTS));
-    try {
-      for (const count of CLIENTS) {
-        const closed = await closedLoop(writers.slice(0, count), SECONDS);
-        log(
-          `run ${run}: ${count} clients: ${Math.round(closed.transactionsPerSecond)} txn/s, ` +
-            `p50 ${closed.p50.toFixed(2)} ms, p99 ${closed.p99.toFixed(2)} ms, lost ${closed.lost}`,
-        );
-        const plain = await plainClosedLoop(sql, count, SECONDS);
-        log(
-          `run ${run}: plain, ${count} connections: ${
-            Math.round(plain.transactionsPerSecond)
-          } txn/s`,
-        );
-        figures.closed[count] = { service: closed, plain };
-      }
-      figures.rate = await fixedRate(writers, RATE, SECONDS);
-      log(
-        `run ${run}: ${RATE} txn/s over ${writers.length} clients: p50 ${
-          figures.rate.p50.toFixed(2)
-        } ms, ` +
-          `p99 ${figures.rate.p99.toFixed(2)} ms, lost ${figures.rate.lost}`,
-      );
-      const problems = writers.flatMap((w) => w.light.errors);
-      if (problems.length > 0) throw new Error(`client errors: ${problems.slice(0, 3).join("; ")}`);
-    } finally {
-      for (const writer of writers) writer.close();
-    }
-  } finally {
-    await service?.stop();
-    await sql.end();
-    await db.drop();
-    await server.stop();
-  }
-  return figures;
-}
-
 const runs: RunFigures[] = [];
-for (let run = 1; run <= RUNS; run++) runs.push(await oneRun(run));
+for (let run = 1; run <= RUNS; run++) {
+  runs.push(
+    await clientWritesRun(run, {
+      runtime: RUNTIME,
+      mode: MODE,
+      clients: CLIENTS,
+      seconds: SECONDS,
+      rate: RATE,
+      log,
+    }),
+  );
+}
 
 const med = (pick: (r: RunFigures) => number) => median(runs.map(pick));
 const rows = CLIENTS.map((count) => {

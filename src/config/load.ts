@@ -72,6 +72,7 @@ export function loadConfig(
     });
   }
   const logLevel = read("LOG_LEVEL");
+  const logFormat = read("LOG_FORMAT");
   const proxyPassword = read("PG_PROXY_PASSWORD");
   const proxyPort = read("PG_PROXY_PORT");
   const telemetryUrl = read("ELECTRIC_TELEMETRY_URL");
@@ -82,9 +83,11 @@ export function loadConfig(
 
   // Hard failures, then the options that cannot fail.
   const metricsPeriodMs = read("METRICS_MEASUREMENT_PERIOD");
+  const metricsEnabled = read("ELECTRIC_METRICS");
   const publisherPort = read("LOGICAL_PUBLISHER_PORT");
   const listenIpv6 = read("ELECTRIC_USE_IPV6");
   const instanceId = read("ELECTRIC_INSTANCE_ID");
+  const instanceExpiry = read("ELECTRIC_INSTANCE_EXPIRY");
   const httpPort = read("HTTP_PORT");
   const requireSsl = read("DATABASE_REQUIRE_SSL");
   const useIpv6 = read("DATABASE_USE_IPV6");
@@ -123,10 +126,14 @@ export function loadConfig(
       authTimeoutMs: Math.max(1, proxyAuthTimeout!) * 1000,
     },
     logLevel: logLevel!,
+    logFormat: logFormat!,
     auth: auth.value,
     resumableWalWindow: resumableWalWindow!,
     txnCacheSize: txnCacheSize!,
     instanceId: instanceId ?? (options.randomId ?? (() => crypto.randomUUID()))(),
+    instanceIdFixed: instanceId !== undefined && instanceId !== "",
+    // At least a second: 0 would drop the slots of instances between two heartbeats.
+    instanceExpiryMs: Math.max(1, instanceExpiry!) * 1000,
     telemetry: {
       enabled: telemetry!,
       ...(telemetryUrl === undefined ? {} : { endpoint: telemetryUrl }),
@@ -134,6 +141,7 @@ export function loadConfig(
     features: features!,
     ...(statsdHost === undefined ? {} : { statsdHost }),
     metricsPeriodMs: metricsPeriodMs!,
+    metricsEnabled: metricsEnabled!,
   };
   return { ok: true, config: deepFreeze(config) };
 }

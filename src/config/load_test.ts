@@ -56,10 +56,13 @@ test("defaults", () => {
       authTimeoutMs: 60_000,
     },
     logLevel: "info",
+    logFormat: "text",
     auth: { mode: "insecure" },
     resumableWalWindow: 2_147_483_648,
     txnCacheSize: 268_435_456,
     instanceId: "fixed-id",
+    instanceIdFixed: false,
+    instanceExpiryMs: 300_000,
     telemetry: { enabled: true },
     features: {
       __default__: false,
@@ -69,6 +72,7 @@ test("defaults", () => {
       proxy_ddlx_unassign: true,
     },
     metricsPeriodMs: 2000,
+    metricsEnabled: true,
   });
 });
 
@@ -83,6 +87,10 @@ test("the instance id defaults to a fresh UUID v4, and may be set (even empty)",
   }
   assert.equal(load({ ELECTRIC_INSTANCE_ID: "abc" }).instanceId, "abc");
   assert.equal(load({ ELECTRIC_INSTANCE_ID: "" }).instanceId, "");
+  assert.equal(load({ ELECTRIC_INSTANCE_ID: "abc" }).instanceIdFixed, true);
+  assert.equal(load({ ELECTRIC_INSTANCE_ID: "" }).instanceIdFixed, false);
+  assert.equal(load({}).instanceIdFixed, false);
+  assert.equal(load({ ELECTRIC_INSTANCE_EXPIRY: "5" }).instanceExpiryMs, 5_000);
 });
 
 test("the result is deeply frozen", () => {
@@ -461,7 +469,7 @@ test("values set to undefined count as unset; the input record is not modified",
   assert.deepEqual(env, copy);
 });
 
-test("OPTIONS lists every variable of the doc's table 1.2 plus ELECTRIC_TELEMETRY_URL and PG_PROXY_AUTH_TIMEOUT", () => {
+test("OPTIONS lists every variable of the doc's table 1.2 plus ELECTRIC_TELEMETRY_URL, PG_PROXY_AUTH_TIMEOUT and LOG_FORMAT", () => {
   const documented = [
     "DATABASE_URL",
     "DATABASE_REQUIRE_SSL",
@@ -474,6 +482,7 @@ test("OPTIONS lists every variable of the doc's table 1.2 plus ELECTRIC_TELEMETR
     "PG_PROXY_PASSWORD",
     "PG_PROXY_PORT",
     "LOG_LEVEL",
+    "LOG_FORMAT",
     "AUTH_MODE",
     "AUTH_JWT_ALG",
     "AUTH_JWT_KEY",
@@ -484,6 +493,7 @@ test("OPTIONS lists every variable of the doc's table 1.2 plus ELECTRIC_TELEMETR
     "ELECTRIC_RESUMABLE_WAL_WINDOW",
     "ELECTRIC_TXN_CACHE_SIZE",
     "ELECTRIC_INSTANCE_ID",
+    "ELECTRIC_INSTANCE_EXPIRY",
     "ELECTRIC_TELEMETRY",
     "ELECTRIC_TELEMETRY_URL",
     "ELECTRIC_FEATURES",
@@ -491,6 +501,7 @@ test("OPTIONS lists every variable of the doc's table 1.2 plus ELECTRIC_TELEMETR
     "PROXY_TRACING_ENABLE",
     "STATSD_HOST",
     "METRICS_MEASUREMENT_PERIOD",
+    "ELECTRIC_METRICS",
   ];
   assert.deepEqual(OPTIONS.map((o) => o.env), documented);
   const secret = OPTIONS.filter((o) => o.secret).map((o) => o.env);
@@ -501,4 +512,21 @@ test("OPTIONS lists every variable of the doc's table 1.2 plus ELECTRIC_TELEMETR
   assert.equal(defaults.HTTP_PORT, "5133");
   assert.equal(defaults.ELECTRIC_RESUMABLE_WAL_WINDOW, "2G");
   assert.equal(defaults.PG_PROXY_PORT, "65432");
+});
+
+test("LOG_FORMAT takes text or json", () => {
+  const base = {
+    DATABASE_URL: "postgresql://u:p@h/db",
+    PG_PROXY_PASSWORD: "x",
+    AUTH_MODE: "insecure",
+    ELECTRIC_WRITE_TO_PG_MODE: "direct_writes",
+  };
+  const json = loadConfig({ ...base, LOG_FORMAT: "json" });
+  assert.ok(json.ok && json.config.logFormat === "json");
+  const bad = loadConfig({ ...base, LOG_FORMAT: "xml" });
+  assert.ok(!bad.ok);
+  assert.match(
+    bad.problems.map((p) => p.message).join("\n"),
+    /LOG_FORMAT has invalid value: "xml"/,
+  );
 });

@@ -13,6 +13,7 @@ export type {
   DatabaseConfig,
   JwtAlg,
   LoadConfigResult,
+  LogFormat,
   LogLevel,
   SslMode,
   WriteMode,

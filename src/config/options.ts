@@ -26,7 +26,7 @@ import { asFeatures } from "./features.ts";
 import { parseProxyPort } from "./proxy_port.ts";
 import { asByteSize } from "./size.ts";
 import { asTelemetry, asTelemetryUrl } from "./telemetry.ts";
-import type { ConfigProblem, LogLevel, WriteMode } from "./types.ts";
+import type { ConfigProblem, LogFormat, LogLevel, WriteMode } from "./types.ts";
 
 export interface Option<T> {
   env: string;
@@ -95,6 +95,10 @@ function asLogLevel(raw: string): Parsed<LogLevel> {
   return ok((level.value === "warn" ? "warning" : level.value) as LogLevel);
 }
 
+function asLogFormat(raw: string): Parsed<LogFormat> {
+  return oneOf<LogFormat>("LOG_FORMAT", ["text", "json"])(raw);
+}
+
 function asRequiredSecret(env: string) {
   // Blank means missing, but a real value is used verbatim (untrimmed).
   return (raw: string | undefined): Parsed<string> =>
@@ -161,6 +165,12 @@ export const TABLE = {
     doc: "`error`, `warning`, `info` or `debug`.",
     convert: asLogLevel,
   }),
+  LOG_FORMAT: option("LOG_FORMAT", {
+    default: "text",
+    doc:
+      "`text` (dated lines) or `json` (one object a line: `time`, `level`, `message` and the fields).",
+    convert: asLogFormat,
+  }),
   AUTH_MODE: option("AUTH_MODE", {
     default: "secure",
     doc: "`secure` (signed JWTs) or `insecure` (unsigned tokens accepted; development only).",
@@ -209,8 +219,15 @@ export const TABLE = {
   }),
   ELECTRIC_INSTANCE_ID: option("ELECTRIC_INSTANCE_ID", {
     doc:
-      "Instance id returned to clients and sent with telemetry; a random UUID v4 per start when unset.",
+      "Instance id returned to clients and sent with telemetry; when set, the instance's replication slots, position and subscription are named after it (required, distinct per instance, to run several on one database). A random UUID v4 per start when unset.",
     convert: asString,
+  }),
+  ELECTRIC_INSTANCE_EXPIRY: option("ELECTRIC_INSTANCE_EXPIRY", {
+    default: "300",
+    doc:
+      "Seconds an instance may go without a heartbeat before a live one drops its replication slots (and subscription), so a dead instance does not pin WAL.",
+    group: "fatal",
+    convert: asInteger("ELECTRIC_INSTANCE_EXPIRY"),
   }),
   ELECTRIC_TELEMETRY: option("ELECTRIC_TELEMETRY", {
     default: "true",
@@ -249,9 +266,16 @@ export const TABLE = {
   }),
   METRICS_MEASUREMENT_PERIOD: option("METRICS_MEASUREMENT_PERIOD", {
     default: "2000",
-    doc: "Runtime metrics sampling period, in milliseconds.",
+    doc:
+      "Period of runtime metrics, StatsD reports and the status page's history points, in milliseconds.",
     group: "fatal",
     convert: asInteger("METRICS_MEASUREMENT_PERIOD"),
+  }),
+  ELECTRIC_METRICS: option("ELECTRIC_METRICS", {
+    default: "true",
+    doc:
+      "`false` turns the metrics off: no `/metrics`, no StatsD, no figures on the status page (used to measure what they cost).",
+    convert: asBoolean,
   }),
 } as const;
 

@@ -6,6 +6,9 @@
 export type WriteMode = "logical_replication" | "direct_writes";
 
 /** Logger levels; the input `warn` is normalised to `warning`. */
+/** LOG_FORMAT: human-readable lines or one JSON object a line. */
+export type LogFormat = "text" | "json";
+
 export type LogLevel =
   | "emergency"
   | "alert"
@@ -74,6 +77,7 @@ export interface Config {
     authTimeoutMs: number;
   };
   logLevel: LogLevel;
+  logFormat: LogFormat;
   auth: AuthConfig;
   /** Bytes. */
   resumableWalWindow: number;
@@ -81,12 +85,21 @@ export interface Config {
   txnCacheSize: number;
   /** `ELECTRIC_INSTANCE_ID`, or a random UUID v4 per start. */
   instanceId: string;
+  /**
+   * Whether `ELECTRIC_INSTANCE_ID` was set (non-empty): the instance's slots, persisted
+   * position and subscription are then named after it (storage `instanceNames`).
+   */
+  instanceIdFixed: boolean;
+  /** `ELECTRIC_INSTANCE_EXPIRY`, ms: silence after which an instance's slots are dropped. */
+  instanceExpiryMs: number;
   /** Nothing is ever sent unless `endpoint` (`ELECTRIC_TELEMETRY_URL`) is set. */
   telemetry: { enabled: boolean; endpoint?: string };
   /** Resolved flags (doc 1.3.7); read them through `featureEnabled()`. */
   features: Readonly<Record<string, boolean>>;
   statsdHost?: string;
   metricsPeriodMs: number;
+  /** `ELECTRIC_METRICS`: false leaves every part without a registry (and no outputs). */
+  metricsEnabled: boolean;
 }
 
 /**

@@ -1,15 +1,17 @@
 /**
- * `startCluster`: initdb when needed, reuse a postmaster that already runs on the data dir,
- * otherwise start one on a free (preferably last-used) port and wait until it answers.
+ * `startCluster`: find and check the binaries, initdb when needed, attach to a postmaster that
+ * already runs on the data dir (adopting it when its starter is gone), otherwise start one on a
+ * free (preferably last-used) port and wait until it answers.
  */
 
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { findPostgresBinaries, INSTALL_HINT } from "./binaries.ts";
 import { findFreePort, isPortFree } from "./port.ts";
-import { livePostmaster } from "./postmaster_pid.ts";
-import { prepareDataDir, resolveRunAs } from "./privileges.ts";
+import { isPidAlive, livePostmaster, type PostmasterPid } from "./postmaster_pid.ts";
+import { locatePostgres } from "./prepare_binaries.ts";
+import { prepareDataDir } from "./privileges.ts";
 import {
+  type Launched,
   launchPostgres,
   postgresArgs,
   runInitdb,
@@ -17,7 +19,17 @@ import {
   stopPostgres,
   waitReady,
 } from "./server.ts";
-import { logSize, logTail, readSavedPort, savePort, sidecarFiles } from "./sidecar.ts";
+import {
+  clearOwner,
+  logSize,
+  logTail,
+  readOwner,
+  readSavedPort,
+  saveOwner,
+  savePort,
+  type SidecarFiles,
+  sidecarFiles,
+} from "./sidecar.ts";
 import type {
   ClusterError,
   ClusterErrorCode,
@@ -52,27 +64,20 @@ async function choosePort(requested: number | undefined, savedPath: string): Pro
   return await findFreePort();
 }
 
-/** Starts (or reuses) the cluster in `options.dataDir`. Never throws for expected failures. */
+/** Starts, adopts or shares the cluster in `options.dataDir`. Never throws for expected failures. */
 export async function startCluster(options: ClusterOptions): Promise<StartClusterResult> {
-  const binDir = findPostgresBinaries(options.binDir);
-  if (binDir === undefined) {
-    const where = options.binDir ?? process.env.POSTGRES_BIN_DIR;
-    const message = where === undefined
-      ? "PostgreSQL server binaries not found: no initdb in the usual places or on PATH"
-      : `PostgreSQL server binaries not found: no initdb and postgres in "${where}"`;
-    return failure("POSTGRES_BINARIES_MISSING", message, INSTALL_HINT);
-  }
+  const located = locatePostgres(options.binDir);
+  if (!located.ok) return { ok: false, error: located.error };
+  const { binaries, runAs } = located;
   const dataDir = resolve(options.dataDir);
   const files = sidecarFiles(dataDir);
   const logStart = logSize(files.log);
-  const runAs = resolveRunAs();
-  if (!runAs.ok) return failure("INITDB_FAILED", runAs.message);
-  const ctx: ServerContext = { binDir, dataDir, runAs: runAs.runAs, logPath: files.log };
+  const ctx: ServerContext = { binDir: binaries.dir, dataDir, runAs, logPath: files.log };
 
   let createdNow = false;
   if (!existsSync(join(dataDir, "PG_VERSION"))) {
     try {
-      prepareDataDir(dataDir, runAs.runAs);
+      prepareDataDir(dataDir, runAs);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       return failure("INITDB_FAILED", `Could not prepare data directory "${dataDir}": ${detail}`);
@@ -87,8 +92,9 @@ export async function startCluster(options: ClusterOptions): Promise<StartCluste
     createdNow = true;
   }
 
+  const base = { dataDir, createdNow, binaries };
   const running = livePostmaster(dataDir);
-  if (running !== undefined) return await reuse(running.port, dataDir, createdNow, files.log);
+  if (running !== undefined) return await attach(running, base, files);
 
   for (let attempt = 1;; attempt++) {
     // A retry means the previous port may have been taken under us: pick a fresh one.
@@ -103,13 +109,15 @@ export async function startCluster(options: ClusterOptions): Promise<StartCluste
     const outcome = await waitReady(port, { timeoutMs: READY_TIMEOUT_MS, launched });
     if (outcome === "ready") {
       savePort(files.port, port);
+      saveOwner(files.owner, process.pid);
       let stopping: Promise<void> | undefined;
       const cluster: RunningCluster = {
+        ...base,
         url: clusterUrl(port),
         port,
-        dataDir,
-        createdNow,
-        stop: () => stopping ??= stopPostgres(dataDir, launched),
+        origin: "started",
+        pid: livePostmaster(dataDir)?.pid ?? launched.child.pid ?? 0,
+        stop: () => stopping ??= stopOwned(dataDir, files, launched),
       };
       return { ok: true, cluster };
     }
@@ -130,27 +138,41 @@ export async function startCluster(options: ClusterOptions): Promise<StartCluste
   }
 }
 
-async function reuse(
-  port: number,
-  dataDir: string,
-  createdNow: boolean,
-  logPath: string,
+async function stopOwned(dataDir: string, files: SidecarFiles, target: Launched | number) {
+  await stopPostgres(dataDir, target);
+  clearOwner(files.owner, process.pid);
+}
+
+/**
+ * A postmaster already runs on the data dir. If the process that started it is still alive
+ * (another service, or this process through an earlier call) we share it and leave it to its
+ * owner. Otherwise its owner crashed or was killed: we adopt it and stop it like our own.
+ */
+async function attach(
+  running: PostmasterPid,
+  base: Pick<RunningCluster, "dataDir" | "createdNow" | "binaries">,
+  files: SidecarFiles,
 ): Promise<StartClusterResult> {
-  const outcome = await waitReady(port, { timeoutMs: READY_TIMEOUT_MS });
+  const { dataDir } = base;
+  const outcome = await waitReady(running.port, { timeoutMs: READY_TIMEOUT_MS });
   if (outcome !== "ready") {
     return failure(
       "START_FAILED",
-      `A postmaster is already running on "${dataDir}" but port ${port} does not answer`,
-      `Stop it (pg_ctl stop -D "${dataDir}") or check "${logPath}"`,
+      `A postmaster (pid ${running.pid}) is already running on "${dataDir}" but port ${running.port} does not answer`,
+      `Stop it (kill -INT ${running.pid}) or check "${files.log}"`,
     );
   }
-  // Someone else started it, so someone else stops it.
+  const owner = readOwner(files.owner);
+  const shared = owner !== undefined && isPidAlive(owner);
+  if (!shared) saveOwner(files.owner, process.pid);
+  let stopping: Promise<void> | undefined;
   const cluster: RunningCluster = {
-    url: clusterUrl(port),
-    port,
-    dataDir,
-    createdNow,
-    stop: async () => {},
+    ...base,
+    url: clusterUrl(running.port),
+    port: running.port,
+    origin: shared ? "shared" : "adopted",
+    pid: running.pid,
+    stop: shared ? async () => {} : () => stopping ??= stopOwned(dataDir, files, running.pid),
   };
   return { ok: true, cluster };
 }

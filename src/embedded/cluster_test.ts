@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, describe, test } from "node:test";
 import postgres from "postgres";
-import { type RunningCluster, startCluster } from "./mod.ts";
+import { readPostmasterPid, type RunningCluster, startCluster } from "./mod.ts";
+import { isPidAlive } from "./postmaster_pid.ts";
 
 // Everything started here is stopped in `after`, even when an assertion fails mid-test.
 const started: RunningCluster[] = [];
@@ -25,6 +28,32 @@ async function start(
   if (!result.ok) assert.fail(`${result.error.code}: ${result.error.message}`);
   started.push(result.cluster);
   return result.cluster;
+}
+
+/**
+ * Starts a cluster on `dataDir` from a child process of the current runtime, which then exits
+ * without stopping it: what a crashed or `kill -9`ed dev run leaves behind.
+ */
+function startInChildAndExit(dataDir: string): { port: number } {
+  const code = `
+    const { startCluster } = await import(${
+    JSON.stringify(new URL("./mod.ts", import.meta.url).href)
+  });
+    const result = await startCluster({ dataDir: ${JSON.stringify(dataDir)}, extraSettings: ${
+    JSON.stringify(FAST)
+  } });
+    console.log(JSON.stringify(result.ok ? { port: result.cluster.port } : result.error));`;
+  const args = "Deno" in globalThis ? ["eval", code] : ["-e", code];
+  const run = spawnSync(process.execPath, args, {
+    cwd: fileURLToPath(new URL("../..", import.meta.url)),
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  const line = run.stdout.trim().split("\n").at(-1) ?? "";
+  assert.equal(run.status, 0, `child failed: ${run.stderr}`);
+  const parsed = JSON.parse(line) as { port?: number; message?: string };
+  assert.ok(parsed.port !== undefined, `child could not start the cluster: ${line}`);
+  return { port: parsed.port };
 }
 
 async function withSql<T>(url: string, body: (sql: postgres.Sql) => Promise<T>): Promise<T> {
@@ -70,15 +99,45 @@ describe("startCluster", () => {
     await second.stop();
   });
 
-  test("reuses a postmaster that is already running and leaves it running", async () => {
+  test("shares a postmaster whose starter is alive and leaves it running", async () => {
     const dataDir = join(tempDir(), "pgdata");
     const owner = await start({ dataDir, extraSettings: FAST });
+    assert.equal(owner.origin, "started");
+    assert.equal(owner.pid, readPostmasterPid(dataDir)?.pid);
     const guest = await start({ dataDir, port: owner.port + 1 });
+    assert.equal(guest.origin, "shared", "this process started it and is alive");
     assert.equal(guest.port, owner.port, "the running server's port wins");
+    assert.equal(guest.pid, owner.pid);
     assert.equal(guest.createdNow, false);
     await guest.stop();
     assert.equal(await walLevel(owner.url), "logical", "still running after the guest stopped");
     await owner.stop();
+    assert.equal(isPidAlive(owner.pid), false);
+  });
+
+  test("adopts a postmaster left running by a process that died, and stops it", async () => {
+    const dataDir = join(tempDir(), "pgdata");
+    // The "crashed" owner: a separate process that starts the cluster and exits without stopping.
+    const crashed = startInChildAndExit(dataDir);
+    const lock = readPostmasterPid(dataDir);
+    assert.ok(lock !== undefined && isPidAlive(lock.pid), "left running by the child");
+    assert.equal(lock.port, crashed.port);
+
+    const adopted = await start({ dataDir, extraSettings: FAST });
+    assert.equal(adopted.origin, "adopted");
+    assert.equal(adopted.pid, lock.pid);
+    assert.equal(adopted.port, crashed.port);
+    assert.equal(await walLevel(adopted.url), "logical");
+
+    const again = await start({ dataDir });
+    assert.equal(again.origin, "shared", "once adopted, it has a live owner again");
+    await again.stop();
+    assert.equal(isPidAlive(lock.pid), true);
+
+    await adopted.stop();
+    assert.equal(isPidAlive(lock.pid), false, "stopped like one we started");
+    assert.equal(readPostmasterPid(dataDir), undefined);
+    assert.equal(existsSync(`${dataDir}.owner`), false);
   });
 
   test("starts a replica-level cluster when asked", async () => {
@@ -96,6 +155,7 @@ describe("startCluster", () => {
     assert.equal(result.ok, false);
     if (result.ok) return;
     assert.equal(result.error.code, "POSTGRES_BINARIES_MISSING");
+    assert.match(result.error.hint ?? "", /npm install/);
     assert.match(result.error.hint ?? "", /apt-get install postgresql-15/);
     assert.match(result.error.hint ?? "", /POSTGRES_BIN_DIR/);
   });

@@ -33,13 +33,31 @@ export function readPostmasterPid(dataDir: string): PostmasterPid | undefined {
   }
 }
 
-/** True when a process with `pid` exists (EPERM means it exists but belongs to someone else). */
+/**
+ * True when a process with `pid` exists (EPERM means it exists but belongs to someone else)
+ * and, where /proc tells, is not a zombie: an orphaned postmaster that exited stays one until
+ * its new parent reaps it, which some container init processes never do.
+ */
 export function isPidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as { code?: string }).code === "EPERM";
+    if ((error as { code?: string }).code !== "EPERM") return false;
+  }
+  return !isZombie(pid);
+}
+
+/** True when a `/proc/<pid>/stat` line says zombie: `pid (comm) state ...`. */
+export function isZombieStat(stat: string): boolean {
+  // comm may contain spaces and parentheses, so the state follows the last ')'.
+  return stat.slice(stat.lastIndexOf(")") + 1).trim().startsWith("Z");
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return isZombieStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
   }
 }
 

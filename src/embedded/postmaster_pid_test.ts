@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isPidAlive, parsePostmasterPid } from "./postmaster_pid.ts";
+import { isPidAlive, isZombieStat, parsePostmasterPid } from "./postmaster_pid.ts";
 
 const READY = [
   "2931",
@@ -38,4 +38,10 @@ test("parsePostmasterPid rejects truncated or garbled files", () => {
 test("isPidAlive sees this process and not an unused pid", () => {
   assert.equal(isPidAlive(process.pid), true);
   assert.equal(isPidAlive(2 ** 22 + 1), false); // above Linux's pid_max ceiling
+});
+
+test("isZombieStat reads the state after the command name", () => {
+  assert.equal(isZombieStat("23125 (postgres) Z 1 23125 23125 0 -1"), true);
+  assert.equal(isZombieStat("23125 (postgres) S 1 23125 23125 0 -1"), false);
+  assert.equal(isZombieStat("7 (a) Z (b)) S 1 7 7 0 -1"), false, "parentheses in the name");
 });

@@ -5,8 +5,17 @@
  * postmaster itself, so signals reach it directly.
  */
 
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
 
 export interface OsUser {
   name: string;
@@ -78,9 +87,34 @@ export function prepareDataDir(dataDir: string, runAs: RunAs): void {
   const stat = statSync(dataDir);
   if (stat.uid !== runAs.user.uid) chownSync(dataDir, runAs.user.uid, runAs.user.gid);
   chmodSync(dataDir, 0o700);
-  for (let dir = dirname(dataDir);; dir = dirname(dir)) {
+  makeAncestorsTraversable(dataDir);
+}
+
+/** Adds only the group/other execute bits to every ancestor of `path` that lacks them. */
+function makeAncestorsTraversable(path: string): void {
+  for (let dir = dirname(path);; dir = dirname(dir)) {
     const mode = statSync(dir).mode & 0o7777;
     if ((mode & 0o011) !== 0o011) chmodSync(dir, mode | 0o011);
     if (dirname(dir) === dir) break;
   }
+}
+
+/**
+ * Lets the switched-to user read `root` (an npm package's files, installed by root, maybe
+ * under a root-only home): ancestors become traversable as for the data dir, and inside `root`
+ * directories get `o+rx`, files `o+r`, and files executable by their owner `o+x`. Only missing
+ * bits are added, so a second call changes nothing. Throws on filesystem errors.
+ */
+export function grantTreeAccess(root: string, runAs: RunAs): void {
+  if (runAs.kind === "self") return;
+  makeAncestorsTraversable(root);
+  const visit = (path: string): void => {
+    const stat = lstatSync(path);
+    if (stat.isSymbolicLink()) return;
+    const mode = stat.mode & 0o7777;
+    const wanted = stat.isDirectory() || (mode & 0o100) !== 0 ? 0o005 : 0o004;
+    if ((mode & wanted) !== wanted) chmodSync(path, mode | wanted);
+    if (stat.isDirectory()) { for (const name of readdirSync(path)) visit(join(path, name)); }
+  };
+  visit(root);
 }

@@ -7,9 +7,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
+import { executableName } from "./binaries.ts";
 import { pollUntil } from "./poll.ts";
 import { acceptsTcp } from "./port.ts";
-import { livePostmaster } from "./postmaster_pid.ts";
+import { isPidAlive, livePostmaster } from "./postmaster_pid.ts";
 import { type RunAs, wrapCommand } from "./privileges.ts";
 
 /** Where a server command runs and logs. */
@@ -32,7 +33,8 @@ const MAX_SOCKET_PATH = 107;
 
 /** Spawns `binary args` with stdin closed and stdout/stderr appended to the log. */
 function launch(ctx: ServerContext, binary: string, args: readonly string[]): Launched {
-  const [command, ...argv] = wrapCommand(ctx.runAs, join(ctx.binDir, binary), args);
+  const path = join(ctx.binDir, executableName(binary));
+  const [command, ...argv] = wrapCommand(ctx.runAs, path, args);
   const logFd = openSync(ctx.logPath, "a");
   let exitedFlag = false;
   let child: ChildProcess;
@@ -149,16 +151,20 @@ function signal(pid: number | undefined, name: NodeJS.Signals): void {
 /**
  * Fast shutdown (SIGINT), escalating to immediate (SIGQUIT) and then SIGKILL if the server
  * does not go away. The postmaster pid comes from the lock file because with `runuser` the
- * spawned pid is the wrapper, not the postmaster.
+ * spawned pid is the wrapper, not the postmaster. `target` is what we spawned, or the pid of
+ * an adopted postmaster (not our child: "gone" means that process no longer exists; its lock
+ * file disappears a moment before it exits).
  */
-export async function stopPostgres(dataDir: string, launched: Launched): Promise<void> {
+export async function stopPostgres(dataDir: string, target: Launched | number): Promise<void> {
+  const gone = typeof target === "number" ? () => !isPidAlive(target) : () => target.hasExited();
+  const fallbackPid = typeof target === "number" ? target : target.child.pid;
   const steps: [NodeJS.Signals, number][] = [["SIGINT", 20_000], ["SIGQUIT", 5_000], [
     "SIGKILL",
     5_000,
   ]];
   for (const [name, timeoutMs] of steps) {
-    if (launched.hasExited()) return;
-    signal(livePostmaster(dataDir)?.pid ?? launched.child.pid, name);
-    if (await pollUntil(() => launched.hasExited(), { timeoutMs })) return;
+    if (gone()) return;
+    signal(livePostmaster(dataDir)?.pid ?? fallbackPid, name);
+    if (await pollUntil(gone, { timeoutMs })) return;
   }
 }

@@ -1,28 +1,54 @@
 /**
- * Files kept beside the data directory (`<dataDir>.log`, `<dataDir>.port`). They live outside
- * the data dir so they stay ours (root-owned when we switch user) and survive a re-initdb.
+ * Files kept beside the data directory (`<dataDir>.log`, `<dataDir>.port`, `<dataDir>.owner`).
+ * They live outside the data dir so they stay ours (root-owned when we switch user) and survive
+ * a re-initdb. The owner file holds the pid of the process that started (or adopted) the
+ * running postmaster, so a later run can tell a crashed owner from a live one.
  */
 
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 
 export interface SidecarFiles {
   log: string;
   port: string;
+  owner: string;
 }
 
 /** Sidecar paths for an absolute, normalised `dataDir`. */
 export function sidecarFiles(dataDir: string): SidecarFiles {
-  return { log: `${dataDir}.log`, port: `${dataDir}.port` };
+  return { log: `${dataDir}.log`, port: `${dataDir}.port`, owner: `${dataDir}.owner` };
+}
+
+function readPositiveInt(path: string, max: number): number | undefined {
+  try {
+    const value = Number(readFileSync(path, "utf8").trim());
+    return Number.isInteger(value) && value > 0 && value <= max ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The port saved by a previous run, if the file holds a valid one. */
 export function readSavedPort(path: string): number | undefined {
+  return readPositiveInt(path, 65535);
+}
+
+/** The pid in the owner file, if any. */
+export function readOwner(path: string): number | undefined {
+  return readPositiveInt(path, Number.MAX_SAFE_INTEGER);
+}
+
+/** Best effort, like the port: without it a later run adopts rather than shares. */
+export function saveOwner(path: string, pid: number): void {
   try {
-    const port = Number(readFileSync(path, "utf8").trim());
-    return Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
+    writeFileSync(path, `${pid}\n`);
   } catch {
-    return undefined;
+    // Intentionally ignored, see above.
   }
+}
+
+/** Removes the owner file if it still names `pid` (a later owner may have replaced it). */
+export function clearOwner(path: string, pid: number): void {
+  if (readOwner(path) === pid) rmSync(path, { force: true });
 }
 
 /** Best effort: losing the saved port only means a different port next time. */

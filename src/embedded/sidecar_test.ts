@@ -9,6 +9,7 @@ test("sidecarFiles sit beside the data dir", () => {
   assert.deepEqual(sidecarFiles("/x/.electric/pgdata"), {
     log: "/x/.electric/pgdata.log",
     port: "/x/.electric/pgdata.port",
+    owner: "/x/.electric/pgdata.owner",
   });
 });
 

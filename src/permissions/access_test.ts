@@ -5,6 +5,7 @@ import { evaluateWhere } from "../shapes/mod.ts";
 import { narrowedWhere, rowAccess, type UserRole, writeRefusal } from "./access.ts";
 import { compileChecks } from "./checks.ts";
 import type { PermissionRules } from "./rules.ts";
+import { COMMENTS, MODEL as CHAIN_MODEL } from "./test_fixtures.ts";
 
 const text = { name: "text", array: [], size: [] };
 const table = (name: string, fkTo?: string): TableModel => ({
@@ -149,7 +150,7 @@ test("writes: a CHECK must pass on the new row; one that did not compile allows 
       table: ISSUES,
       record: { id, project_id: null },
       columns: new Set(["id"]),
-    }, checks);
+    }, { checks });
   assert.equal(insert("it's me"), undefined);
   assert.match(insert("someone else")!, /permission denied/);
   const warnings: string[] = [];
@@ -161,4 +162,105 @@ test("writes: a CHECK must pass on the new row; one that did not compile allows 
   );
   assert.equal([...broken.values()][0], null);
   assert.equal(warnings.length, 1);
+});
+
+const chainRules: PermissionRules = {
+  grants: [
+    {
+      privilege: "select",
+      table: COMMENTS,
+      role: "member",
+      scope: projects,
+      usingPath: "issue_id/project_id",
+    },
+    { privilege: "update", table: COMMENTS, role: "member", scope: projects },
+  ],
+  assignments: [],
+};
+
+test("a path of two foreign keys opens the rows whose first parent leads to the user's scope", () => {
+  const select = chainRules.grants[0];
+  const resolved = new Map([[select, [["1"], ["2"]]]]);
+  const access = rowAccess(chainRules, [member("p1")], COMMENTS, "select", {
+    model: CHAIN_MODEL,
+    resolved,
+  });
+  assert.ok(reads(access, { id: "c", issue_id: "1" }));
+  assert.ok(reads(access, { id: "c", issue_id: "2" }));
+  assert.ok(!reads(access, { id: "c", issue_id: "3" }));
+  // Not resolved (or without the schema): nothing is opened.
+  assert.equal(
+    rowAccess(chainRules, [member("p1")], COMMENTS, "select", { model: CHAIN_MODEL }).kind,
+    "none",
+  );
+  assert.equal(
+    rowAccess(chainRules, [member("p1")], COMMENTS, "select", { resolved }).kind,
+    "none",
+  );
+  // A long key list is one set lookup, the same rows.
+  const many = Array.from({ length: 50 }, (_, i) => [String(i)]);
+  const long = rowAccess(chainRules, [member("p1")], COMMENTS, "select", {
+    model: CHAIN_MODEL,
+    resolved: new Map([[select, many]]),
+  });
+  assert.ok(long.kind === "rows" && long.where.op === "in");
+  assert.ok(reads(long, { id: "c", issue_id: "49" }));
+  assert.ok(reads(long, { id: "c", issue_id: "+7" })); // compared as int4
+  assert.ok(!reads(long, { id: "c", issue_id: "50" }));
+  assert.ok(!reads(long, { id: "c", issue_id: null }));
+});
+
+test("writes over a chain use the resolved keys on the new row and on the row Postgres holds", () => {
+  const update = chainRules.grants[1];
+  const context = { model: CHAIN_MODEL, resolved: new Map([[update, [["1"]]]]) };
+  const write = (record: string, current?: string | null) =>
+    writeRefusal(chainRules, [member("p1")], {
+      privilege: "update",
+      table: COMMENTS,
+      record: { id: "c", issue_id: record },
+      columns: new Set(["issue_id"]),
+      ...(current === undefined
+        ? {}
+        : { current: current === null ? null : { issue_id: current } }),
+    }, context);
+  assert.equal(write("1"), undefined);
+  assert.match(write("2")!, /permission denied: update on public\.comments/);
+  assert.equal(write("1", "1"), undefined);
+  // The row Postgres holds is in another project's issue: what the client says of it is moot.
+  assert.match(write("1", "2")!, /permission denied/);
+  assert.equal(write("1", null), undefined); // no such row yet
+});
+
+test("an update or delete is checked on the row Postgres holds, not the old row sent", () => {
+  const rules: PermissionRules = {
+    grants: ["update", "delete", "insert"].map((privilege) => ({
+      privilege: privilege as "update" | "delete" | "insert",
+      table: ISSUES,
+      role: "member",
+      scope: projects,
+    })),
+    assignments: [],
+  };
+  const check = (
+    privilege: "insert" | "update" | "delete",
+    sent: string,
+    current?: string | null,
+  ) =>
+    writeRefusal(rules, [member("p1")], {
+      privilege,
+      table: ISSUES,
+      record: { id: "i", project_id: sent },
+      columns: new Set(privilege === "delete" ? [] : ["project_id"]),
+      ...(current === undefined
+        ? {}
+        : { current: current === null ? null : { id: "i", project_id: current } }),
+    });
+  assert.equal(check("delete", "p1", "p1"), undefined);
+  assert.match(check("delete", "p1", "p2")!, /permission denied: delete/);
+  assert.equal(check("delete", "p1", null), undefined); // nothing to delete: the row sent
+  assert.match(check("delete", "p2", null)!, /permission denied/);
+  assert.match(check("update", "p1", "p2")!, /permission denied: update/);
+  // An insert merging into an existing row of another project is an overwrite of it.
+  assert.match(check("insert", "p1", "p2")!, /permission denied: insert/);
+  assert.equal(check("insert", "p1", null), undefined);
 });

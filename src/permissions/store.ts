@@ -2,16 +2,26 @@
  * The permission rules of the database and the roles each connected user holds, kept current
  * from the replication stream: a change to `electric.grants` or `electric.assignments` reloads
  * the rules (everyone's access may change), a change to an assignment table re-reads the roles
- * of the users it names. Listeners hear which users' access may have changed.
+ * of the users it names, and a change to a table in the middle of a grant's chain of foreign
+ * keys (`USING issue_id/project_id`: issues) drops the chains it may change and names the users
+ * who used them (path_cache.ts). Listeners hear which users' access may have changed.
  */
 import type { Row, Transaction } from "../replication/mod.ts";
 import { findTable, quoteIdent, type SchemaModel } from "../schema/mod.ts";
 import type { Sql } from "../storage/mod.ts";
 import type { Logger } from "../telemetry/mod.ts";
-import { scopeColumns as scopeColumnsOf, type UserRole } from "./access.ts";
+import {
+  type ResolvedPaths,
+  scopeColumns as scopeColumnsOf,
+  scopeKeys,
+  type UserRole,
+} from "./access.ts";
+import { PathCache } from "./path_cache.ts";
+import { scopePath } from "./paths.ts";
 import {
   type Assignment,
   type AssignmentRow,
+  type Grant,
   type GrantRow,
   NO_RULES,
   type PermissionRules,
@@ -30,6 +40,8 @@ export interface PermissionsOptions {
 
 const RULE_TABLES = new Set(["grants", "assignments"]);
 const MAX_CACHED_USERS = 10_000;
+/** Scope rows with resolved chains; past this everything is resolved again. */
+const MAX_CACHED_PATHS = 50_000;
 
 export class Permissions {
   readonly #o: PermissionsOptions;
@@ -37,6 +49,9 @@ export class Permissions {
   #loading: Promise<void> | undefined;
   readonly #roles = new Map<string, Promise<UserRole[]>>();
   readonly #listeners = new Set<(change: AccessChange) => void>();
+  readonly #paths = new PathCache();
+  /** Grants already said to open nothing (said once per load of the rules). */
+  readonly #warned = new Set<Grant>();
 
   constructor(options: PermissionsOptions) {
     this.#o = options;
@@ -77,6 +92,8 @@ export class Permissions {
     }
     this.#rules = loaded.rules;
     this.#roles.clear();
+    this.#paths.clear();
+    this.#warned.clear();
   }
 
   /** The roles `userId` holds now (read once, then kept until the data behind them changes). */
@@ -92,6 +109,48 @@ export class Permissions {
     return roles;
   }
 
+  /**
+   * For each scoped grant whose path to its scope has more than one foreign key, the keys of
+   * the first parent table leading to a scope row in which the user holds the grant's role
+   * (cached per scope row; see path_cache.ts). A chain that cannot be resolved is left out
+   * (that grant then opens nothing) and said in the log.
+   */
+  async resolvedPaths(
+    userId: string,
+    roles: readonly UserRole[],
+    model: SchemaModel | undefined,
+  ): Promise<ResolvedPaths> {
+    const resolved = new Map<Grant, string[][]>();
+    this.#paths.forget(userId);
+    const sql = this.#o.pool();
+    if (!model || !sql) return resolved;
+    for (const grant of this.#rules.grants) {
+      if (!grant.scope) continue;
+      const keys = scopeKeys(roles, grant.role, grant.scope);
+      if (keys.length === 0) continue;
+      const table = findTable(model, grant.table.schema, grant.table.name);
+      if (!table) continue;
+      const path = scopePath(table, grant.scope, { usingPath: grant.usingPath, model });
+      if (!path.ok) {
+        if (this.#warned.has(grant)) continue;
+        this.#warned.add(grant);
+        this.#o.logger.warning(
+          `A ${grant.privilege} grant on ${grant.table.schema}.${grant.table.name} opens ` +
+            `nothing: ${path.reason}`,
+        );
+        continue;
+      }
+      if (path.hops.length < 2) continue;
+      resolved.set(grant, await this.#paths.resolve(sql, model, { hops: path.hops, keys, userId }));
+    }
+    if (this.#paths.size > MAX_CACHED_PATHS) {
+      const users = this.#paths.clear();
+      users.delete(userId);
+      if (users.size > 0) this.#emit({ users });
+    }
+    return resolved;
+  }
+
   onChange(listener: (change: AccessChange) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -101,10 +160,17 @@ export class Permissions {
   observe(tx: Transaction): void {
     let rulesChanged = false;
     const users = new Set<string>();
+    /** Users whose roles must be read again (the others only resolve their paths again). */
+    const assignees = new Set<string>();
     for (const change of tx.changes) {
       if (change.kind === "truncate") {
         if (change.relations.some((r) => this.#assignmentOf(r.schema, r.table))) {
           rulesChanged = true;
+        }
+        for (const r of change.relations) {
+          for (const user of this.#paths.truncated({ schema: r.schema, name: r.table })) {
+            users.add(user);
+          }
         }
         continue;
       }
@@ -113,11 +179,19 @@ export class Permissions {
         rulesChanged = true;
         continue;
       }
+      const moved = this.#paths.changed({ schema, name: table }, [
+        change.oldRecord,
+        change.record,
+      ]);
+      for (const user of moved) users.add(user);
       for (const assignment of this.#rules.assignments) {
         if (!sameTable(assignment.table, { schema, name: table })) continue;
         for (const row of [change.record, change.oldRecord]) {
           const user = row?.[assignment.userColumn];
-          if (user !== undefined && user !== null) users.add(user);
+          if (user !== undefined && user !== null) {
+            users.add(user);
+            assignees.add(user);
+          }
         }
       }
     }
@@ -131,7 +205,7 @@ export class Permissions {
       return;
     }
     if (users.size === 0) return;
-    for (const user of users) this.#roles.delete(user);
+    for (const user of assignees) this.#roles.delete(user);
     this.#emit({ users });
   }
 

@@ -16,125 +16,15 @@
 import {
   decodeBackend,
   decodeFrontend,
-  encodeBackend,
   type Frame,
   type FrontendMessage,
-  type NoticeFields,
   type TransactionStatus,
 } from "../pgwire/mod.ts";
-import type { QualifiedName } from "./ddlx.ts";
-import { errorFields, protocolViolation, type ProxyError } from "./errors.ts";
+import { type Engine, errorBytes, type OpResult, type Plan, readyBytes } from "./engine_state.ts";
+import { protocolViolation } from "./errors.ts";
 import type { SqlParse } from "./parse_sql.ts";
 import { classifyUnit, extendedPlan, simplePlan, type Unit, type UnitKind } from "./plans.ts";
-import type { LogEntry, Mode, Output, SessionOptions } from "./session.ts";
-
-export interface OpResult {
-  ok: boolean;
-  status: TransactionStatus;
-  error?: NoticeFields;
-  errorRaw?: Uint8Array;
-  rows: (string | null)[][];
-  held: Uint8Array[];
-}
-
-/** One step of a plan: send something upstream and wait, or answer the client directly. */
-export type Op =
-  | {
-    op: "send";
-    bytes: Uint8Array;
-    /** The proxy's own statement: responses are swallowed (notices too unless `relayNotices`). */
-    internal: boolean;
-    /** Keep the client-visible responses (and the error) for the plan to release later. */
-    hold?: boolean;
-    /** Decode DataRows as text into `rows`. */
-    collect?: boolean;
-    relayNotices?: boolean;
-  }
-  | { op: "reply"; bytes: Uint8Array[] };
-
-export type Plan = Generator<Op, void, OpResult | undefined>;
-
-type Expect =
-  /** A forwarded Parse, Bind, Describe, Execute or Close, owed its one final message. */
-  | { kind: "ext" }
-  /** A forwarded Query or FunctionCall (`sync: false`) or Sync, owed a ReadyForQuery. */
-  | { kind: "pass"; sync: boolean }
-  | {
-    kind: "op";
-    internal: boolean;
-    hold: boolean;
-    collect: boolean;
-    relayNotices: boolean;
-    error?: NoticeFields;
-    errorRaw?: Uint8Array;
-    rows: (string | null)[][];
-    held: Uint8Array[];
-  };
-
-export interface PreparedStatement {
-  sql: string;
-  parsed?: SqlParse;
-}
-
-export interface Portal {
-  statement: string;
-  params: (Uint8Array | null)[];
-  formats: number[];
-}
-
-export interface Engine {
-  options: SessionOptions;
-  mode: Mode;
-  status: TransactionStatus;
-  /** The open transaction captured DDL or ran DDLX. */
-  txElectrified: boolean;
-  /** A version was assigned by the proxy in the open transaction. */
-  txVersionAssigned: boolean;
-  /** Tables electrified and indexes created on electrified tables in the open transaction. */
-  txTables: Map<string, QualifiedName>;
-  txIndexes: Map<string, QualifiedName>;
-  /** A framework version seen outside a transaction, for the next electrified commit. */
-  sessionVersion?: string;
-  /** Client frames not yet handled, in arrival order. */
-  pending: { frame: Frame; message: FrontendMessage; parsed?: SqlParse }[];
-  expect: Expect[];
-  plan?: Plan;
-  statements: Map<string, PreparedStatement>;
-  portals: Map<string, Portal>;
-  /** After a proxy-generated error in an extended unit: drop messages until Sync. */
-  discardUntilSync: boolean;
-  /**
-   * An extended message failed upstream, and Postgres discards everything up to the next Sync
-   * (a Query or FunctionCall too, which then gets no ReadyForQuery).
-   */
-  upstreamSkipping: boolean;
-  closed: boolean;
-  logs: LogEntry[];
-}
-
-export function initialEngine(options: SessionOptions): Engine {
-  return {
-    options,
-    mode: "electric",
-    status: "I",
-    txElectrified: false,
-    txVersionAssigned: false,
-    txTables: new Map(),
-    txIndexes: new Map(),
-    pending: [],
-    expect: [],
-    statements: new Map(),
-    portals: new Map(),
-    discardUntilSync: false,
-    upstreamSkipping: false,
-    closed: false,
-    logs: [],
-  };
-}
-
-export function tableKey(t: QualifiedName): string {
-  return `${t.schema}\u0000${t.name}`;
-}
+import type { Output } from "./session_io.ts";
 
 function setStatus(engine: Engine, status: TransactionStatus): void {
   engine.status = status;
@@ -186,10 +76,6 @@ export function onClientFrame(engine: Engine, out: Output, frame: Frame, parsed?
 function close(engine: Engine, out: Output): void {
   engine.closed = true;
   out.close = true;
-}
-
-export function errorBytes(error: ProxyError): Uint8Array {
-  return encodeBackend({ type: "ErrorResponse", fields: errorFields(error) });
 }
 
 /** Takes the next complete unit off `pending`, if one has arrived. */
@@ -277,6 +163,10 @@ function drive(engine: Engine, out: Output, result: OpResult | undefined): void 
     if (next.done) {
       engine.plan = undefined;
       out.logs.push(...engine.logs.splice(0));
+      if (engine.captured) {
+        out.captured = (out.captured ?? 0) + engine.captured;
+        engine.captured = 0;
+      }
       return pump(engine, out);
     }
     const op = next.value;
@@ -284,6 +174,12 @@ function drive(engine: Engine, out: Output, result: OpResult | undefined): void 
       out.toClient.push(...op.bytes);
       result = undefined;
       continue;
+    }
+    if (op.op === "await_migration") {
+      engine.captured = (engine.captured ?? 0) + 1;
+      engine.awaitingMigration = true;
+      out.awaitMigration = { txid: op.txid };
+      return;
     }
     out.toUpstream.push(op.bytes);
     engine.expect.push({
@@ -332,6 +228,13 @@ const EXTENDED_DONE = new Set([
   0x49, // 'I' EmptyQueryResponse (Execute)
   0x73, // 's' PortalSuspended (Execute)
 ]);
+
+/** The wait of an `await_migration` step ended: the plan goes on (`known`: in time). */
+export function onMigrationKnown(engine: Engine, out: Output, known: boolean): void {
+  if (!engine.awaitingMigration || !engine.plan) return;
+  engine.awaitingMigration = false;
+  drive(engine, out, { ok: known, status: engine.status, rows: [], held: [] });
+}
 
 export function onUpstreamFrame(engine: Engine, out: Output, frame: Frame): void {
   const head = engine.expect[0];
@@ -403,8 +306,4 @@ export function onUpstreamFrame(engine: Engine, out: Output, frame: Frame): void
 function readyStatus(frame: Frame): TransactionStatus {
   const c = String.fromCharCode(frame.body[0] ?? 0x49);
   return c === "T" || c === "E" ? c : "I";
-}
-
-export function readyBytes(status: TransactionStatus): Uint8Array {
-  return encodeBackend({ type: "ReadyForQuery", status });
 }

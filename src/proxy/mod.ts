@@ -5,6 +5,8 @@
  * electrified tables are concerned: DDLX (`ALTER TABLE … ENABLE ELECTRIC`) is run as
  * `CALL electric.enable(…)`, DDL that clients cannot follow is refused with the EX codes, and
  * additive DDL is captured with a migration version. Also the `/proxy` WebSocket tunnel.
+ * Other modes by start-up parameters (§3.4, `modes.ts`): Prisma introspection answered from
+ * the electrified schema (`prisma/`), Prisma shadow databases (`shadow.ts`), transparent.
  *
  * Layers (style.md): codec in `src/pgwire/` (protocol.ts, password_auth.ts), the session state
  * machine (`session.ts` start-up and auth, `engine.ts` units and response routing, `plans.ts`
@@ -19,7 +21,8 @@
 import type { Config } from "../config/mod.ts";
 import { delay, type Service } from "../lifecycle/mod.ts";
 import type { TcpRuntime } from "../runtime/mod.ts";
-import type { Logger } from "../telemetry/mod.ts";
+import type { SchemaModel } from "../schema/mod.ts";
+import type { Logger, MetricsRegistry } from "../telemetry/mod.ts";
 import { ProxyServer } from "./server.ts";
 
 export { proxyTunnelHandler, type TunnelOptions } from "./tunnel.ts";
@@ -42,6 +45,19 @@ export interface MigrationsProxyOptions {
    * Default: `node:net`, which works under both runtimes but costs more per message.
    */
   runtime?: TcpRuntime;
+  /** Registers the proxy's metrics (`electric_proxy_*`). */
+  metrics?: MetricsRegistry;
+  /**
+   * The service's electrified schema now: Prisma introspection mode (user `prisma`, §3.10)
+   * answers from it. Without it, that mode sees no tables.
+   */
+  schema?: () => SchemaModel | undefined;
+  /**
+   * Resolves true once the service has learnt the migration of committed transaction `txid`
+   * (false after `timeoutMs`): a COMMIT that captured a migration is answered only then, so
+   * whoever committed it can use it at once. Without it, commits are answered at once.
+   */
+  migrationKnown?: (txid: string, timeoutMs: number) => Promise<boolean>;
 }
 
 /** Thrown by `run()` when the port cannot be opened. */
@@ -68,6 +84,9 @@ export class MigrationsProxy implements Service {
       ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
       ...(options.runtime === undefined ? {} : { tcp: options.runtime }),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      ...(options.schema === undefined ? {} : { schema: options.schema }),
+      ...(options.migrationKnown === undefined ? {} : { migrationKnown: options.migrationKnown }),
     });
     this.listening = new Promise((resolve) => this.#listening = resolve);
   }

@@ -10,7 +10,7 @@
  */
 import { parseStatements, scanTokens } from "../schema/mod.ts";
 import { type DdlxCommand, parseDdlx } from "./ddlx.ts";
-import { quickPlainKeyword } from "./quick_scan.ts";
+import { quickCommit, quickPlainKeyword } from "./quick_scan.ts";
 
 export type Statement =
   /** `ast` is the libpg_query node of one statement, e.g. `{ AlterTableStmt: {...} }`. */
@@ -32,15 +32,31 @@ export type SqlParse =
 
 /**
  * Parses the SQL of a `Query` (`simple`) or a `Parse`. Resolves synchronously-fast for plain
- * statements; callers may test `quickParse` first to skip the await.
+ * statements; callers may test `quickParse` first to skip the await. `quick: false` parses
+ * plain statements too, for callers that need every syntax tree.
  */
 export function quickParse(text: string, simple: boolean): SqlParse | undefined {
   const keyword = quickPlainKeyword(text, simple);
-  return keyword === undefined ? undefined : { ok: true, statements: [], plain: keyword };
+  if (keyword !== undefined) return { ok: true, statements: [], plain: keyword };
+  // COMMIT/END ends most write transactions: its syntax tree is known without the parser, and
+  // the engine decides from it whether the commit needs the proxy (it ends a migration).
+  if (quickCommit(text)) {
+    return { ok: true, statements: [{ kind: "sql", sql: text.trim(), ast: COMMIT_AST }] };
+  }
+  return undefined;
 }
 
-export async function parseSql(text: string, simple = true): Promise<SqlParse> {
-  const quick = quickParse(text, simple);
+/** What the parser makes of `COMMIT` and `END` (their options are the parser's defaults). */
+const COMMIT_AST: Record<string, unknown> = Object.freeze({
+  TransactionStmt: Object.freeze({ kind: "TRANS_STMT_COMMIT" }),
+});
+
+export async function parseSql(
+  text: string,
+  simple = true,
+  options: { quick?: boolean } = {},
+): Promise<SqlParse> {
+  const quick = options.quick === false ? undefined : quickParse(text, simple);
   if (quick) return quick;
   const whole = await parseStatements(text);
   if (whole.ok) return { ok: true, statements: whole.statements.map(sqlStatement) };

@@ -42,7 +42,7 @@ import {
   type Plan,
   readyBytes,
   tableKey,
-} from "./engine.ts";
+} from "./engine_state.ts";
 import {
   ddlxSyntaxError,
   ddlxUnsupported,
@@ -60,6 +60,7 @@ import {
   GUARD_OFF_SQL,
   GUARD_ON_SQL,
   LOOKUP_ELECTRIFIED_SQL,
+  migrationLateNotice,
 } from "./upstream_sql.ts";
 
 export interface UnitItem {
@@ -280,6 +281,34 @@ function* assignAtCommit(engine: Engine): Step<OpResult | undefined> {
   return result;
 }
 
+/**
+ * The open transaction's id, when it will commit a migration: once committed, the client's
+ * answer waits until the service has learnt that migration (`awaitMigration`).
+ */
+function* migratingTxid(engine: Engine): Step<string | undefined> {
+  if (!engine.txElectrified) return undefined;
+  // Only captured DDL makes a migration (DDLX rules travel as rows, an idempotent electrify
+  // captures nothing): no row, nothing to wait for.
+  const result = yield* internal(MIGRATING_TXID_SQL, { collect: true });
+  return result.ok ? result.rows[0]?.[0] ?? undefined : undefined;
+}
+
+const MIGRATING_TXID_SQL = "SELECT txid::text FROM electric.ddl_commands " +
+  "WHERE txid = pg_catalog.pg_current_xact_id() LIMIT 1";
+
+/**
+ * Read your own migration: the COMMIT that captured a migration is answered only once the
+ * service's schema catalog holds it (so `/api/migrations` serves it and a client bundling it
+ * can connect at once). When that takes too long the client is told with a NOTICE and gets its
+ * answer anyway: the migration is committed, only its arrival is late.
+ */
+function* awaitMigration(txid: string | undefined): Step<void> {
+  if (txid === undefined) return;
+  const known = yield { op: "await_migration", txid };
+  if (known?.ok) return;
+  yield* reply(encodeBackend({ type: "NoticeResponse", fields: migrationLateNotice() }));
+}
+
 /** Ends a failed plan: roll back an automatic transaction, show the error, ReadyForQuery. */
 function* fail(engine: Engine, auto: boolean, shown: Uint8Array[]): Step<void> {
   if (auto && engine.status !== "I") yield* internal("ROLLBACK");
@@ -401,9 +430,11 @@ export function* simplePlan(engine: Engine, unit: Unit): Plan {
       yield* reply(encodeBackend({ type: "CommandComplete", tag: ddlxTag(stmt.command) }));
       continue;
     }
+    let committing: string | undefined;
     if (infos[i].tx === "commit") {
       const assigned = yield* assignAtCommit(engine);
       if (assigned && !assigned.ok) return yield* fail(engine, auto, [assigned.errorRaw!]);
+      committing = yield* migratingTxid(engine);
     }
     if (decision.action === "capture") {
       const off = yield* internal(GUARD_OFF_SQL);
@@ -418,12 +449,17 @@ export function* simplePlan(engine: Engine, unit: Unit): Plan {
     const ran = (yield { op: "send", bytes: query(stmt.sql), internal: false })!;
     if (!ran.ok) return yield* fail(engine, auto, []);
     if (infos[i].electrify) markElectrified(engine, electrifyTarget(stmt));
+    if (committing !== undefined && engine.status === "I") {
+      yield* awaitMigration(committing);
+    }
   }
   if (auto) {
     const assigned = yield* assignAtCommit(engine);
     if (assigned && !assigned.ok) return yield* fail(engine, auto, [assigned.errorRaw!]);
+    const committing = yield* migratingTxid(engine);
     const committed = yield* internal("COMMIT");
     if (!committed.ok) return yield* reply(committed.errorRaw!, readyBytes("I"));
+    yield* awaitMigration(committing);
   }
   yield* reply(readyBytes(auto ? "I" : engine.status));
 }
@@ -496,9 +532,11 @@ export function* extendedPlan(engine: Engine, unit: Unit): Plan {
     const off = yield* internal(GUARD_OFF_SQL);
     if (!off.ok) return yield* fail(engine, auto, [off.errorRaw!]);
   }
+  let committing: string | undefined;
   if (executed.some((e) => e.info.tx === "commit")) {
     const assigned = yield* assignAtCommit(engine);
     if (assigned && !assigned.ok) return yield* fail(engine, auto, [assigned.errorRaw!]);
+    committing = yield* migratingTxid(engine);
   }
   const wasElectrified = engine.txElectrified;
   const ran = (yield {
@@ -525,13 +563,16 @@ export function* extendedPlan(engine: Engine, unit: Unit): Plan {
       }
     }
   }
+  if (committing !== undefined && engine.status === "I") yield* awaitMigration(committing);
   if (auto) {
     const assigned = yield* assignAtCommit(engine);
     if (assigned && !assigned.ok) {
       return yield* fail(engine, auto, [...ran.held, assigned.errorRaw!]);
     }
+    const committing = yield* migratingTxid(engine);
     const committed = yield* internal("COMMIT");
     if (!committed.ok) return yield* reply(...ran.held, committed.errorRaw!, readyBytes("I"));
+    yield* awaitMigration(committing);
   }
   yield* reply(...ran.held, readyBytes(auto ? "I" : engine.status));
 }
@@ -595,10 +636,12 @@ function* ddlxUnitPlan(engine: Engine, unit: Unit): Plan {
   if (auto) {
     const assigned = yield* assignAtCommit(engine);
     if (assigned && !assigned.ok) return yield* fail(engine, auto, [assigned.errorRaw!]);
+    const committing = yield* migratingTxid(engine);
     const committed = yield* internal("COMMIT");
     if (!committed.ok) {
       return yield* reply(committed.errorRaw!, ...(endsWithSync(unit) ? [readyBytes("I")] : []));
     }
+    yield* awaitMigration(committing);
   }
   if (endsWithSync(unit)) yield* reply(readyBytes(engine.status));
 }

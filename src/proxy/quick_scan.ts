@@ -136,3 +136,33 @@ export function quickPlainKeyword(text: string, insertToo: boolean): string | un
   }
   return keyword;
 }
+
+/**
+ * True when `text` is exactly a plain `COMMIT` or `END` (optionally `WORK` or `TRANSACTION`,
+ * a `;`, blanks and comments): the statement that ends most transactions, recognised without
+ * the parser. Whether it may pass untouched is the engine's call (it may end a migration).
+ * `COMMIT AND CHAIN`, `COMMIT PREPARED` and anything else are left to the parser.
+ */
+export function quickCommit(text: string): boolean {
+  const words: string[] = [];
+  let i = skipBlank(text, 0);
+  while (i >= 0 && i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3b) { // ; then only blanks
+      i = skipBlank(text, i + 1);
+      return i === text.length && isCommitWords(words);
+    }
+    if (!isIdentChar(c)) return false;
+    const start = i;
+    while (i < text.length && isIdentChar(text.charCodeAt(i))) i++;
+    words.push(text.slice(start, i).toLowerCase());
+    if (words.length > 2) return false;
+    i = skipBlank(text, i);
+  }
+  return i === text.length && isCommitWords(words);
+}
+
+function isCommitWords(words: readonly string[]): boolean {
+  if (words[0] !== "commit" && words[0] !== "end") return false;
+  return words.length === 1 || words[1] === "work" || words[1] === "transaction";
+}

@@ -30,7 +30,8 @@ import {
   type TcpServerHandle,
 } from "../runtime/mod.ts";
 import { resolveDatabaseHost } from "../storage/mod.ts";
-import type { Logger } from "../telemetry/mod.ts";
+import type { SchemaModel } from "../schema/mod.ts";
+import type { Counter, Logger, MetricsRegistry } from "../telemetry/mod.ts";
 import { connectNegotiatingTls } from "./node_upstream.ts";
 import { parseSql, quickParse } from "./parse_sql.ts";
 import {
@@ -42,6 +43,7 @@ import {
   type SessionOptions,
   type SessionState,
   step,
+  wantsFullParse,
   wantsParsedSql,
 } from "./session.ts";
 
@@ -65,7 +67,19 @@ export interface ProxyServerOptions {
   hostname?: string;
   /** Native TCP (the runtime); default: `node:net`. */
   tcp?: TcpRuntime;
+  /** Registers `electric_proxy_sessions` and `electric_proxy_migrations_captured_total`. */
+  metrics?: MetricsRegistry;
+  /** The electrified schema now, for Prisma introspection mode (§3.10). */
+  schema?: () => SchemaModel | undefined;
+  /**
+   * Resolves true once the service's schema catalog holds the migration of committed
+   * transaction `txid` (false after `timeoutMs`). Absent: commits are answered at once.
+   */
+  migrationKnown?: (txid: string, timeoutMs: number) => Promise<boolean>;
 }
+
+/** How long a COMMIT that captured a migration waits for the service to learn it. */
+export const MIGRATION_WAIT_MS = 5_000;
 
 export class ProxyServer {
   #options: ProxyServerOptions;
@@ -76,10 +90,20 @@ export class ProxyServer {
   /** Refused over the cap since the last log line about it. */
   #refused = 0;
   #refusalLoggedAt = 0;
+  #captured: Counter | undefined;
 
   constructor(options: ProxyServerOptions) {
     this.#options = options;
     this.#tcp = options.tcp ?? createNodeTcp();
+    options.metrics?.gaugeFrom(
+      "electric_proxy_sessions",
+      "Open connections to the migrations proxy (TCP and tunnelled).",
+      () => this.#sessions.size,
+    );
+    this.#captured = options.metrics?.counter(
+      "electric_proxy_migrations_captured_total",
+      "Migrations committed through the migrations proxy (DDL on electrified tables, DDLX).",
+    );
   }
 
   get port(): number {
@@ -122,6 +146,7 @@ export class ProxyServer {
     const session = new Connection(client, this.#nextId++, {
       ...this.#options,
       tcp: this.#tcp,
+      captured: this.#captured,
       onGone: () => this.#sessions.delete(session),
     });
     this.#sessions.add(session);
@@ -170,6 +195,7 @@ interface ConnectionOptions extends ProxyServerOptions {
   tcp: TcpRuntime;
   /** The client connection is gone. */
   onGone: () => void;
+  captured: Counter | undefined;
 }
 
 class Connection {
@@ -196,7 +222,7 @@ class Connection {
     this.#id = id;
     this.#options = options;
     this.#logger = options.logger.child({ proxy_session_id: id });
-    this.#state = initialSession(sessionOptions(options.config));
+    this.#state = initialSession({ ...sessionOptions(options.config), schema: options.schema });
     this.#tracing = options.config.proxy.tracing;
   }
 
@@ -260,6 +286,7 @@ class Connection {
 
   #write(out: Output): void {
     for (const entry of out.logs) this.#logger[entry.level](entry.message);
+    if (out.captured) this.#options.captured?.inc(out.captured);
     if (this.#tracing) this.#trace(out);
     const upstream = this.#upstream;
     if (out.toUpstream.length > 0 && upstream) {
@@ -273,6 +300,7 @@ class Connection {
       if (!ok) upstream?.pause();
     }
     if (out.cancel) void this.#forwardCancel(out.cancel);
+    if (out.awaitMigration) this.#awaitMigration(out.awaitMigration.txid);
     if (out.connectUpstream) void this.#connectUpstream();
     if (out.close) {
       this.#closed = true;
@@ -316,13 +344,14 @@ class Connection {
         continue;
       }
       const simple = frame.tag === 0x51;
-      const quick = quickParse(sql, simple);
+      const full = wantsFullParse(this.#state);
+      const quick = full ? undefined : quickParse(sql, simple);
       if (quick) {
         this.#apply({ type: "client", frame, parsed: quick });
         continue;
       }
       this.#parsing = true;
-      parseSql(sql, simple).then((parsed) => {
+      parseSql(sql, simple, { quick: !full }).then((parsed) => {
         this.#parsing = false;
         this.#apply({ type: "client", frame, parsed });
         for (const event of this.#afterParse.splice(0)) this.#applyInOrder(event);
@@ -371,6 +400,22 @@ class Connection {
       hostname: resolved.address,
       port: database.port,
       timeoutMs: database.connectTimeoutMs,
+    });
+  }
+
+  /** Waits (bounded) for the service to learn a committed migration, then resumes the session. */
+  #awaitMigration(txid: string): void {
+    const known = this.#options.migrationKnown;
+    const waited = known
+      ? known(txid, MIGRATION_WAIT_MS).catch(() => false)
+      : Promise.resolve(true);
+    void waited.then((ok) => {
+      if (!ok) {
+        this.#logger.warning(
+          `The migration of transaction ${txid} was not loaded within ${MIGRATION_WAIT_MS} ms of its commit`,
+        );
+      }
+      this.#applyInOrder({ type: "migration_known", known: ok });
     });
   }
 

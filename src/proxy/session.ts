@@ -11,7 +11,8 @@
  *             ParameterStatus, BackendKeyData, NoticeResponse and ReadyForQuery relayed
  *   ready     units of client messages run per `engine.ts`
  *
- * The ready phase lives in `engine.ts`; this file owns start-up and the dispatch.
+ * The ready phase lives in `engine.ts` (electric and transparent modes), `prisma/` and
+ * `shadow.ts` (§3.4 modes, chosen in `modes.ts`); this file owns start-up and the dispatch.
  */
 import {
   AUTH,
@@ -35,21 +36,17 @@ import {
   type StartupPacket,
   type WireError,
 } from "../pgwire/mod.ts";
-import { type Engine, initialEngine, onClientFrame, onUpstreamFrame } from "./engine.ts";
+import { onClientFrame, onMigrationKnown, onUpstreamFrame } from "./engine.ts";
+import { type Engine, initialEngine } from "./engine_state.ts";
 import { errorFields, passwordFailed, protocolViolation, type ProxyError } from "./errors.ts";
+import { type Mode, modeLabel, selectMode, upstreamDatabase } from "./modes.ts";
 import type { SqlParse } from "./parse_sql.ts";
+import { initialPrisma, onPrismaFrame, type PrismaState } from "./prisma/mod.ts";
+import { initialShadow, onShadowClient, onShadowUpstream, type ShadowState } from "./shadow.ts";
+import type { LogEntry, Output, SessionOptions } from "./session_io.ts";
 
-export interface SessionOptions {
-  /** PG_PROXY_PASSWORD. */
-  password: string;
-  /** Credentials and database of the upstream connection (from DATABASE_URL). */
-  upstream: { user: string; password: string; database: string };
-  featureEnabled(name: string): boolean;
-  randomBytes(n: number): Uint8Array;
-  now(): Date;
-}
-
-export type Mode = "electric" | "transparent";
+export type { Mode };
+export type { LogEntry, Output, SessionOptions };
 
 export type SessionEvent =
   | { type: "startup"; packet: StartupPacket }
@@ -61,24 +58,9 @@ export type SessionEvent =
   /** The frames of one upstream read, in order. */
   | { type: "upstream"; frames: Frame[] }
   | { type: "upstream_malformed"; error: WireError }
-  | { type: "upstream_failed"; message: string };
-
-export interface LogEntry {
-  level: "debug" | "info" | "warning" | "error";
-  message: string;
-}
-
-export interface Output {
-  toClient: Uint8Array[];
-  toUpstream: Uint8Array[];
-  /** Open the upstream connection, then report `upstream_connected` or `upstream_failed`. */
-  connectUpstream?: boolean;
-  /** Forward a cancel request to the upstream server on a connection of its own. */
-  cancel?: { processId: number; secretKey: number };
-  /** Close both connections once `toClient` is written. */
-  close?: boolean;
-  logs: LogEntry[];
-}
+  | { type: "upstream_failed"; message: string }
+  /** The wait `Output.awaitMigration` asked for ended (`known`: the migration arrived). */
+  | { type: "migration_known"; known: boolean };
 
 export type Phase = "startup" | "auth" | "upstream" | "ready" | "closed";
 
@@ -87,6 +69,10 @@ export interface SessionState {
   options: SessionOptions;
   user: string;
   mode: Mode;
+  /** The upstream database: DATABASE_URL's, or the client's own in shadow mode. */
+  database: string;
+  prisma?: PrismaState;
+  shadow?: ShadowState;
   salt?: Uint8Array;
   scram?: { client: ScramClient; serverSignature?: string };
   /** Client frames that arrived before the upstream was ready. */
@@ -102,6 +88,7 @@ export function initialSession(options: SessionOptions): SessionState {
     options,
     user: "",
     mode: "electric",
+    database: options.upstream.database,
     early: [],
     engine: initialEngine(options),
     declined: [],
@@ -120,7 +107,12 @@ export function expectsStartupPacket(state: SessionState): boolean {
 
 /** Whether the transport should parse this client frame's SQL before passing it in. */
 export function wantsParsedSql(state: SessionState): boolean {
-  return state.mode === "electric" && (state.phase === "upstream" || state.phase === "ready");
+  return state.mode !== "transparent" && (state.phase === "upstream" || state.phase === "ready");
+}
+
+/** Whether every statement needs its syntax tree (no quick scan): Prisma mode reads SELECTs. */
+export function wantsFullParse(state: SessionState): boolean {
+  return state.mode === "prisma";
 }
 
 function emptyOutput(): Output {
@@ -178,7 +170,7 @@ export function step(
         protocolVersion: PROTOCOL_3_0,
         parameters: {
           user: state.options.upstream.user,
-          database: state.options.upstream.database,
+          database: state.database,
           client_encoding: "UTF8",
           application_name: "electric",
         },
@@ -187,9 +179,13 @@ export function step(
     case "upstream":
       for (const frame of event.frames) {
         if (state.phase === "upstream") onUpstreamStartup(state, out, frame);
-        else if (state.phase === "ready") onUpstreamFrame(state.engine, out, frame);
+        else if (state.phase === "ready") onReadyUpstream(state, out, frame);
         if (state.engine.closed) state.phase = "closed";
       }
+      break;
+    case "migration_known":
+      if (state.phase === "ready") onMigrationKnown(state.engine, out, event.known);
+      if (state.engine.closed) state.phase = "closed";
       break;
     case "upstream_malformed":
     case "upstream_failed": {
@@ -239,7 +235,12 @@ function onStartup(state: SessionState, out: Output, packet: StartupPacket): voi
         });
       }
       if (user === undefined || user === "") return authFailed(state, out);
-      state.mode = user === "transparent" ? "transparent" : "electric";
+      state.mode = selectMode(packet.parameters);
+      state.database = upstreamDatabase(
+        state.mode,
+        packet.parameters.database,
+        state.options.upstream.database,
+      );
       state.engine.mode = state.mode;
       const password = packet.parameters.password;
       if (password !== undefined) {
@@ -271,9 +272,7 @@ function authenticated(state: SessionState, out: Output): void {
   );
   out.logs.push({
     level: "info",
-    message: `Initialising injector in ${
-      state.mode === "electric" ? "capture" : "transparent"
-    } mode`,
+    message: `Initialising injector in ${modeLabel(state.mode)} mode`,
   });
   state.phase = "upstream";
   out.connectUpstream = true;
@@ -305,10 +304,37 @@ function onClient(state: SessionState, out: Output, frame: Frame, parsed?: SqlPa
       state.early.push({ frame, parsed });
       return;
     case "ready":
+      return onReadyClient(state, out, frame, parsed);
+  }
+}
+
+/** A client frame in the ready phase, to the module of the connection's mode. */
+function onReadyClient(state: SessionState, out: Output, frame: Frame, parsed?: SqlParse): void {
+  switch (state.mode) {
+    case "prisma":
+      state.prisma ??= initialPrisma();
+      onPrismaFrame(state.prisma, out, frame, {
+        parsed,
+        context: { schema: state.options.schema },
+      });
+      break;
+    case "shadow":
+      onShadowClient(state.shadow ??= initialShadow(), out, frame, parsed);
+      break;
+    default:
       onClientFrame(state.engine, out, frame, parsed);
       if (state.engine.closed) state.phase = "closed";
-      return;
   }
+  if (out.close) state.phase = "closed";
+}
+
+/** An upstream frame in the ready phase (Prisma mode sends nothing, so expects nothing). */
+function onReadyUpstream(state: SessionState, out: Output, frame: Frame): void {
+  if (state.mode === "prisma") return;
+  if (state.mode === "shadow") {
+    return onShadowUpstream(state.shadow ??= initialShadow(), out, frame);
+  }
+  onUpstreamFrame(state.engine, out, frame);
 }
 
 function unsupportedAuth(state: SessionState, out: Output, what: string): void {
@@ -402,11 +428,8 @@ function onUpstreamStartup(state: SessionState, out: Output, frame: Frame): void
       const early = state.early;
       state.early = [];
       for (const item of early) {
-        onClientFrame(state.engine, out, item.frame, item.parsed);
-        if (state.engine.closed) {
-          state.phase = "closed";
-          return;
-        }
+        onReadyClient(state, out, item.frame, item.parsed);
+        if (!loggedIn(state)) return; // the frame closed the session
       }
       return;
     }

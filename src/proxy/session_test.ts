@@ -149,6 +149,7 @@ test("ENABLE ELECTRIC outside a transaction: BEGIN, CALL, version, COMMIT, one R
       Z("T"),
     ],
     [C("CALL"), Z("T")],
+    [{ type: "DataRow", values: [new TextEncoder().encode("742")] }, C("SELECT 1"), Z("T")],
     [C("COMMIT"), Z("I")],
   ];
   for (const answer of answers) {
@@ -161,14 +162,61 @@ test("ENABLE ELECTRIC outside a transaction: BEGIN, CALL, version, COMMIT, one R
     "BEGIN",
     `CALL electric.enable('"public"."items"');\n`,
     "CALL electric.assign_migration_version($__070707070707__$20240102030405_006000$__070707070707__$, 0)",
+    "SELECT txid::text FROM electric.ddl_commands WHERE txid = pg_catalog.pg_current_xact_id() LIMIT 1",
     "COMMIT",
   ]);
+  // Committed: the answer waits until the service has learnt the migration of txid 742.
+  assert.deepEqual(r.out.awaitMigration, { txid: "742" });
+  assert.deepEqual(seen.map((m) => m.type === "CommandComplete" ? m.tag : m.type), [
+    "NoticeResponse",
+    "ELECTRIC ENABLE",
+  ]);
+  r = step(s, { type: "migration_known", known: true });
+  seen.push(...toClient(r.out));
+  assert.equal(r.out.captured, 1);
   assert.deepEqual(seen.map((m) => m.type === "CommandComplete" ? m.tag : m.type), [
     "NoticeResponse",
     "ELECTRIC ENABLE",
     "ReadyForQuery",
   ]);
   assert.deepEqual(seen[seen.length - 1], Z("I"));
+});
+
+test("a migration the service does not learn in time: a NOTICE says so, then the answer", async () => {
+  let s = ready();
+  let r = await client(s, { type: "Query", sql: "ALTER TABLE items ENABLE ELECTRIC;" });
+  s = r.state;
+  const answers: BackendMessage[][] = [
+    [C("BEGIN"), Z("T")],
+    [C("CALL"), Z("T")],
+    [C("CALL"), Z("T")],
+    [{ type: "DataRow", values: [new TextEncoder().encode("9")] }, C("SELECT 1"), Z("T")],
+    [C("COMMIT"), Z("I")],
+  ];
+  for (const answer of answers) s = (r = upstream(s, ...answer)).state;
+  assert.deepEqual(r.out.awaitMigration, { txid: "9" });
+  r = step(s, { type: "migration_known", known: false });
+  const [notice, done, z] = toClient(r.out);
+  assert.ok(notice.type === "NoticeResponse");
+  assert.match(notice.fields.M, /committed, but Electric has not loaded it yet/);
+  assert.ok(done.type === "CommandComplete" || done.type === "ReadyForQuery");
+  assert.deepEqual(z ?? done, Z("I"));
+});
+
+test("a transaction that captured nothing commits without waiting", async () => {
+  let s = ready();
+  let r = await client(s, { type: "Query", sql: "ALTER TABLE items ENABLE ELECTRIC;" });
+  s = r.state;
+  const answers: BackendMessage[][] = [
+    [C("BEGIN"), Z("T")],
+    [C("CALL"), Z("T")],
+    [C("CALL"), Z("T")],
+    [C("SELECT 0"), Z("T")], // no captured DDL in this transaction (already electrified)
+    [C("COMMIT"), Z("I")],
+  ];
+  for (const answer of answers) s = (r = upstream(s, ...answer)).state;
+  assert.equal(r.out.awaitMigration, undefined);
+  assert.deepEqual(toClient(r.out).at(-1), Z("I"));
 });
 
 test("a refused DROP COLUMN sends only the lookup upstream and answers EX010 + Z E", async () => {
@@ -232,4 +280,17 @@ test("a plan waits until extended messages flushed before it are answered", asyn
   r = upstream(r.state, { type: "ParseComplete" });
   assert.deepEqual(toClient(r.out), [{ type: "ParseComplete" }]);
   assert.deepEqual(upstreamSql(r.out), ["BEGIN"]);
+});
+
+test("COMMIT of a transaction that touched nothing electrified is forwarded as received", async () => {
+  let s = ready();
+  for (const sql of ["BEGIN", "INSERT INTO t VALUES (1)"]) {
+    const r = await client(s, { type: "Query", sql });
+    assert.deepEqual(upstreamSql(r.out), [sql]);
+    s = upstream(r.state, C(sql.split(" ")[0]), Z("T")).state;
+  }
+  const r = await client(s, { type: "Query", sql: "COMMIT" });
+  assert.deepEqual(r.out.toUpstream, [encodeFrontend({ type: "Query", sql: "COMMIT" })]);
+  const back = upstream(r.state, C("COMMIT"), Z("I"));
+  assert.deepEqual(toClient(back.out), [C("COMMIT"), Z("I")]);
 });

@@ -54,6 +54,18 @@ export function generatedVersion(now: Date): string {
   }${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}_${p(now.getUTCMilliseconds() * 1000, 6)}`;
 }
 
+/** Said after a COMMIT whose migration the service had not learnt when the wait ran out. */
+export function migrationLateNotice(): Record<string, string> {
+  return {
+    S: "NOTICE",
+    V: "NOTICE",
+    C: "00000",
+    M: "The migration is committed, but Electric has not loaded it yet",
+    D: "Clients that bundle this migration may be told their schema version is unknown until " +
+      "the service has read it from the replication stream (normally within a second).",
+  };
+}
+
 /** The notice sent to the client when a statement is captured (§3.8). */
 export function captureNotice(table: QualifiedName, statement: string): Record<string, string> {
   return {

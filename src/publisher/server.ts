@@ -195,7 +195,6 @@ export class LogicalPublisher implements Publisher, Service {
   async run(signal: AbortSignal): Promise<void> {
     const listened = await this.listen();
     if (!listened.ok) throw new PublisherError(listened.error);
-    this.#logger.info(`Logical replication publisher listening on port ${this.#port}.`);
     const interval = this.#options.keepaliveIntervalMs ?? 10_000;
     const timer = setInterval(() => {
       if (this.#streaming) this.#input(this.#streaming, { tag: "tick", now: this.#now() });

@@ -1,9 +1,11 @@
 /**
- * The subscription `postgres_1` through which Postgres pulls client writes from the
- * publisher (postgres-side.md §2.1 steps 3 and 6, §2.8): created disabled and without a
- * remote slot, enabled and refreshed (without copying data) once the publisher listens, and
- * refreshed again whenever a table is electrified. In `direct_writes` mode it is disabled.
- * Postgres errors are matched by SQLSTATE.
+ * The subscription through which Postgres pulls client writes from the publisher
+ * (postgres-side.md §2.1 steps 3 and 6, §2.8): created disabled and without a remote slot,
+ * enabled and refreshed (without copying data) once the publisher listens, and refreshed
+ * again whenever a table is electrified. In `direct_writes` mode it is disabled. It is
+ * `postgres_1` for an instance without ELECTRIC_INSTANCE_ID, else one per instance
+ * (storage `instanceNames`), each pointing at its own instance's publisher. Postgres errors
+ * are matched by SQLSTATE.
  */
 import { base64url } from "jose";
 import { withTimeout } from "../lifecycle/mod.ts";
@@ -22,6 +24,13 @@ export interface SubscriptionTarget {
   host: string;
   /** LOGICAL_PUBLISHER_PORT. */
   port: number;
+  /** The subscription's name; default `postgres_1`. */
+  name?: string;
+}
+
+/** `"name"`, quoted as an identifier. */
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }
 
 function sqlState(error: unknown): string | undefined {
@@ -76,14 +85,14 @@ export async function subscriptionSecret(
 ): Promise<string> {
   const rows = await sql<{ conninfo: string }[]>`
     SELECT subconninfo AS conninfo FROM pg_catalog.pg_subscription
-     WHERE subname = ${ORIGIN} AND subdbid = (
+     WHERE subname = ${target.name ?? ORIGIN} AND subdbid = (
        SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())`;
   const current = rows[0]?.conninfo;
   const known = current === undefined ? undefined : conninfoPassword(current);
   if (known !== undefined && current === subscriptionConninfo(target, known)) return known;
   const secret = newSecret();
   await sql.unsafe(
-    `ALTER SUBSCRIPTION "${ORIGIN}" CONNECTION ${
+    `ALTER SUBSCRIPTION ${quoteIdent(target.name ?? ORIGIN)} CONNECTION ${
       quoteLiteral(subscriptionConninfo(target, secret))
     }`,
   );
@@ -105,7 +114,8 @@ const SYNCHRONOUS_COMMIT = "local";
 export async function createSubscription(sql: Sql, target: SubscriptionTarget): Promise<void> {
   try {
     await sql.unsafe(
-      `CREATE SUBSCRIPTION "${ORIGIN}" CONNECTION ${quoteLiteral(subscriptionConninfo(target))} ` +
+      `CREATE SUBSCRIPTION ${quoteIdent(target.name ?? ORIGIN)} ` +
+        `CONNECTION ${quoteLiteral(subscriptionConninfo(target))} ` +
         `PUBLICATION "${PUBLICATION_NAME}" WITH (connect = false, ` +
         `synchronous_commit = '${SYNCHRONOUS_COMMIT}')`,
     );
@@ -119,10 +129,10 @@ export async function createSubscription(sql: Sql, target: SubscriptionTarget): 
  * published tables. Postgres connects to the publisher to list them, so it must be listening.
  * Refused for a disabled subscription, which is ignored.
  */
-export async function refreshSubscription(sql: Sql): Promise<void> {
+export async function refreshSubscription(sql: Sql, name: string = ORIGIN): Promise<void> {
   try {
     await sql.unsafe(
-      `ALTER SUBSCRIPTION "${ORIGIN}" REFRESH PUBLICATION WITH (copy_data = false)`,
+      `ALTER SUBSCRIPTION ${quoteIdent(name)} REFRESH PUBLICATION WITH (copy_data = false)`,
     );
   } catch (error) {
     if (sqlState(error) !== OBJECT_NOT_IN_PREREQUISITE_STATE) throw error;
@@ -133,20 +143,24 @@ export async function refreshSubscription(sql: Sql): Promise<void> {
  * `ALTER SUBSCRIPTION ... ENABLE`, then a refresh. The commit mode is set again first: a
  * subscription created by an earlier version has the default.
  */
-export async function enableSubscription(sql: Sql): Promise<void> {
+export async function enableSubscription(sql: Sql, name: string = ORIGIN): Promise<void> {
   await sql.unsafe(
-    `ALTER SUBSCRIPTION "${ORIGIN}" SET (synchronous_commit = '${SYNCHRONOUS_COMMIT}')`,
+    `ALTER SUBSCRIPTION ${quoteIdent(name)} SET (synchronous_commit = '${SYNCHRONOUS_COMMIT}')`,
   );
-  await sql.unsafe(`ALTER SUBSCRIPTION "${ORIGIN}" ENABLE`);
-  await refreshSubscription(sql);
+  await sql.unsafe(`ALTER SUBSCRIPTION ${quoteIdent(name)} ENABLE`);
+  await refreshSubscription(sql, name);
 }
 
 /** `direct_writes` mode: disables the subscription; failures (e.g. none exists) are logged. */
-export async function disableSubscription(sql: Sql, logger: Logger): Promise<void> {
+export async function disableSubscription(
+  sql: Sql,
+  logger: Logger,
+  name: string = ORIGIN,
+): Promise<void> {
   try {
-    await sql.unsafe(`ALTER SUBSCRIPTION "${ORIGIN}" DISABLE`);
+    await sql.unsafe(`ALTER SUBSCRIPTION ${quoteIdent(name)} DISABLE`);
   } catch (error) {
-    const message = `Could not disable subscription "${ORIGIN}": ${(error as Error).message}`;
+    const message = `Could not disable subscription "${name}": ${(error as Error).message}`;
     if (sqlState(error) === UNDEFINED_OBJECT) logger.debug(message);
     else logger.warning(message);
   }
@@ -154,8 +168,10 @@ export async function disableSubscription(sql: Sql, logger: Logger): Promise<voi
 
 export interface SubscriptionStepOptions {
   writeMode: "logical_replication" | "direct_writes";
-  /** Required in `logical_replication` mode. */
+  /** Required in `logical_replication` mode (with the instance's subscription name). */
   target?: SubscriptionTarget;
+  /** The subscription to disable in `direct_writes` mode; default `target.name` or `postgres_1`. */
+  name?: string;
   /** The publisher's listener (e.g. `publisher.listen()`); awaited before enabling. */
   listening?: () => Promise<ListenResult>;
   /** Reloaded before enabling, so the subscriber's table list query sees every table. */
@@ -179,7 +195,11 @@ export function subscriptionStep(options: SubscriptionStepOptions): ConnectorSte
     state: "subscribing",
     async run({ sql }) {
       if (options.writeMode === "direct_writes") {
-        await disableSubscription(sql, options.logger);
+        await disableSubscription(
+          sql,
+          options.logger,
+          options.name ?? options.target?.name ?? ORIGIN,
+        );
         return;
       }
       if (options.target === undefined) throw new Error("LOGICAL_PUBLISHER_HOST not set");
@@ -196,7 +216,7 @@ export function subscriptionStep(options: SubscriptionStepOptions): ConnectorSte
         if (!listened.ok) throw new Error(listened.error.message);
       }
       await options.catalog?.refresh?.();
-      await enableSubscription(sql);
+      await enableSubscription(sql, options.target.name ?? ORIGIN);
     },
   };
 }
@@ -209,7 +229,10 @@ export function subscriptionRefresher(options: {
   sql: () => Sql | undefined;
   catalog?: PublisherCatalog;
   logger: Logger;
+  /** Default `postgres_1`. */
+  name?: string;
 }): () => Promise<void> {
+  const name = options.name ?? ORIGIN;
   let chain = Promise.resolve();
   return () => {
     chain = chain.then(async () => {
@@ -217,10 +240,10 @@ export function subscriptionRefresher(options: {
       if (sql === undefined) return;
       try {
         await options.catalog?.refresh?.();
-        await refreshSubscription(sql);
+        await refreshSubscription(sql, name);
       } catch (error) {
         options.logger.warning(
-          `Could not refresh subscription "${ORIGIN}": ${(error as Error).message}`,
+          `Could not refresh subscription "${name}": ${(error as Error).message}`,
         );
       }
     });

@@ -5,8 +5,14 @@
  * Its resource's `lost` settles when the stream dies, so the connector reconnects and the
  * step runs again (the log keeps its cache; re-read transactions are ignored by LSN).
  */
-import type { ConnectorState, ConnectorStep, Sql, StepResource } from "../storage/mod.ts";
-import type { Logger } from "../telemetry/mod.ts";
+import type {
+  ConnectorState,
+  ConnectorStep,
+  InstanceNames,
+  Sql,
+  StepResource,
+} from "../storage/mod.ts";
+import type { Logger, MetricsRegistry } from "../telemetry/mod.ts";
 import { type ConnectReplication, replicationConnectionFrom } from "./connection.ts";
 import type { PrimaryKeyLookup } from "./enrich.ts";
 import { ReplicationReader } from "./reader.ts";
@@ -16,6 +22,8 @@ import { WalWindow } from "./wal_window.ts";
 
 export interface ReplicationStepOptions {
   log: TransactionLog;
+  /** The instance's slot names; default: those of an instance without ELECTRIC_INSTANCE_ID. */
+  names?: InstanceNames;
   logger: Logger;
   /** ELECTRIC_RESUMABLE_WAL_WINDOW, bytes. */
   windowBytes: number;
@@ -36,9 +44,25 @@ export interface ReplicationStepOptions {
   connect?: (pool: Sql) => ConnectReplication;
   /** Called with each started reader (e.g. to expose its positions). */
   onStarted?: (reader: ReplicationReader) => void;
+  /** Registers transactions received and the WAL window's gauges. */
+  metrics?: MetricsRegistry;
 }
 
 export function replicationStep(options: ReplicationStepOptions): ConnectorStep {
+  const metrics = options.metrics;
+  const received = metrics?.counter(
+    "electric_transactions_received_total",
+    "Transactions received from Postgres over logical replication.",
+  );
+  const retainedWal = metrics?.gauge(
+    "electric_wal_window_bytes",
+    "WAL the main replication slot holds back for resuming clients, in bytes (read by the WAL window task).",
+  );
+  metrics?.gaugeFrom(
+    "electric_wal_window_limit_bytes",
+    "Resumable WAL window the main slot is advanced to keep (ELECTRIC_RESUMABLE_WAL_WINDOW), in bytes.",
+    () => options.windowBytes,
+  );
   return {
     name: "replication",
     state: options.state ?? "establishing_repl_conn",
@@ -49,6 +73,7 @@ export function replicationStep(options: ReplicationStepOptions): ConnectorStep 
         connect,
         sql,
         database: sql.options.database,
+        names: options.names,
         log: options.log,
         logger,
         statusIntervalMs: options.statusIntervalMs,
@@ -56,6 +81,7 @@ export function replicationStep(options: ReplicationStepOptions): ConnectorStep 
         persistIntervalMs: options.persistIntervalMs,
         settled: options.settled,
         primaryKey: options.primaryKey,
+        received,
       });
       const handle = await reader.start(signal);
       options.onStarted?.(reader);
@@ -73,6 +99,7 @@ export function replicationStep(options: ReplicationStepOptions): ConnectorStep 
         windowBytes: options.windowBytes,
         logger,
         intervalMs: options.windowIntervalMs,
+        onRetained: retainedWal && ((bytes) => retainedWal.set(bytes)),
       }).run(stopWindow.signal);
       return {
         lost: handle.lost,

@@ -12,18 +12,21 @@
  * compare versions). Older transactions are not re-read at startup: the log reaches them
  * through retained reads when a consumer asks (retained_reads.ts).
  */
-import { encodeReplicationMessage, formatLsn, type StandbyStatusUpdate } from "../pgwire/mod.ts";
+import {
+  encodeReplicationMessage,
+  formatLsn,
+  parseLsn,
+  type StandbyStatusUpdate,
+} from "../pgwire/mod.ts";
 import { type Service, withTimeout } from "../lifecycle/mod.ts";
 import {
-  liveSlotName,
-  mainSlotName,
+  type InstanceNames,
+  instanceNames,
   ORIGIN,
   PUBLICATION_NAME,
-  restartMarkSlotName,
   type Sql,
-  temporarySlotName,
 } from "../storage/mod.ts";
-import type { Logger } from "../telemetry/mod.ts";
+import { type Logger, Progress } from "../telemetry/mod.ts";
 import type { ConnectReplication } from "./connection.ts";
 import type { PrimaryKeyLookup } from "./enrich.ts";
 import { ReplicationError } from "./errors.ts";
@@ -47,8 +50,10 @@ export interface ReplicationReaderOptions {
   connect: ConnectReplication;
   /** An ordinary pool, for the persisted position and slot state. */
   sql: Sql;
-  /** The database name; slot names derive from it. */
+  /** The database name; slot names derive from it unless `names` are given. */
   database: string;
+  /** The instance's slot names (default: those of an instance without ELECTRIC_INSTANCE_ID). */
+  names?: InstanceNames;
   log: TransactionLog;
   logger: Logger;
   origin?: string;
@@ -71,6 +76,8 @@ export interface ReplicationReaderOptions {
    */
   settled?: () => Promise<void>;
   primaryKey?: PrimaryKeyLookup;
+  /** Counts each transaction received from Postgres (`electric_transactions_received_total`). */
+  received?: { inc(): void };
 }
 
 /** A running stream. `lost` settles when it ends for any reason other than `close()`. */
@@ -109,7 +116,21 @@ interface PumpParts {
   progress: LsnWaiters;
   write: (status: StandbyStatusUpdate) => void;
   handingOn: () => boolean;
+  catchUp: CatchUp | undefined;
 }
+
+/** Where Postgres' WAL was when streaming started: what a restart has to catch up on. */
+interface CatchUp {
+  target: bigint;
+  progress: Progress;
+}
+
+function mebibytes(bytes: bigint): string {
+  return (Number(bytes) / (1024 * 1024)).toFixed(1);
+}
+
+/** Below this much WAL to catch up on, a start says nothing about it. */
+const CATCH_UP_NOTE_BYTES = 16n * 1024n * 1024n;
 
 /** How long a graceful close waits for each of: the restart record, the stream to reach it. */
 const CLOSE_MARK_MS = 1_000;
@@ -118,13 +139,27 @@ export class ReplicationReader implements Service {
   readonly name = "replication reader";
   readonly mainSlot: string;
   readonly liveSlot: string;
+  readonly names: InstanceNames;
   #options: ReplicationReaderOptions;
   #persisted: bigint | undefined;
+  /** The session of the stream open now, for its positions. */
+  #session: ReplicationStreamSession | undefined;
 
   constructor(options: ReplicationReaderOptions) {
     this.#options = options;
-    this.mainSlot = mainSlotName(options.database);
-    this.liveSlot = liveSlotName(options.database);
+    this.names = options.names ?? instanceNames(options.database);
+    this.mainSlot = this.names.mainSlot;
+    this.liveSlot = this.names.liveSlot;
+  }
+
+  /**
+   * Where Postgres's WAL ends as it last reported, and how far this reader has consumed the
+   * stream; undefined before the stream is open or before Postgres reported its position.
+   */
+  walPositions(): { serverWalEnd: bigint; consumed: bigint } | undefined {
+    const session = this.#session;
+    if (!session || session.serverWalEnd === 0n) return undefined;
+    return { serverWalEnd: session.serverWalEnd, consumed: session.pendingLsn };
   }
 
   /** The processed LSN last persisted (this run or the previous one). */
@@ -162,7 +197,7 @@ export class ReplicationReader implements Service {
         slots: {
           main: this.mainSlot,
           live: this.liveSlot,
-          reference: temporarySlotName(o.database),
+          reference: this.names.temporarySlot,
         },
         persisted: this.#persisted,
         replay: o.replayBytes,
@@ -175,11 +210,35 @@ export class ReplicationReader implements Service {
         `Started replication from slot "${this.liveSlot}" at "${formatLsn(startLsn)}".`,
       );
       o.log.markStart(coverageStart(startLsn, position));
-      return this.#stream(repl, stream, startLsn, position?.lastTransaction);
+      const catchUp = await this.#catchUp(startLsn);
+      return this.#stream(repl, stream, startLsn, position?.lastTransaction, catchUp);
     } catch (error) {
       await repl.end({ timeout: 0 }).catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * After a restart the stream first replays what was committed while the service was away;
+   * when that is a lot, say so, and report progress while it is read.
+   */
+  async #catchUp(startLsn: bigint): Promise<CatchUp | undefined> {
+    const logger = this.#options.logger;
+    let target: bigint | undefined;
+    try {
+      const [row] = await this.#options.sql<{ lsn: string }[]>`
+        SELECT pg_current_wal_lsn()::text AS lsn`;
+      target = parseLsn(row.lsn);
+    } catch {
+      return undefined; // only a progress report is lost
+    }
+    if (target === undefined || target - startLsn < CATCH_UP_NOTE_BYTES) return undefined;
+    logger.info(
+      `Catching up on ${mebibytes(target - startLsn)} MiB of WAL, from ${formatLsn(startLsn)} to ${
+        formatLsn(target)
+      }.`,
+    );
+    return { target, progress: new Progress(logger, "Catching up", "transactions") };
   }
 
   #stream(
@@ -187,6 +246,7 @@ export class ReplicationReader implements Service {
     stream: CopyBothStream,
     startLsn: bigint,
     lastTransaction: bigint | undefined,
+    catchUp?: CatchUp,
   ): ReplicationStreamHandle {
     const o = this.#options;
     const replayedThrough = this.#persisted;
@@ -198,6 +258,7 @@ export class ReplicationReader implements Service {
       onWarning: (message) => o.logger.warning(message),
       primaryKey: o.primaryKey,
     });
+    this.#session = session;
     let stopping = false;
     // Cleared on close: what still arrives is dropped (it comes again on the next start), but
     // keeps flowing, so the stream can reach its end.
@@ -213,7 +274,7 @@ export class ReplicationReader implements Service {
     });
     const marks = new RestartPointMarks({
       sql: o.sql,
-      markSlot: restartMarkSlotName(o.database),
+      markSlot: this.names.markSlot,
       logger: o.logger,
     });
     const positions = new PositionWriter({
@@ -245,6 +306,7 @@ export class ReplicationReader implements Service {
         progress,
         write,
         handingOn: () => handingOn,
+        catchUp,
       }),
       writerFailed,
     ]).then(
@@ -317,7 +379,9 @@ export class ReplicationReader implements Service {
   #pump(parts: PumpParts): Promise<void> {
     const { stream, session, positions, replay, progress, write, handingOn } = parts;
     const log = this.#options.log;
+    const received = this.#options.received;
     let lastTransaction = parts.lastTransaction;
+    let catchUp = parts.catchUp;
     return new Promise<void>((resolve, reject) => {
       let failed = false;
       const fail = (error: unknown) => {
@@ -333,8 +397,21 @@ export class ReplicationReader implements Service {
           if (out.error) throw new ReplicationError(out.error.code, out.error.message);
           for (const { transaction, replayed } of out.transactions) {
             log.append(transaction, { replayed });
+            received?.inc();
             replay.add(transaction.lsn, transaction.byteSize);
             lastTransaction = transaction.lsn;
+          }
+          if (catchUp && out.transactions.length > 0) {
+            const at = lastTransaction!;
+            if (at >= catchUp.target) {
+              catchUp.progress.done("caught up");
+              catchUp = undefined;
+            } else {
+              catchUp.progress.add(
+                out.transactions.length,
+                `at ${formatLsn(at)}, ${mebibytes(catchUp.target - at)} MiB to go`,
+              );
+            }
           }
           for (const reply of out.replies) write(reply);
           if (!session.inTransaction) {

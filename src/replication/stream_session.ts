@@ -54,6 +54,8 @@ export class ReplicationStreamSession {
   #pending: bigint;
   #confirmed: bigint;
   #lastStatusAt = -Infinity;
+  /** The server's end of WAL, as last reported (keepalives, and commits' XLogData). */
+  #serverWalEnd = 0n;
 
   constructor(options: StreamSessionOptions) {
     this.#options = options;
@@ -71,6 +73,11 @@ export class ReplicationStreamSession {
     return this.#confirmed;
   }
 
+  /** Where Postgres's WAL ended when it last said (0 before it did); for the lag metric. */
+  get serverWalEnd(): bigint {
+    return this.#serverWalEnd;
+  }
+
   get inTransaction(): boolean {
     return this.#assembler.inTransaction;
   }
@@ -80,6 +87,8 @@ export class ReplicationStreamSession {
     const data = xlogDataPayload(payload);
     if (data) {
       this.#data(data, out);
+      // Read once per transaction (at its commit), not per message: it only feeds a metric.
+      if (out.transactions.length > 0) this.#noteWalEnd(payload);
       return out;
     }
     const decoded = decodeReplicationMessage(payload);
@@ -89,6 +98,7 @@ export class ReplicationStreamSession {
     }
     const message = decoded.message;
     if (message.tag === "primary_keepalive") {
+      if (message.walEnd > this.#serverWalEnd) this.#serverWalEnd = message.walEnd;
       if (!this.#assembler.inTransaction) {
         this.#pending = maxLsn(this.#pending, message.walEnd)!;
       }
@@ -104,6 +114,12 @@ export class ReplicationStreamSession {
     }
     this.#data(message.data, out);
     return out;
+  }
+
+  /** XLogData: 'w', WAL start (8 bytes), WAL end (8 bytes), send time, data. */
+  #noteWalEnd(payload: Uint8Array): void {
+    const walEnd = new DataView(payload.buffer, payload.byteOffset + 9, 8).getBigUint64(0);
+    if (walEnd > this.#serverWalEnd) this.#serverWalEnd = walEnd;
   }
 
   /** One pgoutput message into the transaction being assembled. */

@@ -9,6 +9,7 @@
  * is documented to do. A read older than the cache can fall back to re-reading retained WAL
  * through the `onRetainedRead` hook, which is why `readAfter` is async.
  */
+import type { MetricsRegistry } from "../telemetry/mod.ts";
 import type { Transaction } from "./transaction.ts";
 
 export type ReadResult =
@@ -64,6 +65,8 @@ interface Entry {
 export interface InMemoryTransactionLogOptions {
   /** ELECTRIC_TXN_CACHE_SIZE: the budget for the sum of `byteSize`. */
   maxBytes: number;
+  /** Registers the cache's gauges (`electric_transaction_cache_*`). */
+  metrics?: MetricsRegistry;
   readRetained?: RetainedReader;
 }
 
@@ -81,6 +84,24 @@ export class InMemoryTransactionLog implements TransactionLog {
   constructor(options: InMemoryTransactionLogOptions) {
     this.#maxBytes = options.maxBytes;
     this.#readRetained = options.readRetained;
+    const metrics = options.metrics;
+    if (metrics) {
+      metrics.gaugeFrom(
+        "electric_transaction_cache_bytes",
+        "Estimated size of the transactions held in the in-memory cache, in bytes.",
+        () => this.#bytes,
+      );
+      metrics.gaugeFrom(
+        "electric_transaction_cache_limit_bytes",
+        "Size the transaction cache is kept under (ELECTRIC_TXN_CACHE_SIZE), in bytes.",
+        () => this.#maxBytes,
+      );
+      metrics.gaugeFrom(
+        "electric_transaction_cache_transactions",
+        "Transactions held in the in-memory cache.",
+        () => this.size,
+      );
+    }
   }
 
   onRetainedRead(reader: RetainedReader | undefined): void {

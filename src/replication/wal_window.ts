@@ -8,7 +8,7 @@
  */
 import { formatLsn, parseLsn } from "../pgwire/mod.ts";
 import { delay, type Service } from "../lifecycle/mod.ts";
-import { mainSlotName, type Sql } from "../storage/mod.ts";
+import type { Sql } from "../storage/mod.ts";
 import type { Logger } from "../telemetry/mod.ts";
 import { readProcessedLsn, readSlot } from "./slots.ts";
 
@@ -37,6 +37,8 @@ export interface WalWindowOptions {
   logger: Logger;
   /** Default 30 s. */
   intervalMs?: number;
+  /** WAL the main slot holds back (current WAL − slot position), each time it is read. */
+  onRetained?: (bytes: number) => void;
 }
 
 /** Advances the main slot once; returns the new position if it moved. */
@@ -55,6 +57,7 @@ export async function advanceMainSlot(
     windowBytes: options.windowBytes,
     processedLsn: await readProcessedLsn(sql, mainSlot),
   });
+  options.onRetained?.(Number(currentWalLsn - (target ?? slot.confirmedFlushLsn)));
   if (target === undefined) return undefined;
   await sql`SELECT pg_replication_slot_advance(${mainSlot}, ${formatLsn(target)}::pg_lsn)`;
   return target;
@@ -89,10 +92,18 @@ export class WalWindow implements Service {
 }
 
 /**
- * The oldest position a client can still resume from: where the main slot holds WAL from
- * (undefined before the slot exists).
+ * The oldest position a client can still resume from on some instance: where the oldest main
+ * slot of the instances sharing the database (`electric.instances`, and `mainSlot`, this
+ * instance's) holds WAL from; undefined before any exists. A client behind one instance's
+ * window but inside another's keeps its state (it resumes there, or resets where it cannot).
  */
-export async function retainedWindowStart(sql: Sql, database: string): Promise<bigint | undefined> {
-  const slot = await readSlot(sql, mainSlotName(database));
-  return slot?.confirmedFlushLsn;
+export async function retainedWindowStart(
+  sql: Sql,
+  mainSlot: string,
+): Promise<bigint | undefined> {
+  const [row] = await sql<{ lsn: string | null }[]>`
+    SELECT min(confirmed_flush_lsn)::text AS lsn FROM pg_replication_slots
+     WHERE slot_name = ${mainSlot}
+        OR slot_name IN (SELECT main_slot FROM electric.instances)`;
+  return row?.lsn ? parseLsn(row.lsn) : undefined;
 }

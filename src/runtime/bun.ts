@@ -2,6 +2,7 @@
 import process from "node:process";
 import { QueuedConnection, type SendResult, withConnectTimeout } from "./queued_connection.ts";
 import { isWebSocketUpgrade } from "./upgrade_request.ts";
+import { CLOSE_HANDSHAKE_WAIT_MS, OpenSockets, SHUTDOWN_REASON } from "./open_sockets.ts";
 import {
   HTTP_HEADER_TIMEOUT_MS,
   HTTP_IDLE_TIMEOUT_MS,
@@ -34,6 +35,8 @@ interface BunSocket {
 interface SocketData {
   handlers: SocketHandlers;
   socket?: BunServerSocket;
+  /** The open sockets of the server this one belongs to (closed with it). */
+  sockets: OpenSockets<BunServerSocket>;
 }
 /** A socket of `Bun.listen`/`Bun.connect`; `write` sends what the kernel takes, no more. */
 interface BunTcpSocket {
@@ -120,6 +123,7 @@ const BUN_IDLE_TIMEOUT_SECONDS = 40;
 export function createBunRuntime(): Runtime {
   const bun = (globalThis as unknown as { Bun: BunApi }).Bun;
   let server: BunServer | undefined;
+  let serverSockets: OpenSockets<BunServerSocket> | undefined;
 
   const websocket = {
     idleTimeout: BUN_IDLE_TIMEOUT_SECONDS,
@@ -127,6 +131,7 @@ export function createBunRuntime(): Runtime {
     open(ws: BunSocket) {
       const socket = new BunServerSocket(ws);
       ws.data.socket = socket;
+      ws.data.sockets.add(socket);
       ws.data.handlers.onOpen(socket);
     },
     message(ws: BunSocket, message: string | Uint8Array) {
@@ -137,6 +142,7 @@ export function createBunRuntime(): Runtime {
       ws.data.socket?.wake();
     },
     close(ws: BunSocket, code: number, reason: string) {
+      if (ws.data.socket) ws.data.sockets.delete(ws.data.socket);
       ws.data.socket?.wake();
       ws.data.handlers.onClose(code, reason);
     },
@@ -146,7 +152,8 @@ export function createBunRuntime(): Runtime {
     if (!server || !isWebSocketUpgrade(request)) return undefined;
     const headers: Record<string, string> = {};
     if (options.protocol) headers["Sec-WebSocket-Protocol"] = options.protocol;
-    const ok = server.upgrade(request, { headers, data: { handlers: options.handlers } });
+    const data = { handlers: options.handlers, sockets: serverSockets! };
+    const ok = server.upgrade(request, { headers, data });
     // Bun answers the upgrade itself; the fetch handler must return nothing for it.
     // Bun has answered the handshake itself; the response returned here is ignored.
     return ok ? new Response(null) : undefined;
@@ -171,12 +178,15 @@ export function createBunRuntime(): Runtime {
         error: () => new Response("Internal server error", { status: 500 }),
       });
       server = started;
+      const sockets = serverSockets = new OpenSockets<BunServerSocket>();
       return {
         ok: true,
         server: {
           port: started.port,
+          // Bun's stop(false) would wait for every WebSocket client to leave on its own.
           close: async () => {
-            await started.stop(false);
+            await sockets.closeAll(SHUTDOWN_REASON, CLOSE_HANDSHAKE_WAIT_MS);
+            await started.stop(true);
           },
         },
       };

@@ -1,6 +1,12 @@
 /** Deno implementation of the runtime contract. Loaded only when running under Deno. */
 import { QueuedConnection, type SendResult, withConnectTimeout } from "./queued_connection.ts";
 import { serveBehindFront } from "./deno_http_front.ts";
+import {
+  type ClosableSocket,
+  CLOSE_HANDSHAKE_WAIT_MS,
+  OpenSockets,
+  SHUTDOWN_REASON,
+} from "./open_sockets.ts";
 import { isWebSocketUpgrade } from "./upgrade_request.ts";
 import {
   HTTP_HEADER_TIMEOUT_MS,
@@ -51,6 +57,12 @@ export function createDenoRuntime(): Runtime {
 /** How often a sender waiting for a WebSocket to drain looks again. */
 const DRAIN_POLL_MS = 5;
 
+/**
+ * Which server's open sockets a request's WebSocket joins: `upgradeWebSocket` gets only the
+ * request, and one process may run several servers (tests do).
+ */
+const serverOf = new WeakMap<Request, OpenSockets<ClosableSocket>>();
+
 function upgradeWebSocket(request: Request, options: UpgradeOptions): Response | undefined {
   if (!isWebSocketUpgrade(request)) return undefined;
   let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
@@ -81,13 +93,20 @@ function upgradeWebSocket(request: Request, options: UpgradeOptions): Response |
     },
   };
   const { handlers } = options;
-  socket.onopen = () => handlers.onOpen(server);
+  const sockets = serverOf.get(request);
+  socket.onopen = () => {
+    sockets?.add(server);
+    handlers.onOpen(server);
+  };
   socket.onmessage = (event) =>
     handlers.onMessage(
       server,
       typeof event.data === "string" ? event.data : new Uint8Array(event.data as ArrayBuffer),
     );
-  socket.onclose = (event) => handlers.onClose(event.code, event.reason);
+  socket.onclose = (event) => {
+    sockets?.delete(server);
+    handlers.onClose(event.code, event.reason);
+  };
   return response;
 }
 
@@ -96,7 +115,12 @@ function upgradeWebSocket(request: Request, options: UpgradeOptions): Response |
  * and idle deadlines `Deno.serve` lacks (deno_http_front.ts).
  */
 function serve(options: ServeOptions): ServeResult {
-  return serveBehindFront({
+  const sockets = new OpenSockets<ClosableSocket>();
+  const fetch = (request: Request) => {
+    serverOf.set(request, sockets);
+    return options.fetch(request);
+  };
+  const served = serveBehindFront({
     port: options.port,
     hostname: options.hostname,
     deadlines: {
@@ -111,8 +135,20 @@ function serve(options: ServeOptions): ServeResult {
         onListen: () => {},
         // Errors escaping a handler are bugs; answer 500 rather than Deno's default page.
         onError: () => new Response("Internal server error", { status: 500 }),
-      }, options.fetch),
+      }, fetch),
   });
+  if (!served.ok) return served;
+  const front = served.server;
+  return {
+    ok: true,
+    server: {
+      port: front.port,
+      close: async () => {
+        await sockets.closeAll(SHUTDOWN_REASON, CLOSE_HANDSHAKE_WAIT_MS);
+        await front.close();
+      },
+    },
+  };
 }
 
 /** Bytes asked for per read; a read that fills less than half of it is copied out. */

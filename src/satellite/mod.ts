@@ -9,5 +9,6 @@ export {
   Inbound,
   type InboundHandler,
   satelliteHandler,
+  SatelliteMetrics,
   SharedFrames,
 } from "./session/mod.ts";

@@ -147,6 +147,92 @@ test("the text electrify generates parses and translates (§3.3)", async () => {
   assert.equal(op?.table?.name, "items");
 });
 
+/** What electrify and the DDL guard captured before names in `public` were left unqualified. */
+const QUALIFIED_CAPTURE = [
+  ["CREATE TABLE public.parents (\n    id bigint NOT NULL,\n    CONSTRAINT parents_pkey PRIMARY KEY (id)\n);"],
+  [
+    "CREATE TYPE public.colour AS ENUM ('red', 'green');",
+    "CREATE TYPE other.mood AS ENUM ('ok', 'sad');",
+    "CREATE TABLE public.items (\n    id uuid NOT NULL,\n    c public.colour NOT NULL,\n" +
+    "    m other.mood,\n    parent_id bigint,\n" +
+    "    CONSTRAINT items_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES public.parents(id) ON DELETE CASCADE,\n" +
+    "    CONSTRAINT items_pkey PRIMARY KEY (id)\n);\n\n" +
+    "CREATE UNIQUE INDEX items_c_idx ON public.items USING btree (c DESC) WHERE (c = 'red'::public.colour);",
+  ],
+  ["ALTER TABLE public.items ADD COLUMN n bigint NOT NULL;"],
+  ["CREATE INDEX items_n_idx ON public.items USING btree (n);"],
+  ["DROP INDEX public.items_n_idx;"],
+];
+
+/** The same captures as they are now (client_ddl_sql.ts). */
+const CLIENT_CAPTURE = [
+  ["CREATE TABLE parents (\n    id bigint NOT NULL,\n    CONSTRAINT parents_pkey PRIMARY KEY (id)\n);"],
+  [
+    "CREATE TYPE colour AS ENUM ('red', 'green');",
+    "CREATE TYPE other.mood AS ENUM ('ok', 'sad');",
+    "CREATE TABLE items (\n    id uuid NOT NULL,\n    c colour NOT NULL,\n" +
+    "    m other.mood,\n    parent_id bigint,\n" +
+    "    CONSTRAINT items_pkey PRIMARY KEY (id),\n" +
+    "    CONSTRAINT items_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES parents(id) ON DELETE CASCADE\n);\n\n" +
+    "CREATE UNIQUE INDEX items_c_idx ON items USING btree (c DESC) WHERE (c = 'red'::colour);",
+  ],
+  ["ALTER TABLE items ADD COLUMN n bigint NOT NULL;"],
+  ["CREATE INDEX items_n_idx ON items USING btree (n);"],
+  ["DROP INDEX items_n_idx;"],
+];
+
+async function translateVersions(versions: string[][]) {
+  let model = EMPTY_SCHEMA;
+  const out = [];
+  for (const statements of versions) {
+    const applied = await apply(statements, model);
+    model = applied.model;
+    out.push(applied.results.map((r) => {
+      const sqlite = satOpMigrateFor("v", r, "sqlite");
+      const postgres = satOpMigrateFor("v", r, "postgresql");
+      return { sqlite, table: postgres?.table, enumType: postgres?.enumType };
+    }));
+  }
+  return { out, model };
+}
+
+test("unqualified names in public translate exactly as the earlier qualified text", async () => {
+  const before = await translateVersions(QUALIFIED_CAPTURE);
+  const now = await translateVersions(CLIENT_CAPTURE);
+  assert.deepEqual(now.out, before.out);
+  // Index texts are kept as written; only the enum cast in the predicate differs.
+  const where = (m: SchemaModel) => findTable(m, "public", "items")?.indexes[0].where;
+  assert.equal(where(before.model), "(c = 'red'::public.colour)");
+  assert.equal(where(now.model), "(c = 'red'::colour)");
+  const strip = (m: SchemaModel) => JSON.parse(JSON.stringify(m).replaceAll("::public.", "::"));
+  assert.deepEqual(strip(now.model), strip(before.model));
+  const items = now.out[1][2];
+  assert.deepEqual(items.table?.columns.map((c) => c.pgType.name), [
+    "uuid",
+    "public.colour",
+    "other.mood",
+    "int8",
+  ]);
+  assert.deepEqual(items.table?.fks, [{
+    fkCols: ["parent_id"],
+    pkTable: "parents",
+    pkCols: ["id"],
+  }]);
+  assert.deepEqual(now.out[1].slice(0, 2).map((o) => o.sqlite?.enumType?.name), ["colour", "mood"]);
+  assert.deepEqual(items.sqlite?.stmts.map((s) => s.sql), [
+    'CREATE TABLE "items" (\n  "id" TEXT NOT NULL,\n  "c" TEXT NOT NULL,\n  "m" TEXT,\n' +
+    '  "parent_id" INTEGER,\n' +
+    '  CONSTRAINT "items_parent_id_fkey" FOREIGN KEY ("parent_id") REFERENCES "parents" ("id") ON DELETE CASCADE,\n' +
+    '  CONSTRAINT "items_pkey" PRIMARY KEY ("id")\n);\n',
+    `CREATE UNIQUE INDEX "items_c_idx" ON "items" ("c" DESC) WHERE "c" = 'red';\n`,
+  ]);
+  assert.deepEqual(now.out.slice(2).map((v) => v.map((o) => o.sqlite?.stmts[0]?.sql)), [
+    ['ALTER TABLE "items" ADD COLUMN "n" INTEGER NOT NULL;\n'],
+    ['CREATE INDEX "items_n_idx" ON "items" ("n" ASC);\n'],
+    [undefined],
+  ]);
+});
+
 test("§11 item 26: type mapping in a table", async () => {
   const out = await apply([
     "CREATE TYPE mood AS ENUM ('ok')",

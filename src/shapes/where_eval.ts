@@ -150,8 +150,45 @@ export function evaluate(expr: WhereExpr, record: Row): Value | null {
       const v = evaluate(expr.arg, record);
       return v === null ? null : castValue(expr.arg.type, expr.type, v);
     }
+    case "in": {
+      const v = evaluate(expr.arg, record);
+      if (v === null) return null;
+      const set = valueSet(expr);
+      const key = setKey(v);
+      if (key !== undefined) return set.keys.has(key);
+      return set.others.some((other) => compareValues(expr.domain, v, other) === 0);
+    }
   }
   throw new EvalError(`Unknown expression node`);
+}
+
+/** The values of an `in` node, parsed once per node (the tree itself stays plain JSON). */
+const valueSets = new WeakMap<object, { keys: Set<string>; others: Value[] }>();
+
+function valueSet(expr: Extract<WhereExpr, { op: "in" }>): { keys: Set<string>; others: Value[] } {
+  let set = valueSets.get(expr);
+  if (!set) {
+    set = { keys: new Set(), others: [] };
+    for (const text of expr.values) {
+      const value = parseValue(expr.domain, text);
+      if (value === undefined) continue; // matches nothing, as no valid value equals it
+      const key = setKey(value);
+      if (key === undefined) set.others.push(value);
+      else set.keys.add(key);
+    }
+    valueSets.set(expr, set);
+  }
+  return set;
+}
+
+/**
+ * A key under which equal values are equal strings: integers, strings (text, uuid, enums,
+ * dates as stored) and floats (0 and -0 alike, NaN equal to NaN as in Postgres); undefined
+ * for decimals, compared one by one.
+ */
+function setKey(value: Value): string | undefined {
+  if (typeof value === "object") return undefined;
+  return `${typeof value}:${Object.is(value, -0) ? "0" : String(value)}`;
 }
 
 function parsed(type: ScalarType, text: string): Value {

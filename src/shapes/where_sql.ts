@@ -66,5 +66,20 @@ export function whereToSql(expr: WhereExpr, alias: string, params: unknown[]): s
       return `(${expr.op}(${sub(expr.arg)}${C}))`;
     case "cast":
       return `(CAST(${sub(expr.arg)} AS ${sqlTypeName(expr.type)}))`;
+    case "in": {
+      // One array parameter, however many values: the statement text stays the same size.
+      params.push(arrayLiteral(expr.values));
+      const collate = expr.domain === "text" ? C : "";
+      return `(${sub(expr.arg)}${collate} = ANY($${params.length}::text::${
+        sqlTypeName(expr.domain)
+      }[]))`;
+    }
   }
+}
+
+/** `{"a","b"}`: a Postgres array literal of the texts, each quoted. */
+export function arrayLiteral(values: readonly string[]): string {
+  return `{${
+    values.map((v) => `"${v.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`).join(",")
+  }}`;
 }

@@ -81,7 +81,13 @@ export type WhereExpr =
   | { op: "concat"; type: "text"; left: WhereExpr; right: WhereExpr }
   | { op: "lower" | "upper"; type: "text"; arg: WhereExpr }
   /** A conversion of `arg` (of another type) to `type`. */
-  | { op: "cast"; type: ScalarType; arg: WhereExpr };
+  | { op: "cast"; type: ScalarType; arg: WhereExpr }
+  /**
+   * `arg = ANY(values)`: `values` are canonical texts of type `domain`, none NULL. Not written
+   * by clients: permissions build it for long key lists, which the evaluator looks up in a set
+   * rather than comparing one by one.
+   */
+  | { op: "in"; type: "bool"; arg: WhereExpr; values: string[]; domain: ScalarType };
 
 export const INTEGER_TYPES: ReadonlySet<ScalarType> = new Set(["int2", "int4", "int8"]);
 export const FLOAT_TYPES: ReadonlySet<ScalarType> = new Set(["float4", "float8"]);

@@ -10,7 +10,7 @@
  */
 import type { DatabaseConfig, WriteMode } from "../config/mod.ts";
 import { delay, type Service, withTimeout } from "../lifecycle/mod.ts";
-import type { Logger } from "../telemetry/mod.ts";
+import type { Logger, MetricsRegistry } from "../telemetry/mod.ts";
 import { backoffDelayMs } from "./backoff.ts";
 import { bootstrapElectricSchema, ensurePublication } from "./bootstrap/mod.ts";
 import { resolveDatabaseHost } from "./host.ts";
@@ -73,6 +73,8 @@ export interface ConnectorOptions {
   /** A check unanswered this long reports the connector not ready meanwhile. Default 500 ms. */
   healthCheckLateMs?: number;
   backoff?: (attempt: number) => number;
+  /** Registers `electric_postgres_connected`. */
+  metrics?: MetricsRegistry;
 }
 
 const READY_WAITERS_TIMEOUT = Symbol("timeout");
@@ -92,6 +94,11 @@ export class PostgresConnector implements Service {
 
   constructor(options: ConnectorOptions) {
     this.#options = options;
+    options.metrics?.gaugeFrom(
+      "electric_postgres_connected",
+      "1 while the connection to Postgres is ready (as /api/status reports it), 0 otherwise.",
+      () => this.status().state === "ready" ? 1 : 0,
+    );
   }
 
   status(): ConnectorStatus {
@@ -193,6 +200,9 @@ export class PostgresConnector implements Service {
   > {
     try {
       const facts = await readServerFacts(sql);
+      this.#options.logger.info(
+        `Connected to Postgres ${facts.serverVersion} (database ${facts.database}, role ${facts.role}); preparing it.`,
+      );
       const problems = checkServer(facts, this.#options.writeMode);
       if (problems.length > 0) {
         return { kind: "fatal", fatal: { code: "DATABASE_MISCONFIGURED", problems } };
@@ -216,6 +226,7 @@ export class PostgresConnector implements Service {
       for (const step of this.#options.steps ?? []) {
         if (signal.aborted) break;
         this.#setState(step.state);
+        this.#options.logger.info(`Starting the ${step.name}.`);
         const resource = await step.run({ sql, facts, signal });
         if (resource) resources.push(resource);
       }

@@ -30,3 +30,12 @@ export {
 export { resolveDatabaseHost } from "./host.ts";
 export { bootstrapElectricSchema, ensurePublication, INSTALL_STEPS } from "./bootstrap/mod.ts";
 export * from "./naming.ts";
+export {
+  expiredInstances,
+  heartbeat,
+  heartbeatInterval,
+  instanceStep,
+  reapExpired,
+  reapInstance,
+  registerInstance,
+} from "./instances.ts";

@@ -5,6 +5,7 @@
  * (a client reconnecting at once finds it still running).
  */
 import type { Limiter } from "../lifecycle/mod.ts";
+import type { MetricsRegistry } from "../telemetry/mod.ts";
 import type { ShapeRow } from "../shapes/mod.ts";
 import type { GroupDefinition } from "../shapes/mod.ts";
 import { GraphGroup, type GraphGroupDeps } from "./graph_group.ts";
@@ -19,6 +20,8 @@ export interface ShapeHubOptions extends GraphGroupDeps {
   idleMs?: number;
   /** Bounds concurrent client snapshot reads (subscription data, resumes). */
   clientReads: Limiter;
+  /** Registers `electric_shapes`. */
+  metrics?: MetricsRegistry;
 }
 
 export class ShapeHub {
@@ -36,6 +39,18 @@ export class ShapeHub {
 
   constructor(options: ShapeHubOptions) {
     this.options = options;
+    options.metrics?.gaugeFrom(
+      "electric_shapes",
+      "Distinct shape groups shared by clients (stateless groups in use and running graph groups).",
+      () => this.groupCount,
+    );
+  }
+
+  /** Groups in use now: stateless ones still referenced, and running graph groups. */
+  get groupCount(): number {
+    let count = this.#graphs.size;
+    for (const ref of this.#stateless.values()) if (ref.deref() !== undefined) count++;
+    return count;
   }
 
   stateless(definition: GroupDefinition): StatelessGroup {

@@ -1,15 +1,17 @@
 /**
- * The service's one logger. One line per event on stdout:
- *   `HH:MM:SS.mmm key=value … [level] message`
- * Metadata keys print in a fixed order (the reference's log patterns depend on which key comes
- * last), then the level. Messages below the configured LOG_LEVEL are dropped.
+ * The service's one logger. One line per event, errors on stderr and the rest on stdout, in
+ * one of two formats (LOG_FORMAT):
+ *   text: `YYYY-MM-DD HH:MM:SS.mmm key=value … [level] message` (UTC)
+ *   json: `{"time":"<ISO 8601>","level":"info","message":"…","component":"http",…}`
+ * Text metadata keys print in a fixed order (the reference's log patterns depend on which key
+ * comes last), then the level. Messages below the configured LOG_LEVEL are dropped.
  *
  * Callers must never pass secrets or client IP addresses; the logger cannot tell them apart.
  */
-import type { LogLevel } from "../config/mod.ts";
+import type { LogFormat, LogLevel } from "../config/mod.ts";
 
 /** The levels LOG_LEVEL names (declared with the configuration that parses it). */
-export type { LogLevel };
+export type { LogFormat, LogLevel };
 
 const SEVERITY: Record<LogLevel, number> = {
   emergency: 0,
@@ -55,14 +57,17 @@ export interface Logger {
 
 export interface LoggerOptions {
   level: LogLevel;
-  /** Where lines go; defaults to stdout via console.log. */
-  write?: (line: string) => void;
+  /** Default "text". */
+  format?: LogFormat;
+  /** Where lines go; by default errors to stderr and everything else to stdout. */
+  write?: (line: string, level: LogLevel) => void;
   now?: () => Date;
   meta?: LogMeta;
 }
 
 interface Sink {
-  write: (line: string) => void;
+  write: (line: string, level: LogLevel) => void;
+  format: typeof formatLogLine;
   now: () => Date;
   threshold: number;
 }
@@ -83,7 +88,7 @@ class LineLogger implements Logger {
   #emit(level: LogLevel, message: string, meta?: LogMeta): void {
     if (SEVERITY[level] > this.#sink.threshold) return;
     const all = meta ? { ...this.#meta, ...meta } : this.#meta;
-    this.#sink.write(formatLogLine(this.#sink.now(), level, message, all));
+    this.#sink.write(this.#sink.format(this.#sink.now(), level, message, all), level);
   }
 
   error(message: string, meta?: LogMeta): void {
@@ -115,22 +120,45 @@ class LineLogger implements Logger {
   }
 }
 
+/** Errors on stderr, where operators and supervisors look for them; the rest on stdout. */
+function writeToConsole(line: string, level: LogLevel): void {
+  if (level === "error") console.error(line);
+  else console.log(line);
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   return new LineLogger({
-    write: options.write ?? ((line: string) => console.log(line)),
+    write: options.write ?? writeToConsole,
+    format: options.format === "json" ? formatJsonLine : formatLogLine,
     now: options.now ?? (() => new Date()),
     threshold: SEVERITY[options.level],
   }, options.meta ?? {});
 }
 
-/** Formats one log line; exported for tests and for callers that print without a level gate. */
+/** Formats one text log line; exported for tests and for callers that print without a level gate. */
 export function formatLogLine(at: Date, level: LogLevel, message: string, meta: LogMeta): string {
-  const time = at.toISOString().slice(11, 23);
+  const iso = at.toISOString();
+  const time = `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
   const keys = Object.keys(meta).filter((key) => meta[key] !== undefined);
   keys.sort((a, b) => rank(a) - rank(b));
   const pairs = keys.map((key) => `${key}=${meta[key]} `).join("");
   // Keep one event on one line even when a message carries newlines (e.g. a Postgres detail).
   return `${time} ${pairs}[${level}] ${message.replaceAll("\n", "\\n")}`;
+}
+
+/**
+ * One JSON object a line, for log collectors: the fixed fields first, then the metadata (which
+ * cannot overwrite them).
+ */
+export function formatJsonLine(at: Date, level: LogLevel, message: string, meta: LogMeta): string {
+  const fields: Record<string, string | number> = {};
+  for (const key of Object.keys(meta)) {
+    const value = meta[key];
+    if (value !== undefined && key !== "time" && key !== "level" && key !== "message") {
+      fields[key] = value;
+    }
+  }
+  return JSON.stringify({ time: at.toISOString(), level, message, ...fields });
 }
 
 function rank(key: string): number {

@@ -8,9 +8,18 @@ import assert from "node:assert/strict";
 import { fromBinary } from "@bufbuild/protobuf";
 import { Buffer } from "node:buffer";
 import postgres from "postgres";
-import { SatOpMigrate_Type, SatOpMigrateSchema } from "../../src/gen/mod.ts";
+import {
+  SatAuthReqSchema,
+  SatAuthRespSchema,
+  SatInStartReplicationReq_Dialect,
+  SatInStartReplicationReqSchema,
+  SatInStartReplicationRespSchema,
+  SatOpMigrate_Type,
+  SatOpMigrateSchema,
+} from "../../src/gen/mod.ts";
 import { findFreePort } from "../../src/embedded/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
+import { connectClient, insecureToken, payloadOf } from "../helpers/satellite_client.ts";
 import { serviceEnv } from "../helpers/service_config.ts";
 import { exitWithin, type ServiceProcess, startService } from "../helpers/service_process.ts";
 import { readZip } from "../helpers/unzip.ts";
@@ -100,9 +109,10 @@ test("an electrified table reaches /api/migrations in both dialects", async () =
   assert.equal(op.affectedEntity.case, "table");
   assert.deepEqual(op.affectedEntity.value.pks, ["id"]);
   const pg = readZip((await migrations("?dialect=postgresql")).body);
-  assert.match(
+  assert.equal(
     pg.get("20240101000001/migration.sql")!,
-    /^CREATE TABLE public\.items \(\n {4}id uuid NOT NULL,/,
+    "CREATE TABLE items (\n    id uuid NOT NULL,\n    content text NOT NULL,\n    n integer,\n" +
+      "    CONSTRAINT items_pkey PRIMARY KEY (id)\n);",
   );
 });
 
@@ -125,6 +135,66 @@ test("DDL run directly becomes the next version; the version filter returns only
   );
 });
 
+test("clients with the Postgres dialect get the captured text as is", async () => {
+  const pg = readZip((await migrations("?dialect=postgresql&version=20240101000001")).body);
+  assert.equal(
+    pg.get("20240101000002/migration.sql"),
+    "ALTER TABLE items ADD COLUMN flag boolean;",
+  );
+  const client = await connectClient(`ws://127.0.0.1:${port}/ws`);
+  try {
+    payloadOf(
+      SatAuthRespSchema,
+      await client.rpc("authenticate", SatAuthReqSchema, {
+        id: crypto.randomUUID(),
+        token: insecureToken({ sub: "user-1" }),
+      }),
+    );
+    const started = payloadOf(
+      SatInStartReplicationRespSchema,
+      await client.rpc("startReplication", SatInStartReplicationReqSchema, {
+        sqlDialect: SatInStartReplicationReq_Dialect.POSTGRES,
+      }),
+    );
+    assert.equal(started.err, undefined);
+    const received = [];
+    for (let i = 0; i < 2; i++) {
+      const log = await client.next("SatOpLog");
+      for (const { op } of log.message.ops) {
+        if (op.case !== "migrate") continue;
+        received.push({
+          version: op.value.version,
+          stmts: op.value.stmts.map((s) => [s.type, s.sql]),
+          table: op.value.affectedEntity.case === "table"
+            ? op.value.affectedEntity.value.name
+            : undefined,
+        });
+      }
+    }
+    assert.deepEqual(received, [
+      {
+        version: "20240101000001",
+        stmts: [[
+          SatOpMigrate_Type.CREATE_TABLE,
+          "CREATE TABLE items (\n    id uuid NOT NULL,\n    content text NOT NULL,\n    n integer,\n" +
+          "    CONSTRAINT items_pkey PRIMARY KEY (id)\n)",
+        ]],
+        table: "items",
+      },
+      {
+        version: "20240101000002",
+        stmts: [[
+          SatOpMigrate_Type.ALTER_ADD_COLUMN,
+          "ALTER TABLE items ADD COLUMN flag boolean",
+        ]],
+        table: "items",
+      },
+    ]);
+  } finally {
+    client.close();
+  }
+});
+
 test("after kill -9 and DDL while it was down, a restarted service has every version once", async () => {
   service.child.kill("SIGKILL");
   await exitWithin(service, 5_000);
@@ -134,6 +204,11 @@ test("after kill -9 and DDL while it was down, a restarted service has every ver
   });
   await start();
   const files = await waitForMigration(/CREATE INDEX "items_n_idx" ON "items" \("n" ASC\);/);
+  const pg = readZip((await migrations("?dialect=postgresql&version=20240101000002")).body);
+  assert.equal(
+    pg.get("20240101000003/migration.sql"),
+    "CREATE INDEX items_n_idx ON items USING btree (n);",
+  );
   assert.deepEqual(
     [...files.keys()].filter((k) => k.endsWith("migration.sql")),
     [

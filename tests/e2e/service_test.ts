@@ -9,6 +9,8 @@ import { findFreePort } from "../../src/embedded/mod.ts";
 import { databaseUrl, freshDatabase, startScratchCluster } from "../helpers/pg_cluster.ts";
 import { exitWithin, isListening, startService } from "../helpers/service_process.ts";
 import { serviceEnv } from "../helpers/service_config.ts";
+import { connectClient, insecureToken, payloadOf } from "../helpers/satellite_client.ts";
+import { SatAuthReqSchema, SatAuthRespSchema } from "../../src/gen/mod.ts";
 
 const BASE_ENV = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" };
 
@@ -73,6 +75,40 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
         `a clean run prints no error:\n${service.output()}`,
       );
     } finally {
+      service.kill();
+      await db.drop();
+    }
+  });
+}
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  test(`${signal} with connected clients: each gets close 1001 and the process exits promptly`, async () => {
+    const db = await freshDatabase();
+    const port = await findFreePort();
+    const service = startService(await serviceEnv(db.url, port));
+    const clients = [];
+    try {
+      await service.waitForStatus(port, 200);
+      for (let i = 0; i < 3; i++) {
+        const client = await connectClient(`ws://127.0.0.1:${port}/ws`);
+        clients.push(client);
+        if (i === 0) continue; // one never authenticates
+        const response = await client.rpc("authenticate", SatAuthReqSchema, {
+          id: crypto.randomUUID(),
+          token: insecureToken({ sub: `user-${i}` }),
+        });
+        payloadOf(SatAuthRespSchema, response);
+      }
+      const signalled = Date.now();
+      service.signal(signal);
+      // The bound leaves room for a loaded CI machine; the figure is printed for the record.
+      assert.equal(await exitWithin(service, 2_000), 0);
+      console.log(`${signal}: exited ${Date.now() - signalled} ms after the signal`);
+      for (const client of clients) {
+        assert.deepEqual(await client.closed, { code: 1001, reason: "Server shutting down" });
+      }
+    } finally {
+      for (const client of clients) client.close();
       service.kill();
       await db.drop();
     }

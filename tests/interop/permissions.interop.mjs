@@ -67,6 +67,15 @@ const TABLES = {
       inverseField: "issues",
     }],
   },
+  comments: {
+    fields: { id: "TEXT", issue_id: "TEXT", body: "TEXT" },
+    foreignKeys: [{
+      column: "issue_id",
+      table: "issues",
+      field: "issue",
+      inverseField: "comments",
+    }],
+  },
 };
 
 /** @type {Awaited<ReturnType<typeof startWriteScenario>>["service"]} */
@@ -93,9 +102,11 @@ before(async () => {
                               user_id text);
     CREATE TABLE issues (id text PRIMARY KEY, project_id text REFERENCES projects (id),
                          title text);
+    CREATE TABLE comments (id text PRIMARY KEY, issue_id text REFERENCES issues (id), body text);
     CALL electric.electrify('projects');
     CALL electric.electrify('memberships');
     CALL electric.electrify('issues');
+    CALL electric.electrify('comments');
   `,
   }));
   // The rules as ELECTRIC GRANT / ASSIGN store them, before any client connects.
@@ -105,6 +116,10 @@ before(async () => {
              ('insert', '"public"."issues"', 'member', '*', '"public"."projects"'),
              ('update', '"public"."issues"', 'member', '*', '"public"."projects"'),
              ('select', '"public"."projects"', 'member', '*', '"public"."projects"');
+    -- Comments reach their project through their issue: a path of two foreign keys.
+    INSERT INTO electric.grants (privilege, on_table, role, column_name, scope, using_path)
+      VALUES ('select', '"public"."comments"', 'member', '*', '"public"."projects"',
+              'issue_id/project_id');
     INSERT INTO electric.assignments (table_name, scope_table, user_column, role_name)
       VALUES ('"public"."memberships"', '"public"."projects"', 'user_id', 'member');`);
 }, { timeout: 90_000 });
@@ -173,8 +188,8 @@ async function connectedClient(userId) {
   await client.connect(15_000);
   // connect() resolves before the migrations are applied.
   await client.waitForRows(
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('projects', 'memberships', 'issues')",
-    (rows) => rows.length === 3,
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('projects', 'memberships', 'issues', 'comments')",
+    (rows) => rows.length === 4,
     10_000,
   );
   return { client, fatal, satellite, disconnects };
@@ -723,3 +738,39 @@ test(`[${runtime}] a select grant added while connected narrows a table live`, {
     "a note of another project added after the grant does not arrive",
   );
 });
+
+test(
+  `[${runtime}] comments follow their issue's project (a USING path of two foreign keys)`,
+  { timeout: 60_000 },
+  async () => {
+    const erin = uid("erin");
+    const own = await seedProject({ members: [erin], issues: 1 });
+    const other = await seedProject({ members: [], issues: 1 });
+    const [ownIssue] = own.issues;
+    const [otherIssue] = other.issues;
+    const ownComment = uid("c-own");
+    const otherComment = uid("c-other");
+    await sql`INSERT INTO comments (id, issue_id, body)
+              VALUES (${ownComment}, ${ownIssue}, 'mine'), (${otherComment}, ${otherIssue}, 'not')`;
+    const c = await connectedClient(erin);
+    await c.client.sync("projects", { include: { issues: { include: { comments: true } } } });
+    const comments = async () => ids(await c.client.query("SELECT id FROM comments"));
+    assert.deepEqual(await comments(), [ownComment], "only the comments of her project's issues");
+
+    // The other issue moves into her project: it arrives with its comment, live.
+    await sql`UPDATE issues SET project_id = ${own.project} WHERE id = ${otherIssue}`;
+    await c.client.waitForRows(
+      "SELECT id FROM comments ORDER BY id",
+      (r) => ids(r).join() === [ownComment, otherComment].sort().join(),
+      15_000,
+    );
+    // And back out again.
+    await sql`UPDATE issues SET project_id = ${other.project} WHERE id = ${otherIssue}`;
+    await c.client.waitForRows(
+      "SELECT id FROM comments",
+      (r) => ids(r).join() === ownComment,
+      15_000,
+    );
+    assert.equal(c.satellite.connectivityState?.status, "connected");
+  },
+);

@@ -3,6 +3,8 @@
  * and electrified with `ALTER TABLE … ENABLE ELECTRIC` through the proxy (postgres.js talking
  * to PG_PROXY_PORT), then a column added through the proxy, both arrive in the client's SQLite
  * while it is connected, and data in the new column syncs.
+ * Read your own migration: the moment a COMMIT through the proxy returns, the service serves the
+ * migration and a client bundling it connects.
  * Runtime of the service: INTEROP_RUNTIME (deno | bun | binary).
  */
 import { before, test } from "node:test";
@@ -12,6 +14,7 @@ import {
   createClient,
   currentRuntime,
   defer,
+  fetchBundledMigrations,
   freshDatabase,
   startService,
   stopPostgres,
@@ -92,3 +95,38 @@ test(`[${runtime}] DDL through the proxy reaches a connected client`, { timeout:
   const versions = await direct`SELECT version FROM electric.migration_versions ORDER BY version`;
   assert.deepEqual(versions.map((v) => v.version), ["20240701000001", "20240701000002"]);
 });
+
+test(
+  `[${runtime}] read your own migration: once COMMIT returns, a client bundling it connects`,
+  { timeout: 60_000 },
+  async () => {
+    await proxy.unsafe(`
+      BEGIN;
+      CALL electric.migration_version('20240701000003');
+      CREATE TABLE memos (id text PRIMARY KEY, body text);
+      ALTER TABLE memos ENABLE ELECTRIC;
+      COMMIT;`);
+    // No waiting of any kind: the COMMIT returned, so the service knows the version.
+    const migrations = await fetchBundledMigrations(service.url);
+    assert.ok(
+      migrations.some((m) => m.version === "20240701000003"),
+      `served right after COMMIT: ${migrations.map((m) => m.version).join(", ")}`,
+    );
+    const client = await createClient({
+      serviceUrl: service.url,
+      tables: { memos: { fields: { id: "TEXT", body: "TEXT" } } },
+      migrations,
+      diagnostics: serviceOutput,
+    });
+    defer("bundling client", () => client.close());
+    await client.connect(10_000);
+    await client.sync("memos", {}, 10_000);
+    await direct`INSERT INTO memos (id, body) VALUES ('m1', 'mine')`;
+    const rows = await client.waitForRows(
+      "SELECT id, body FROM memos",
+      (r) => r.length === 1,
+      30_000,
+    );
+    assert.deepEqual(rows, [{ id: "m1", body: "mine" }]);
+  },
+);

@@ -2,7 +2,14 @@
  * What the scenarios share: the sizes (full or `--small`), the run context, the figures a
  * scenario returns, and small helpers for waiting and for starting many light clients.
  */
-import type { Runtime, Server } from "./env.ts";
+import {
+  type BenchService,
+  type Runtime,
+  type Server,
+  type ServiceExtras,
+  startBenchService,
+  withExtras,
+} from "./env.ts";
 import { LightClient, type LightClientOptions, type Shape } from "./light_client.ts";
 import { type LatencyBook, percentile } from "./writer.ts";
 
@@ -67,6 +74,18 @@ export interface Ctx {
   sizes: Sizes;
   /** Progress lines (stderr). */
   log: (line: string) => void;
+  /** Added to every service the scenarios start (none in scripts/bench/sync.ts). */
+  extras?: ServiceExtras;
+}
+
+/** The scenario's service under the run's runtime, with the run's extras. */
+export async function startScenarioService(
+  ctx: Ctx,
+  url: string,
+  port?: number,
+): Promise<BenchService> {
+  const service = await startBenchService(url, ctx.runtime, port, ctx.extras?.env);
+  return withExtras(service, ctx.extras);
 }
 
 /**

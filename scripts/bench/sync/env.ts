@@ -224,6 +224,29 @@ export async function startBenchService(
   };
 }
 
+/**
+ * What a caller adds to every service a benchmark starts (scripts/bench/metrics_cost.ts: the
+ * metrics switch, a scraper): variables on top of the benchmark's own, and `attach`, called
+ * once the service answers, whose returned function runs just before the service is stopped.
+ */
+export interface ServiceExtras {
+  env: Record<string, string>;
+  attach?: (service: BenchService) => () => Promise<void>;
+}
+
+/** `service`, with `extras` attached (its stop() first ends what they started). */
+export function withExtras(service: BenchService, extras?: ServiceExtras): BenchService {
+  const detach = extras?.attach?.(service);
+  if (!detach) return service;
+  return {
+    ...service,
+    async stop() {
+      await detach();
+      await service.stop();
+    },
+  };
+}
+
 /** Electrifies `items` and waits until the service serves its migration. */
 export function electrifyItems(sql: postgres.Sql, service: BenchService): Promise<void> {
   return electrifyTable(sql, service, "items");

@@ -50,6 +50,11 @@ export class ClientShapes {
     return { from, to: this.#planned };
   }
 
+  /** How many subscriptions the client has. */
+  get count(): number {
+    return this.#subscriptions.size;
+  }
+
   has(id: string): boolean {
     return this.#subscriptions.has(id);
   }

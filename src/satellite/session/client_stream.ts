@@ -26,8 +26,9 @@ import {
   type StatelessGroup,
   type Transition,
 } from "../../sync/mod.ts";
-import type { Logger } from "../../telemetry/mod.ts";
+import { type Logger, Progress } from "../../telemetry/mod.ts";
 import type { SharedFrames } from "./frames_out.ts";
+import type { Phase, SatelliteMetrics } from "./metrics.ts";
 import { type StepOf, TransactionWriter } from "./tx_writer.ts";
 import {
   goneBatchUnit,
@@ -53,6 +54,10 @@ export interface ClientStreamOptions {
   frames: SharedFrames;
   logger: Logger;
   send: (frame: Uint8Array) => void;
+  /** Sends a frame of subscription data (counted as the `initial` phase); default `send`. */
+  sendInitial?: (frame: Uint8Array) => void;
+  /** Rows, transactions and lag are counted here. */
+  metrics: SatelliteMetrics;
   /** Resolves once no more than `bytes` wait to be written to the client. */
   drained: (bytes: number) => Promise<void>;
   /** Ends the connection with a top-level error (the client reconnects). */
@@ -203,6 +208,7 @@ export class ClientStream {
         if (signal.aborted) return;
         await this.#transaction(tx);
         this.#advance(tx.lsn);
+        this.#o.metrics.handedOver(tx);
         if (this.#o.log.lastLsn() === tx.lsn && this.#canGoLive()) {
           this.#goLive();
           return;
@@ -264,6 +270,7 @@ export class ClientStream {
       }
       this.#emit(tx, [], steps);
       this.#advance(tx.lsn);
+      this.#o.metrics.handedOver(tx);
     } catch (error) {
       this.#stopLive();
       this.#o.fail("internal", `Replication to the client failed: ${(error as Error).message}`);
@@ -339,10 +346,17 @@ export class ClientStream {
     if (this.#stopped) return;
     this.#switchGroups(unit.transition.to);
     if (unit.kind !== "subscribe") unit.transition.release();
-    const out = this.#unitOutput();
+    // Subscription data and refreshes come from snapshot reads: the initial phase.
+    const out = this.#unitOutput(unit.kind === "unsubscribe" ? "live" : "initial");
     if (unit.kind === "subscribe") {
       try {
-        await sendSubscriptionData(out, unit.subscription, data);
+        // Big initial syncs say how far they got (rows read as they are sent).
+        const progress = data.streams.length === 0 ? undefined : new Progress(
+          this.#o.logger,
+          `Initial sync of subscription ${unit.subscription.id}`,
+          "rows",
+        );
+        await sendSubscriptionData(out, unit.subscription, data, progress);
       } finally {
         // Lets go of the snapshot the rows were read in.
         unit.transition.release();
@@ -352,18 +366,19 @@ export class ClientStream {
     } else {
       const refresh = refreshTransaction(out, data, this.#nextSynthetic++);
       if (!refresh) return;
-      for (const frame of refresh.frames) this.#o.send(frame);
+      for (const frame of refresh.frames) out.send(frame);
       this.#sent({ id: refresh.header.transactionId, lsn: refresh.header.lsn });
     }
   }
 
-  #unitOutput(): UnitOutput {
+  #unitOutput(phase: Phase): UnitOutput {
     return {
       frames: this.#o.frames,
       lookup: this.#writer.lookup,
       lastSentLsn: this.#lastSentLsn,
       relationFrames: (tables, into) => this.#writer.relationFrames(tables, into),
-      send: this.#o.send,
+      send: phase === "initial" ? (this.#o.sendInitial ?? this.#o.send) : this.#o.send,
+      rows: this.#o.metrics.rowsSent[phase],
       drained: this.#o.drained,
       aborted: () => this.#stopped,
     };
@@ -437,6 +452,7 @@ export class ClientStream {
       (steps.length === 0 && tx.lsn - this.#lastSentLsn >= KEEPALIVE_WAL_BYTES);
     if (migrations.length === 0 && steps.every(plainStep)) {
       if (this.#writer.writeChanges(tx, steps, force)) {
+        this.#o.metrics.transactionsSent.inc();
         this.#unackedIds.push(transactionIdOf(tx));
         this.#unackedLsns.push(tx.lsn);
         if (tx.lsn > this.#lastSentLsn) this.#lastSentLsn = tx.lsn;
@@ -459,6 +475,7 @@ export class ClientStream {
   }
 
   #sent(tx: { id: bigint; lsn: bigint }): void {
+    this.#o.metrics.transactionsSent.inc();
     this.#unackedIds.push(tx.id);
     this.#unackedLsns.push(tx.lsn);
     if (tx.lsn > this.#lastSentLsn) this.#lastSentLsn = tx.lsn;

@@ -55,10 +55,19 @@ export class ClientRegistry {
     if (pending) await Promise.allSettled([...pending]);
   }
 
-  /** The client LSN of the client's last transaction applied in Postgres (empty if none). */
+  /**
+   * The client LSN of the client's last transaction applied in Postgres (empty if none). Read
+   * under a row lock, so a transaction of the client that another session is applying right
+   * now (a killed instance's writer finishing its batch, another instance's subscription) is
+   * waited for and counted; one such session may still apply more afterwards, which the
+   * `electric.acknowledged_client_lsns` triggers turn away (applied at most once).
+   */
   async appliedClientLsn(sql: Sql, clientId: string): Promise<Uint8Array> {
-    const [row] =
-      await sql`SELECT lsn FROM electric.acknowledged_client_lsns WHERE client_id = ${clientId}`;
+    const rows = await sql.begin((tx) =>
+      tx`SELECT lsn FROM electric.acknowledged_client_lsns WHERE client_id = ${clientId}
+         FOR UPDATE`
+    ) as { lsn: Uint8Array }[];
+    const row = rows[0];
     return row ? new Uint8Array(row.lsn) : new Uint8Array();
   }
 }

@@ -11,7 +11,6 @@
  *   subscribe → response, later the data at its insertion point; unsubscribe → GONE batch
  */
 import { create } from "@bufbuild/protobuf";
-import type { Authenticator } from "../../auth/mod.ts";
 import {
   SatAuthReqSchema,
   SatAuthRespSchema,
@@ -20,15 +19,10 @@ import {
   type SatRpcRequest,
   type SatRpcResponse,
 } from "../../gen/mod.ts";
-import type { CatalogHolder } from "../../migrations/mod.ts";
-import type { TransactionLog } from "../../replication/mod.ts";
-import type { Sql } from "../../storage/mod.ts";
-import type { ClientStore, ShapeHub } from "../../sync/mod.ts";
-import type { Permissions, RowWrite } from "../../permissions/mod.ts";
 import type { Logger } from "../../telemetry/mod.ts";
 import { decodeFrame, decodeRpcPayload, scanPlainAck } from "../codec/mod.ts";
-import type { ClientRegistry } from "./clients.ts";
-import type { SharedFrames } from "./frames_out.ts";
+import type { ConnectionDeps, InboundHandler } from "./deps.ts";
+import type { Phase } from "./metrics.ts";
 import { CLOSE, ReplicationSession, type SessionIo } from "./replication_session.ts";
 import {
   errorFrame,
@@ -38,53 +32,13 @@ import {
 } from "./wire.ts";
 
 export { CLOSE };
+export type { ConnectionDeps, InboundHandler };
 
 export interface SocketLike {
   send(frame: Uint8Array): void;
   close(code: number, reason: string): void;
   /** Resolves once no more than `bytes` wait to be written to the client. */
   drained(bytes: number): Promise<void>;
-}
-
-/** What the write path provides once a client is authenticated (issue: writes in). */
-export interface InboundHandler {
-  /** The client's relation announcements (its own ids and column order). */
-  relation(message: SatRelation): void;
-  /** A SatOpLog from the client; resolves with an error to send and close on, if any. */
-  opLog(
-    message: SatOpLog,
-  ): Promise<{ code: ErrorCode; message: string; lsn?: Uint8Array } | undefined>;
-  close(): void;
-}
-
-export interface ConnectionDeps {
-  logger: Logger;
-  instanceId: string;
-  authenticator: Authenticator;
-  catalogs: CatalogHolder;
-  log: TransactionLog;
-  pool: () => Sql | undefined;
-  clients: ClientRegistry;
-  /** Shape groups shared by every connection. */
-  hub: ShapeHub;
-  /** Subscriptions and acknowledged positions per client id. */
-  store: ClientStore;
-  /** Encoders and byte caches shared by every connection. */
-  frames: SharedFrames;
-  /** Permission rules and roles; absent: every client reads and writes everything (0.12). */
-  permissions?: Permissions;
-  /** Creates the write-path handler of an authenticated client; absent: writes are not accepted. */
-  inbound?: (client: {
-    clientId: string;
-    userId: string;
-    logger: Logger;
-    fail: (problem: { code: ErrorCode; message: string; lsn?: Uint8Array }) => void;
-    /** Takes each write handed to the writer, until it is applied or refused. */
-    track: (write: Promise<unknown>) => void;
-    /** Why the user may not make a write (permissions); undefined when allowed. */
-    refusal: (write: RowWrite) => string | undefined;
-  }) => InboundHandler;
-  maxFrameSize?: number;
 }
 
 /**
@@ -110,6 +64,7 @@ export class SatelliteConnection implements SessionIo {
     this.#deps = deps;
     this.#socket = socket;
     this.#logger = deps.logger;
+    deps.metrics.clientsConnected.inc();
   }
 
   receive(data: Uint8Array | string): void {
@@ -146,6 +101,7 @@ export class SatelliteConnection implements SessionIo {
   }
 
   #teardown(): void {
+    this.#deps.metrics.clientsConnected.dec();
     if (this.#expiry) clearTimeout(this.#expiry);
     this.#session?.teardown();
     if (this.#clientId) this.#deps.clients.release(this.#clientId, this);
@@ -161,8 +117,8 @@ export class SatelliteConnection implements SessionIo {
     return this.#logger;
   }
 
-  send(frame: Uint8Array): void {
-    this.#send(frame);
+  send(frame: Uint8Array, phase?: Phase): void {
+    this.#send(frame, phase);
   }
 
   close(code: number, reason: string): void {
@@ -181,8 +137,10 @@ export class SatelliteConnection implements SessionIo {
     return this.#closed ? Promise.resolve() : this.#socket.drained(bytes);
   }
 
-  #send(frame: Uint8Array): void {
-    if (!this.#closed) this.#socket.send(frame);
+  #send(frame: Uint8Array, phase: Phase = "live"): void {
+    if (this.#closed) return;
+    this.#deps.metrics.bytesSent[phase].inc(frame.byteLength);
+    this.#socket.send(frame);
   }
 
   #close(code: number, reason: string): void {

@@ -12,7 +12,8 @@ import type { RowWrite } from "../../permissions/mod.ts";
 import type { Logger } from "../../telemetry/mod.ts";
 import type { ClientChange, ClientTransaction, ClientWriter } from "../../writes/mod.ts";
 import { type ClientRelation, clientRelationFrom, decodeClientRow } from "../serialization/mod.ts";
-import type { InboundHandler } from "./connection.ts";
+import type { InboundHandler } from "./deps.ts";
+import type { SatelliteMetrics } from "./metrics.ts";
 import { SatErrorResp_ErrorCode as ErrorCode } from "./wire.ts";
 
 export interface InboundProblem {
@@ -31,10 +32,13 @@ export interface InboundOptions {
   /** Takes each write handed to the writer, until it is applied or refused. */
   track?: (write: Promise<unknown>) => void;
   /**
-   * Why the user may not make a write (permissions); undefined when allowed. A transaction
-   * with one refused change is refused whole before anything of it is written.
+   * Why the user may not make a transaction's writes (permissions, checked against the rows
+   * Postgres holds now); undefined when allowed. A transaction with one refused change is
+   * refused whole before anything of it is written.
    */
-  refusal?: (write: RowWrite) => string | undefined;
+  refusal?: (writes: readonly RowWrite[]) => Promise<string | undefined>;
+  /** Counts transactions applied and refused. */
+  metrics?: Pick<SatelliteMetrics, "clientTransactionsApplied" | "clientTransactionsRefused">;
 }
 
 interface Open {
@@ -61,7 +65,6 @@ export class Inbound implements InboundHandler {
     this.#closed = true;
   }
 
-  // deno-lint-ignore require-await
   async opLog(message: SatOpLog): Promise<InboundProblem | undefined> {
     const model = this.#o.catalogs.get()?.current();
     if (!model) return { code: ErrorCode.INTERNAL, message: "The schema is not loaded yet" };
@@ -81,8 +84,11 @@ export class Inbound implements InboundHandler {
         }
         case "commit": {
           if (!this.#open) return this.#problem("Commit without a transaction");
-          const refused = this.#refusal(this.#open);
-          if (refused) return this.#problem(`Transaction refused: ${refused}`);
+          const refused = await this.#refusal(this.#open);
+          if (refused) {
+            this.#o.metrics?.clientTransactionsRefused.inc();
+            return this.#problem(`Transaction refused: ${refused}`);
+          }
           this.#submit(this.#open);
           this.#open = undefined;
           break;
@@ -93,7 +99,10 @@ export class Inbound implements InboundHandler {
         case "compensation": {
           if (!this.#open) return this.#problem("Row operation outside a transaction");
           const change = this.#change(model, op);
-          if ("message" in change) return { ...change, lsn: this.#open.lsn };
+          if ("message" in change) {
+            this.#o.metrics?.clientTransactionsRefused.inc();
+            return { ...change, lsn: this.#open.lsn };
+          }
           this.#open.changes.push(change);
           break;
         }
@@ -105,12 +114,13 @@ export class Inbound implements InboundHandler {
   }
 
   /** The first permission refusal among the transaction's changes. */
-  #refusal(open: Open): string | undefined {
+  #refusal(open: Open): Promise<string | undefined> {
     const refusal = this.#o.refusal;
-    if (!refusal) return undefined;
+    if (!refusal) return Promise.resolve(undefined);
+    const writes: RowWrite[] = [];
     for (const change of open.changes) {
       if (change.kind === "compensation") continue; // names a row, writes nothing
-      const refused = refusal({
+      writes.push({
         privilege: change.kind,
         table: change.table,
         record: change.record,
@@ -120,9 +130,8 @@ export class Inbound implements InboundHandler {
           ? change.modified
           : new Set(),
       });
-      if (refused) return refused;
     }
-    return undefined;
+    return refusal(writes);
   }
 
   #problem(message: string): InboundProblem {
@@ -139,6 +148,9 @@ export class Inbound implements InboundHandler {
     const write = this.#o.writer.write(tx);
     this.#o.track?.(write);
     write.then((outcome) => {
+      const metrics = this.#o.metrics;
+      if (outcome.ok) metrics?.clientTransactionsApplied.inc();
+      else metrics?.clientTransactionsRefused.inc();
       if (outcome.ok || this.#closed) return;
       this.#o.fail({
         code: ErrorCode.INVALID_REQUEST,

@@ -15,3 +15,9 @@ export { satelliteHandler } from "./transport.ts";
 export { UNACKED_WINDOW } from "./client_stream.ts";
 export { SharedFrames } from "./frames_out.ts";
 export { Inbound, type InboundOptions, type InboundProblem } from "./inbound.ts";
+export {
+  SatelliteMetrics,
+  type SatelliteMetricsOptions,
+  type SessionView,
+  type WalPositions,
+} from "./metrics.ts";

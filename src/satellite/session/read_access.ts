@@ -7,45 +7,61 @@
  * access.
  */
 import {
+  type AccessContext,
   compileChecks,
+  currentRowsReader,
   type Permissions,
   rowAccess,
   type RowWrite,
-  writeRefusal,
+  transactionRefusal,
 } from "../../permissions/mod.ts";
+import type { Sql } from "../../storage/mod.ts";
 import type { SchemaModel } from "../../schema/mod.ts";
 import { startTransition } from "../../sync/mod.ts";
 import type { ReadAccess } from "./client_shapes.ts";
 import type { ClientShapes } from "./client_shapes.ts";
 import type { ClientStream } from "./client_stream.ts";
-import type { ConnectionDeps } from "./connection.ts";
+import type { ConnectionDeps } from "./deps.ts";
 
 export interface UserAccess {
   read: ReadAccess;
-  /** Why the user may not make `write`; undefined when allowed. */
-  refusal: (write: RowWrite) => string | undefined;
+  /**
+   * Why the user may not make the transaction `writes` (checked against the rows Postgres
+   * holds); undefined when allowed.
+   */
+  refusal: (writes: readonly RowWrite[]) => Promise<string | undefined>;
 }
 
 /** Everything allowed: no permissions configured. */
 export const FULL_ACCESS: UserAccess = {
   read: () => ({ kind: "all" }),
-  refusal: () => undefined,
+  refusal: () => Promise.resolve(undefined),
 };
 
 export async function loadAccess(
   permissions: Permissions | undefined,
   userId: string,
   model: SchemaModel | undefined,
-  warn: (message: string) => void,
+  options: { warn: (message: string) => void; pool: () => Sql | undefined },
 ): Promise<UserAccess> {
   if (!permissions) return FULL_ACCESS;
   await permissions.loaded();
   const rules = permissions.rules;
   const roles = await permissions.rolesOf(userId);
-  const checks = await compileChecks(rules, model, userId, warn);
+  const context: AccessContext = {
+    model,
+    resolved: await permissions.resolvedPaths(userId, roles, model),
+    checks: await compileChecks(rules, model, userId, options.warn),
+  };
   return {
-    read: (table) => rowAccess(rules, roles, table, "select"),
-    refusal: (write) => writeRefusal(rules, roles, write, checks),
+    read: (table) => rowAccess(rules, roles, table, "select", context),
+    // Postgres is asked only when a governed table has scoped grants for what is written.
+    refusal: (writes) =>
+      transactionRefusal({ rules, roles, context }, writes, (table, columns, records) => {
+        const sql = options.pool();
+        if (!sql) return Promise.reject(new Error("Postgres is not connected"));
+        return currentRowsReader(sql)(table, columns, records);
+      }),
   };
 }
 
@@ -70,7 +86,10 @@ export function watchAccess(
   let stopped = false;
   const apply = async () => {
     const model = deps.catalogs.get()?.current();
-    const access = await loadAccess(permissions, userId, model, (m) => logger.warning(m));
+    const access = await loadAccess(permissions, userId, model, {
+      warn: (m) => logger.warning(m),
+      pool: deps.pool,
+    });
     if (stopped) return;
     connection.changed(access);
     const shapes = connection.shapes();

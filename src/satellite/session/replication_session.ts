@@ -4,7 +4,7 @@
  * the client → server direction the write path attaches to. The connection (connection.ts)
  * owns the socket, authentication and frame dispatch and hands it requests in order.
  */
-import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import {
   SatInStartReplicationReq_Dialect,
   SatInStartReplicationReqSchema,
@@ -21,13 +21,14 @@ import {
 } from "../../gen/mod.ts";
 import type { MigrationEntry, SchemaCatalog } from "../../migrations/mod.ts";
 import { withTimeout } from "../../lifecycle/mod.ts";
-import type { Logger } from "../../telemetry/mod.ts";
-import { decodeRpcPayload, encodeFrame } from "../codec/mod.ts";
+import { encodeFrame } from "../codec/mod.ts";
 import { ClientShapes } from "./client_shapes.ts";
 import { FULL_ACCESS, loadAccess, type UserAccess, watchAccess } from "./read_access.ts";
 import { subscribe, unsubscribe } from "./subscription_rpc.ts";
 import { ClientStream, UNACKED_WINDOW } from "./client_stream.ts";
-import type { ConnectionDeps, InboundHandler } from "./connection.ts";
+import type { ConnectionDeps, InboundHandler } from "./deps.ts";
+import { CLOSE, requestPayload, type SessionIo } from "./session_io.ts";
+import type { SessionView } from "./metrics.ts";
 import {
   freshStart,
   resumeStart,
@@ -43,13 +44,7 @@ import {
   SatErrorResp_ErrorCode as ErrorCode,
 } from "./wire.ts";
 
-/** Close codes: runtimes only accept 1000 and 3000–4999; the client reads only the reason. */
-export const CLOSE = {
-  normal: 1000,
-  expired: 4000,
-  invalid: 4007,
-  internal: 4011,
-} as const;
+export { CLOSE, requestPayload, type SessionIo };
 
 /**
  * How long opening a client's uploads waits for its writes from earlier connections; a writer
@@ -57,36 +52,7 @@ export const CLOSE = {
  */
 const SETTLE_MS = 10_000;
 
-/** What the session may do to its connection. */
-export interface SessionIo {
-  readonly logger: Logger;
-  send(frame: Uint8Array): void;
-  close(code: number, reason: string): void;
-  /** Sends a top-level SatErrorResp, then closes. */
-  fail(code: ErrorCode, message: string, closeCode?: number, reason?: string): void;
-  isClosed(): boolean;
-  /** Resolves once no more than `bytes` wait to be written to the client. */
-  drained(bytes: number): Promise<void>;
-}
-
-/**
- * The payload of `request` as `schema`, or undefined after answering INVALID_REQUEST and closing
- * with 4007: a payload that does not decode is the client's error.
- */
-export function requestPayload<D extends DescMessage>(
-  io: SessionIo,
-  request: SatRpcRequest,
-  schema: D,
-): MessageShape<D> | undefined {
-  const payload = decodeRpcPayload(schema, request.message);
-  if (payload.ok) return payload.message;
-  io.logger.warning(payload.error.message);
-  io.send(rpcErrorFrame(request, ErrorCode.INVALID_REQUEST, "Malformed RPC payload"));
-  io.close(CLOSE.invalid, "Malformed RPC payload");
-  return undefined;
-}
-
-export class ReplicationSession {
+export class ReplicationSession implements SessionView {
   readonly #deps: ConnectionDeps;
   readonly #io: SessionIo;
   readonly #clientId: string;
@@ -107,9 +73,19 @@ export class ReplicationSession {
     this.#io = io;
     this.#clientId = client.clientId;
     this.#userId = client.userId;
+    deps.metrics.track(this);
+  }
+
+  get subscriptionCount(): number {
+    return this.#shapes?.count ?? 0;
+  }
+
+  get streamPosition(): bigint | undefined {
+    return this.#outbound?.position;
   }
 
   teardown(): void {
+    this.#deps.metrics.untrack(this);
     this.#stopWatching?.();
     this.#outbound?.stop();
     this.#inbound?.close();
@@ -217,7 +193,7 @@ export class ReplicationSession {
         this.#io.close(CLOSE.invalid, problem.message.slice(0, 120));
       },
       track: (write) => clients.track(this.#clientId, write),
-      refusal: (write) => this.#access.refusal(write),
+      refusal: (writes) => this.#access.refusal(writes),
     });
     this.#io.send(rpcRequestFrame(
       "startReplication",
@@ -271,12 +247,10 @@ export class ReplicationSession {
       : "sqlite";
     let access: UserAccess;
     try {
-      access = await loadAccess(
-        this.#deps.permissions,
-        this.#userId,
-        catalog.current(),
-        (message) => this.#io.logger.warning(message),
-      );
+      access = await loadAccess(this.#deps.permissions, this.#userId, catalog.current(), {
+        warn: (message) => this.#io.logger.warning(message),
+        pool: this.#deps.pool,
+      });
     } catch (error) {
       const message = `Could not read the permissions: ${(error as Error).message}`;
       this.#io.logger.warning(message);
@@ -364,6 +338,8 @@ export class ReplicationSession {
       frames: this.#deps.frames,
       logger: this.#io.logger,
       send: (frame) => this.#io.send(frame),
+      sendInitial: (frame) => this.#io.send(frame, "initial"),
+      metrics: this.#deps.metrics,
       drained: (bytes) => this.#io.drained(bytes),
       fail: (reason, message) => {
         this.#io.logger.warning(message);

@@ -19,8 +19,8 @@ import { planSubscription, type SubscriptionInput } from "../../shapes/mod.ts";
 import { startTransition } from "../../sync/mod.ts";
 import type { ClientShapes } from "./client_shapes.ts";
 import type { ClientStream } from "./client_stream.ts";
-import type { ConnectionDeps } from "./connection.ts";
-import { requestPayload, type SessionIo } from "./replication_session.ts";
+import type { ConnectionDeps } from "./deps.ts";
+import { requestPayload, type SessionIo } from "./session_io.ts";
 import { rpcResponseFrame } from "./wire.ts";
 
 export interface SubscriptionContext {

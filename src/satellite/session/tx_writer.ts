@@ -11,6 +11,7 @@ import type { MigrationEntry, SchemaCatalog } from "../../migrations/mod.ts";
 import type { Transaction } from "../../replication/mod.ts";
 import { findTable, type SchemaModel, type TableModel } from "../../schema/mod.ts";
 import type { GroupStep, PlannedGroup } from "../../sync/mod.ts";
+import type { Counter } from "../../telemetry/mod.ts";
 import type { SharedFrames, TableLookup } from "./frames_out.ts";
 import { Announcements } from "./relations_out.ts";
 import type { TransactionHeader } from "./wire.ts";
@@ -23,6 +24,8 @@ export interface TxWriterOptions {
   catalog: SchemaCatalog;
   frames: SharedFrames;
   send: (frame: Uint8Array) => void;
+  /** Row operations sent live (`electric_rows_sent_total{phase="live"}`). */
+  metrics?: { rowsSent: { live: Counter } };
 }
 
 export class TransactionWriter {
@@ -68,16 +71,16 @@ export class TransactionWriter {
    */
   writeChanges(tx: Transaction, steps: StepOf[], force: boolean): boolean {
     let relations: Uint8Array[] | undefined;
-    let empty = true;
+    let rows = 0;
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i].step;
       const encoded = this.#o.frames.entries(step, step.changes, this.#model, this.lookup);
-      if (encoded.entries.length > 0) empty = false;
+      rows += encoded.entries.length;
       if (!this.#announcements.knows(encoded.tables)) {
         this.relationFrames(encoded.tables, relations ??= []);
       }
     }
-    if (empty && !force) return false;
+    if (rows === 0 && !force) return false;
     const key = this.#frameKey();
     let frame = this.#o.frames.cachedFrame(tx, key);
     if (!frame) {
@@ -91,6 +94,7 @@ export class TransactionWriter {
     }
     if (relations) { for (const relation of relations) this.#o.send(relation); }
     this.#o.send(frame);
+    this.#o.metrics?.rowsSent.live.inc(rows);
     return true;
   }
 
@@ -136,10 +140,12 @@ export class TransactionWriter {
         this.relationFrames([table], frames);
       }
     }
+    let rows = 0;
     for (const { step } of input.steps) {
       const encoded = this.#o.frames.entries(step, step.changes, this.#model, this.lookup);
       this.relationFrames(encoded.tables, frames);
       body.push(...encoded.entries);
+      rows += encoded.entries.length;
     }
     if (body.length === 0 && !input.force) return undefined;
     // The same bytes serve every client holding the same groups when nothing is its own.
@@ -152,6 +158,7 @@ export class TransactionWriter {
     }
     frames.push(frame);
     for (const f of frames) this.#o.send(f);
+    this.#o.metrics?.rowsSent.live.inc(rows);
     return { id: header.transactionId, lsn: header.lsn };
   }
 
@@ -169,6 +176,7 @@ export class TransactionWriter {
         this.relationFrames(encoded.tables, frames);
         frames.push(...this.#o.frames.additionalFrames(ref, encoded.entries));
         for (const frame of frames) this.#o.send(frame);
+        this.#o.metrics?.rowsSent.live.inc(encoded.entries.length);
       }
     }
   }

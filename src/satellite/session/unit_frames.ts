@@ -6,6 +6,7 @@
  */
 import type { GoneRow, TransitionData } from "../../sync/mod.ts";
 import type { TableModel } from "../../schema/mod.ts";
+import type { Counter } from "../../telemetry/mod.ts";
 import { ORIGIN } from "../../storage/mod.ts";
 import { opLogFramesFromEntries } from "../serialization/mod.ts";
 import {
@@ -16,6 +17,7 @@ import {
   type TableLookup,
 } from "./frames_out.ts";
 import type { TransactionHeader } from "./wire.ts";
+import type { Progress } from "../../telemetry/mod.ts";
 
 /** What writing a unit needs of the client's stream. */
 export interface UnitOutput {
@@ -25,6 +27,8 @@ export interface UnitOutput {
   lastSentLsn: bigint;
   relationFrames(tables: readonly TableModel[], into: Uint8Array[]): void;
   send(frame: Uint8Array): void;
+  /** Counts the row operations of the unit (`electric_rows_sent_total`). */
+  rows: Counter;
   /** Resolves once no more than `bytes` wait to be written to the client. */
   drained(bytes: number): Promise<void>;
   aborted(): boolean;
@@ -44,6 +48,7 @@ export async function sendSubscriptionData(
   out: UnitOutput,
   subscription: { id: string; requestIds: readonly string[] },
   data: TransitionData,
+  progress?: Progress,
 ): Promise<void> {
   const first = out.frames.insertEntries(data.inserts, out.lookup);
   const frames: Uint8Array[] = [];
@@ -57,6 +62,8 @@ export async function sendSubscriptionData(
   const [begin, firstPair, ...rest] = subscriptionDataFrames(subscription, out.lastSentLsn, []);
   frames.push(begin, firstPair, ...opLogFramesFromEntries(first.entries, ROWS_PER_FRAME));
   for (const frame of frames) out.send(frame);
+  out.rows.inc(first.entries.length);
+  progress?.add(data.inserts.length);
   for (const stream of data.streams) {
     // The client's model of the table: query rows have the stream table's columns, in order.
     const table = out.lookup(stream.table.schema, stream.table.name);
@@ -64,10 +71,13 @@ export async function sendSubscriptionData(
       if (out.aborted()) return;
       if (!table) continue;
       for (const frame of out.frames.rawInsertFrames(table, stream.table, batch)) out.send(frame);
+      out.rows.inc(batch.rows.length);
+      progress?.add(batch.rows.length);
       await out.drained(SEND_HIGH_WATER);
     }
   }
   for (const frame of rest) out.send(frame);
+  progress?.done();
 }
 
 export function goneBatchUnit(
@@ -101,5 +111,6 @@ export function refreshTransaction(
     isMigration: false,
   };
   frames.push(out.frames.transactionFrame(header, [...inserts.entries, ...gones.entries]));
+  out.rows.inc(inserts.entries.length + gones.entries.length);
   return { frames, header };
 }

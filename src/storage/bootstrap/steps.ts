@@ -358,6 +358,110 @@ CREATE TABLE IF NOT EXISTS electric.client_owners (
 );
 `;
 
+/**
+ * The instances sharing this database (src/storage/instances.ts): one row per slot set, keyed
+ * by the main slot's name (an instance without ELECTRIC_INSTANCE_ID keeps one row across
+ * restarts), with a heartbeat. A live instance drops the slots and subscription of a row whose
+ * heartbeat is older than ELECTRIC_INSTANCE_EXPIRY.
+ */
+const INSTANCES_SQL = /* sql */ `
+CREATE TABLE IF NOT EXISTS electric.instances (
+  main_slot text PRIMARY KEY,
+  instance_id text NOT NULL,
+  live_slot text NOT NULL,
+  subscription text,
+  write_mode text NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  last_seen timestamptz NOT NULL DEFAULT now()
+);
+`;
+
+/**
+ * A client transaction is applied at most once whichever instance (or which of its attempts)
+ * applies it: the client's stored LSN must move forward. Another instance may still be applying
+ * a client's writes when the client, having lost it, resends them elsewhere (a killed service's
+ * backend finishing its batch, a subscription worker applying what it had received).
+ * - direct_writes: an update of the stored LSN that does not move it forward fails with
+ *   SQLSTATE EL409, which aborts the Postgres transaction; the writer then finds it applied.
+ * - logical_replication (the subscription's apply worker): such a transaction is skipped, the
+ *   position row and the set-based merge row being the parts it carries (a transaction
+ *   confirmed by the subscriber counts as applied, which it was, once).
+ * Client LSNs are big-endian integers of any length, compared as such.
+ */
+const CLIENT_WRITE_FENCE_SQL = /* sql */ `
+CREATE OR REPLACE FUNCTION electric.__client_lsn_newer(new_lsn bytea, old_lsn bytea)
+RETURNS boolean LANGUAGE sql IMMUTABLE SET search_path = pg_catalog AS $$
+  SELECT pg_catalog.lpad(pg_catalog.ltrim(pg_catalog.encode(new_lsn, 'hex'), '0'), 256, '0') COLLATE "C"
+       > pg_catalog.lpad(pg_catalog.ltrim(pg_catalog.encode(old_lsn, 'hex'), '0'), 256, '0') COLLATE "C"
+$$;
+
+-- The same position written again by the transaction that moved it there is not a replay
+-- (a client transaction applied in parts, in tests); a transaction-local note tells which.
+CREATE OR REPLACE FUNCTION electric.refuse_stale_client_lsn() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+  claim text := NEW.client_id || ':' || pg_catalog.encode(NEW.lsn, 'hex');
+BEGIN
+  IF TG_OP = 'UPDATE' AND NOT electric.__client_lsn_newer(NEW.lsn, OLD.lsn)
+     AND pg_catalog.current_setting('electric.client_lsn_claimed', true)
+         IS DISTINCT FROM claim THEN
+    RAISE EXCEPTION 'The transaction at client LSN % of client % is applied already',
+      pg_catalog.encode(NEW.lsn, 'hex'), NEW.client_id USING ERRCODE = 'EL409';
+  END IF;
+  PERFORM pg_catalog.set_config('electric.client_lsn_claimed', claim, true);
+  RETURN NEW;
+END;
+$$;
+-- BEFORE UPDATE checks; AFTER INSERT only notes (a BEFORE INSERT trigger would also fire for
+-- an upsert that turns into the update).
+DROP TRIGGER IF EXISTS refuse_stale_client_lsn ON electric.acknowledged_client_lsns;
+CREATE TRIGGER refuse_stale_client_lsn
+  BEFORE UPDATE ON electric.acknowledged_client_lsns
+  FOR EACH ROW WHEN (pg_trigger_depth() < 1)
+  EXECUTE FUNCTION electric.refuse_stale_client_lsn();
+DROP TRIGGER IF EXISTS note_client_lsn_claim ON electric.acknowledged_client_lsns;
+CREATE TRIGGER note_client_lsn_claim
+  AFTER INSERT ON electric.acknowledged_client_lsns
+  FOR EACH ROW WHEN (pg_trigger_depth() < 1)
+  EXECUTE FUNCTION electric.refuse_stale_client_lsn();
+
+CREATE OR REPLACE FUNCTION electric.upsert_acknowledged_client_lsn() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+  known bytea;
+BEGIN
+  SELECT lsn INTO known FROM electric.acknowledged_client_lsns
+   WHERE client_id = NEW.client_id FOR UPDATE;
+  IF FOUND AND NOT electric.__client_lsn_newer(NEW.lsn, known) THEN
+    PERFORM pg_catalog.set_config('electric.skip_client_transaction', 'on', true);
+    RETURN NULL;
+  END IF;
+  PERFORM pg_catalog.set_config('electric.skip_client_transaction', '', true);
+  INSERT INTO electric.acknowledged_client_lsns AS t (client_id, lsn)
+    VALUES (NEW.client_id, NEW.lsn)
+    ON CONFLICT (client_id) DO UPDATE SET lsn = excluded.lsn;
+  RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION electric.run_client_merge_statements() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  statement text;
+BEGIN
+  IF pg_catalog.current_setting('electric.skip_client_transaction', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
+  PERFORM pg_catalog.set_config('electric.session_replication_role', 'merged', true);
+  FOREACH statement IN ARRAY NEW.statements LOOP
+    EXECUTE statement;
+  END LOOP;
+  PERFORM pg_catalog.set_config('electric.session_replication_role', '', true);
+  RETURN NULL;
+END;
+$$;
+`;
+
 export const INSTALL_STEPS: readonly InstallStep[] = [
   {
     version: REFERENCE_STEP_VERSIONS[0],
@@ -400,6 +504,18 @@ export const INSTALL_STEPS: readonly InstallStep[] = [
     records: [20261205000001n],
     description: "permission rules in the replication stream; DDLX procedures replaced",
     sql: PERMISSIONS_STEP_SQL,
+  },
+  {
+    version: 20261210000001n,
+    records: [20261210000001n],
+    description: "the instances sharing the database, with their slots and heartbeats",
+    sql: INSTANCES_SQL,
+  },
+  {
+    version: 20261210000002n,
+    records: [20261210000002n],
+    description: "client transactions applied at most once across instances",
+    sql: CLIENT_WRITE_FENCE_SQL,
   },
 ];
 

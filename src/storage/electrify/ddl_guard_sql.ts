@@ -122,8 +122,9 @@ BEGIN
         format('Cannot electrify column "%s": names longer than 51 bytes are not supported', col.attname),
         e.schema_name, e.table_name);
     END IF;
-    CALL electric.capture_ddl(format('ALTER TABLE %I.%I ADD COLUMN %I %s%s;', e.schema_name, e.table_name,
-                                     col.attname, format_type(col.atttypid, col.atttypmod),
+    -- Names as clients resolve them (client_ddl_sql.ts).
+    CALL electric.capture_ddl(format('ALTER TABLE %s ADD COLUMN %I %s%s;', electric.__client_relation_name(rel),
+                                     col.attname, electric.__client_type_name(col.atttypid, col.atttypmod),
                                      CASE WHEN col.attnotnull THEN ' NOT NULL' ELSE '' END));
     CALL electric.shadow_add_column(e.schema_name, e.table_name, col.attname,
                                     format_type(col.atttypid, col.atttypmod));
@@ -155,7 +156,7 @@ BEGIN
     ELSIF cmd.command_tag = 'CREATE INDEX' THEN
       SELECT indrelid INTO rel FROM pg_index WHERE indexrelid = cmd.objid;
       IF EXISTS (SELECT 1 FROM electric.electrified WHERE oid = rel) THEN
-        CALL electric.capture_ddl(pg_get_indexdef(cmd.objid) || ';');
+        CALL electric.capture_ddl(electric.__index_ddl(cmd.objid));
       END IF;
     END IF;
   END LOOP;
@@ -188,7 +189,8 @@ BEGIN
   FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
     IF obj.object_type = 'index' THEN
       IF obj.objid::text = ANY (electrified_indexes) THEN
-        CALL electric.capture_ddl(format('DROP INDEX %s;', obj.object_identity));
+        CALL electric.capture_ddl(format('DROP INDEX %s;',
+          electric.__client_dropped_relation_name(obj.schema_name, obj.object_name)));
       END IF;
       CONTINUE;
     END IF;

@@ -57,46 +57,6 @@ BEGIN
 END;
 $$;
 
--- The CREATE TYPE statement of an enum, schema-qualified.
-CREATE OR REPLACE FUNCTION electric.__enum_ddl(type_oid oid) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-  SELECT format('CREATE TYPE %I.%I AS ENUM (%s);', n.nspname, t.typname,
-                (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)
-                   FROM pg_enum e WHERE e.enumtypid = t.oid))
-    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-   WHERE t.oid = type_oid;
-$$;
-
--- CREATE TABLE (columns, NOT NULL, foreign keys, primary key) followed by the table's
--- secondary indexes, as one text. Rendered with search_path = pg_catalog so every name that
--- Postgres prints (referenced tables, enum types, index tables) comes out schema-qualified.
-CREATE OR REPLACE FUNCTION electric.__table_ddl(rel regclass) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-  SELECT format(E'CREATE TABLE %I.%I (\\n%s\\n);', n.nspname, c.relname,
-           array_to_string(
-             ARRAY(
-               SELECT format('    %I %s%s', a.attname, format_type(a.atttypid, a.atttypmod),
-                             CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END)
-                 FROM pg_attribute a
-                WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
-                ORDER BY a.attnum
-             ) || ARRAY(
-               SELECT format('    CONSTRAINT %I %s', con.conname, pg_get_constraintdef(con.oid, true))
-                 FROM pg_constraint con
-                WHERE con.conrelid = rel AND con.contype IN ('f', 'p')
-                ORDER BY con.contype = 'p', con.conname
-             ),
-             E',\\n'))
-         || coalesce((
-              SELECT string_agg(E'\\n\\n' || pg_get_indexdef(i.indexrelid) || ';', '' ORDER BY ic.relname)
-                FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-               WHERE i.indrelid = rel AND NOT i.indisprimary
-                 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-            ), '')
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.oid = rel;
-$$;
-
 -- Every reason the table cannot be electrified, first failing check only (as the reference),
 -- or NULL when it can.
 CREATE OR REPLACE FUNCTION electric.__electrify_problem(rel regclass) RETURNS text
@@ -211,11 +171,8 @@ BEGIN
   -- Our own DDL below must not be taken for user DDL by the event triggers.
   PERFORM pg_catalog.set_config('electric.__in_electrify', 'on', true);
 
-  FOR enum_oid IN
-    SELECT DISTINCT ON (a.atttypid) a.atttypid
-      FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND t.typtype = 'e'
-  LOOP
+  -- The text of each statement is made in client_ddl_sql.ts.
+  FOR enum_oid IN SELECT electric.__table_enum_types(rel) LOOP
     CALL electric.capture_ddl(electric.__enum_ddl(enum_oid));
   END LOOP;
   CALL electric.capture_ddl(electric.__table_ddl(rel));

@@ -8,6 +8,7 @@
  *      insert hot rows and update hot rows, so every write reaches every client.
  */
 import {
+  type BenchService,
   connectSql,
   cpuSeconds,
   electrifyItems,
@@ -15,7 +16,6 @@ import {
   freshDatabase,
   memoryOf,
   sampleRss,
-  startBenchService,
 } from "../env.ts";
 import {
   type Ctx,
@@ -24,6 +24,7 @@ import {
   latencyFigures,
   problems,
   startClients,
+  startScenarioService,
   until,
   withTimeout,
 } from "../context.ts";
@@ -63,11 +64,11 @@ async function fanOut(ctx: Ctx, spec: FanOut): Promise<Figures> {
   const db = await freshDatabase(ctx.server, spec.id);
   const sql = connectSql(db.url);
   const writer = connectSql(db.url);
-  let service: Awaited<ReturnType<typeof startBenchService>> | undefined;
+  let service: BenchService | undefined;
   const expected = spec.where ? spec.hot : spec.tableRows;
   try {
     await fillItems(sql, spec.tableRows, spec.hot);
-    service = await startBenchService(db.url, ctx.runtime);
+    service = await startScenarioService(ctx, db.url);
     await electrifyItems(sql, service);
     // Set once the clients are up; receipts before that (migrations, warm-up) are ignored.
     const latency: { book?: LatencyBook } = {};

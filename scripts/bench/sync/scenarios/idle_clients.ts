@@ -19,10 +19,12 @@ import {
   figures,
   settle,
   startClients,
+  startScenarioService,
   until,
   warmUpClients,
 } from "../context.ts";
 import {
+  type BenchService,
   connectSql,
   electrifyItems,
   findFreePort,
@@ -30,7 +32,6 @@ import {
   memoryOf,
   ROOT,
   runtimeCommand,
-  startBenchService,
 } from "../env.ts";
 import type { LightClient } from "../light_client.ts";
 import { openWs, type Ws } from "../ws.ts";
@@ -43,10 +44,10 @@ export async function idleClients(ctx: Ctx): Promise<Figures> {
   const warm = warmUpClients(count);
   const db = await freshDatabase(ctx.server, "g");
   const sql = connectSql(db.url);
-  let service: Awaited<ReturnType<typeof startBenchService>> | undefined;
+  let service: BenchService | undefined;
   const everyone: LightClient[] = [];
   try {
-    service = await startBenchService(db.url, ctx.runtime);
+    service = await startScenarioService(ctx, db.url);
     await electrifyItems(sql, service);
     const connect = async (n: number) => {
       const { clients } = await startClients(n, {

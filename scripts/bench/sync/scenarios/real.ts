@@ -4,8 +4,14 @@
  * SQLite holds every row, then commit → row visible in SQLite for paced single-row writes
  * (the writer runs in the client's process; see real_client.mjs).
  */
-import { connectSql, electrifyItems, fillItems, freshDatabase, startBenchService } from "../env.ts";
-import { type Ctx, type Figures, figures, latencyFigures } from "../context.ts";
+import { type BenchService, connectSql, electrifyItems, fillItems, freshDatabase } from "../env.ts";
+import {
+  type Ctx,
+  type Figures,
+  figures,
+  latencyFigures,
+  startScenarioService,
+} from "../context.ts";
 import { runRealClient } from "../real_driver.ts";
 import { someIds } from "../writer.ts";
 
@@ -17,10 +23,10 @@ export async function realClient(ctx: Ctx): Promise<Figures> {
   const { rows, bSamples, bRate } = ctx.sizes;
   const db = await freshDatabase(ctx.server, "real");
   const sql = connectSql(db.url);
-  let service: Awaited<ReturnType<typeof startBenchService>> | undefined;
+  let service: BenchService | undefined;
   try {
     await fillItems(sql, rows);
-    service = await startBenchService(db.url, ctx.runtime);
+    service = await startScenarioService(ctx, db.url);
     await electrifyItems(sql, service);
     const result = await runRealClient({
       serviceUrl: `http://127.0.0.1:${service.port}`,

@@ -15,13 +15,14 @@
  * them. If the service refuses the resume, the client starts afresh as the real client would
  * (noted).
  */
-import { connectSql, electrifyItems, fillItems, freshDatabase, startBenchService } from "../env.ts";
+import { type BenchService, connectSql, electrifyItems, fillItems, freshDatabase } from "../env.ts";
 import {
   type Ctx,
   type Figures,
   figures,
   problems,
   settle,
+  startScenarioService,
   until,
   withTimeout,
 } from "../context.ts";
@@ -33,10 +34,10 @@ export async function scenarioF(ctx: Ctx): Promise<Figures> {
   const { rows, dHot, walBytes } = ctx.sizes;
   const db = await freshDatabase(ctx.server, "f");
   const sql = connectSql(db.url);
-  let service: Awaited<ReturnType<typeof startBenchService>> | undefined;
+  let service: BenchService | undefined;
   try {
     await fillItems(sql, rows, dHot);
-    service = await startBenchService(db.url, ctx.runtime);
+    service = await startScenarioService(ctx, db.url);
     await electrifyItems(sql, service);
     const shape = { tablename: "items", where: "this.value = 'hot'" };
     let receivedAt = 0;
@@ -95,7 +96,7 @@ export async function scenarioF(ctx: Ctx): Promise<Figures> {
        WHERE database = current_database() AND slot_name LIKE '%live'`;
     out.values["f.restart_mb"] = Number(slot?.behind ?? 0) / 2 ** 20;
 
-    service = await startBenchService(db.url, ctx.runtime, service.port);
+    service = await startScenarioService(ctx, db.url, service.port);
     const readyAt = performance.now();
     const second = await LightClient.connect(
       { ...options, port: service.port },

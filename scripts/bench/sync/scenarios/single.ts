@@ -7,12 +7,12 @@
  * fully and checks the cheap scan against it.
  */
 import {
+  type BenchService,
   connectSql,
   electrifyItems,
   fillItems,
   freshDatabase,
   memoryOf,
-  startBenchService,
 } from "../env.ts";
 import {
   type Ctx,
@@ -21,6 +21,7 @@ import {
   latencyFigures,
   problems,
   settle,
+  startScenarioService,
   until,
 } from "../context.ts";
 import { LightClient } from "../light_client.ts";
@@ -32,10 +33,10 @@ export async function singleRawClient(ctx: Ctx): Promise<Figures> {
   const db = await freshDatabase(ctx.server, "single");
   const sql = connectSql(db.url);
   const writer = connectSql(db.url);
-  let service: Awaited<ReturnType<typeof startBenchService>> | undefined;
+  let service: BenchService | undefined;
   try {
     await fillItems(sql, rows);
-    service = await startBenchService(db.url, ctx.runtime);
+    service = await startScenarioService(ctx, db.url);
     await electrifyItems(sql, service);
     await settle(1000);
     out.values["g.idle"] = memoryOf(service.pid).rss;

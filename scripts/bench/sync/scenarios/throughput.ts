@@ -8,13 +8,20 @@
  * client stays subscribed. Rows/s from the first row at the client to the last.
  */
 import {
+  type BenchService,
   connectSql,
   cpuSeconds,
   electrifyItems,
   freshDatabase,
-  startBenchService,
 } from "../env.ts";
-import { type Ctx, type Figures, figures, problems, withTimeout } from "../context.ts";
+import {
+  type Ctx,
+  type Figures,
+  figures,
+  problems,
+  startScenarioService,
+  withTimeout,
+} from "../context.ts";
 import { LightClient } from "../light_client.ts";
 import { insertInTransactions } from "../writer.ts";
 
@@ -23,10 +30,10 @@ export async function scenarioE(ctx: Ctx): Promise<Figures> {
   const { streamRows, perTx } = ctx.sizes;
   const db = await freshDatabase(ctx.server, "e");
   const sql = connectSql(db.url, 4);
-  let service: Awaited<ReturnType<typeof startBenchService>> | undefined;
+  let service: BenchService | undefined;
   let paused = false;
   try {
-    service = await startBenchService(db.url, ctx.runtime);
+    service = await startScenarioService(ctx, db.url);
     await electrifyItems(sql, service);
     let rows = 0;
     let first = 0;
