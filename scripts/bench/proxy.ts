@@ -406,8 +406,9 @@ function updateDoc(
     "better (the cost is the wake-ups and system calls, not the TCP stack), and with Postgres and",
     "pgbench pinned to one core and the pipe to the other it reaches 68–78%: still short, since the",
     "database's core also takes the extra wake-ups (both measured on 2026-11-27 with a Bun pipe).",
-    "Simple-update is five statements per transaction; its END goes through the full SQL parser,",
-    "since a COMMIT ends the migration of a transaction that changed electrified tables.",
+    "Simple-update is five statements per transaction; its END is recognised without the SQL",
+    "parser (issue 14), and the engine forwards it as received unless the transaction changed",
+    "electrified tables (a COMMIT then ends a migration and waits for the service to learn it).",
     END,
   ].join("\n");
   const doc = readFileSync(DOC, "utf8");
