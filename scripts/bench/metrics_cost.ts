@@ -24,7 +24,8 @@ import { spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { type Ctx, type Figures, sizesFor } from "./sync/context.ts";
-import { connectSql, ROOT, type Runtime, startServer } from "./sync/env.ts";
+import { benchArgs } from "./args.ts";
+import { connectSql, ROOT, startServer } from "./sync/env.ts";
 import { scenarioD } from "./sync/scenarios/fanout.ts";
 import { singleRawClient } from "./sync/scenarios/single.ts";
 import { median } from "./sync/writer.ts";
@@ -41,17 +42,7 @@ import {
   writeMetricsCostDoc,
 } from "./metrics_cost/report.ts";
 
-const argv = process.argv.slice(2);
-const RUNNER = "Deno" in globalThis ? "deno run -A" : "bun";
-const arg = (name: string, fallback: string) => {
-  const at = argv.indexOf(`--${name}`);
-  return at >= 0 && argv[at + 1] ? argv[at + 1] : fallback;
-};
-const SMALL = argv.includes("--small");
-const RUNTIME = arg("runtime", "bun") as Runtime;
-if (!["bun", "deno", "binary"].includes(RUNTIME)) {
-  throw new Error(`--runtime must be bun, deno or binary, not "${RUNTIME}"`);
-}
+const { argv, arg, runner: RUNNER, small: SMALL, runtime: RUNTIME } = benchArgs();
 const RUNS = Number(arg("runs", SMALL ? "1" : "3"));
 const sizes = sizesFor({
   small: SMALL,

@@ -20,7 +20,8 @@
 import { spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
-import { connectSql, ROOT, type Runtime, startServer } from "./sync/env.ts";
+import { benchArgs } from "./args.ts";
+import { connectSql, ROOT, startServer } from "./sync/env.ts";
 import { median } from "./sync/writer.ts";
 import type { Layout } from "./permissions/setup.ts";
 import { runVariant } from "./permissions/variant.ts";
@@ -32,17 +33,7 @@ import {
   writePermissionsDoc,
 } from "./permissions/report.ts";
 
-const argv = process.argv.slice(2);
-const RUNNER = "Deno" in globalThis ? "deno run -A" : "bun";
-const arg = (name: string, fallback: string) => {
-  const at = argv.indexOf(`--${name}`);
-  return at >= 0 && argv[at + 1] ? argv[at + 1] : fallback;
-};
-const SMALL = argv.includes("--small");
-const RUNTIME = arg("runtime", "bun") as Runtime;
-if (!["bun", "deno", "binary"].includes(RUNTIME)) {
-  throw new Error(`--runtime must be bun, deno or binary, not "${RUNTIME}"`);
-}
+const { argv, arg, runner: RUNNER, small: SMALL, runtime: RUNTIME } = benchArgs();
 const layout: Layout = {
   rows: Number(arg("rows", SMALL ? "4000" : "100000")),
   projects: Number(arg("projects", SMALL ? "4" : "10")),
