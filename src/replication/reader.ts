@@ -37,7 +37,9 @@ import { ReplayWindow } from "./replay_window.ts";
 import { RestartPointMarks } from "./restart_point.ts";
 import {
   type CopyBothStream,
+  copyMainSlot,
   createMainSlot,
+  oldestPeerMainSlot,
   type PersistedPosition,
   readPersistedPosition,
   writeProcessedLsn,
@@ -189,8 +191,7 @@ export class ReplicationReader implements Service {
       // Keyed by the main slot's name, as before the live slot existed.
       const position = await readPersistedPosition(o.sql, this.mainSlot);
       this.#persisted = position?.processed;
-      const { created } = await createMainSlot(repl, this.mainSlot);
-      if (created) logger.info(`Created replication slot "${this.mainSlot}".`);
+      await this.#ensureMainSlot(repl);
       const { stream, startLsn } = await openLiveStream({
         repl,
         sql: o.sql,
@@ -216,6 +217,32 @@ export class ReplicationReader implements Service {
       await repl.end({ timeout: 0 }).catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * The main slot keeps the window clients resume from. A new one starts as a copy of the
+   * main slot of another instance on this database (the one reaching back furthest), so its
+   * window is theirs: a client moving here from another instance is not reset for being older
+   * than this instance. Without such a peer it starts now.
+   */
+  async #ensureMainSlot(repl: Sql): Promise<void> {
+    const { sql, logger } = this.#options;
+    const [existing] = await sql`
+      SELECT 1 FROM pg_replication_slots WHERE slot_name = ${this.mainSlot}`;
+    if (existing) return;
+    const peer = await oldestPeerMainSlot(sql, this.mainSlot).catch(() => undefined);
+    if (peer !== undefined) {
+      const copied = await copyMainSlot(repl, { peer, slot: this.mainSlot });
+      if (copied.kind === "copied") {
+        logger.info(
+          `Created replication slot "${this.mainSlot}" as a copy of "${peer}" (another ` +
+            `instance's): its window starts at ${formatLsn(copied.from)}, as theirs does.`,
+        );
+      }
+      if (copied.kind !== "peer_gone") return;
+    }
+    const { created } = await createMainSlot(repl, this.mainSlot);
+    if (created) logger.info(`Created replication slot "${this.mainSlot}".`);
   }
 
   /**

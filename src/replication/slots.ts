@@ -34,6 +34,47 @@ export async function createMainSlot(repl: Sql, slot: string): Promise<{ created
 }
 
 /**
+ * The main slot of another instance on this database whose window reaches back furthest (a
+ * persistent pgoutput slot registered in `electric.instances`), or undefined when there is none.
+ * A new instance's main slot starts as a copy of it, so a client that moves to the new instance
+ * resumes from the same window the others keep rather than being reset.
+ */
+export async function oldestPeerMainSlot(sql: Sql, own: string): Promise<string | undefined> {
+  const [row] = await sql<{ slot: string }[]>`
+    SELECT s.slot_name AS slot
+      FROM pg_replication_slots s
+      JOIN electric.instances i ON i.main_slot = s.slot_name
+     WHERE s.slot_name <> ${own} AND s.database = current_database() AND NOT s.temporary
+       AND s.plugin = 'pgoutput' AND s.confirmed_flush_lsn IS NOT NULL
+     ORDER BY s.confirmed_flush_lsn
+     LIMIT 1`;
+  return row?.slot;
+}
+
+/**
+ * Creates the main slot `slot` as a copy of `peer` (another instance's main slot), so it keeps
+ * the same window. `exists` when `slot` is there already; `peer_gone` when the peer was dropped
+ * meanwhile (the caller then creates a fresh slot).
+ */
+export async function copyMainSlot(
+  repl: Sql,
+  slots: { peer: string; slot: string },
+): Promise<{ kind: "copied"; from: bigint } | { kind: "exists" } | { kind: "peer_gone" }> {
+  try {
+    const from = await copySlot(repl, { source: slots.peer, target: slots.slot }, {
+      temporary: false,
+    });
+    return { kind: "copied", from };
+  } catch (error) {
+    if (sqlState(error) === SQLSTATE.duplicateObject) return { kind: "exists" };
+    if (error instanceof ReplicationError && error.code === "SLOT_NOT_FOUND") {
+      return { kind: "peer_gone" };
+    }
+    throw error;
+  }
+}
+
+/**
  * Copies `source` to a new slot `target` (a temporary one belongs to `repl`'s session) and
  * returns the copy's confirmed position. A missing source is SLOT_NOT_FOUND; other failures
  * keep their SQLSTATE (`duplicate_object` when `target` exists).

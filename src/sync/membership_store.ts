@@ -6,6 +6,11 @@
  * incrementally (only keys that changed), batched across groups and transactions with at most
  * one write in flight, and before any client is sent the change (write-ahead: `durable`).
  *
+ * Several instances keep the same groups (each follows the whole stream, at its own pace), so
+ * writes are idempotent across them: an interval is not opened where one already holds the key
+ * at that position, and a close only ends intervals opened before it — an instance that lags
+ * neither reopens what a faster one recorded as gone nor ends what that one opened since.
+ *
  * LSNs of changes made between transactions (initial data, move-in data) are "the position
  * before the next transaction, plus one": a client stopped exactly there is treated as not
  * having them, which at worst resends rows.
@@ -161,9 +166,13 @@ export class InMemoryMembershipStore implements MembershipStore {
         this.writes++;
         for (const row of group.rows) {
           const at = closes.get(row.key);
-          if (at !== undefined && row.removed === null) row.removed = at;
+          if (at !== undefined && row.removed === null && row.added < at) row.removed = at;
         }
-        group.rows.push(...opens.map((o) => ({ ...o })));
+        const held = (key: RowKey, lsn: bigint) =>
+          group.rows.some((r) =>
+            r.key === key && r.added <= lsn && (r.removed === null || r.removed > lsn)
+          );
+        group.rows.push(...opens.filter((o) => !held(o.key, o.added)).map((o) => ({ ...o })));
       }, {
         openKeys: () =>
           Promise.resolve(new Set(group.rows.filter((r) => r.removed === null).map((r) => r.key))),
@@ -251,7 +260,8 @@ export class PostgresMembershipStore implements MembershipStore {
             FROM unnest(${part.map(([k]) => k)}::text[], ${
           part.map(([, l]) => l.toString())
         }::int8[]) AS c(row_key, lsn)
-           WHERE r.group_id = ${groupId} AND r.row_key = c.row_key AND r.removed_lsn IS NULL`;
+           WHERE r.group_id = ${groupId} AND r.row_key = c.row_key AND r.removed_lsn IS NULL
+             AND r.added_lsn < c.lsn`;
       }
       for (let i = 0; i < opens.length; i += CHUNK) {
         const part = opens.slice(i, i + CHUNK);
@@ -260,7 +270,11 @@ export class PostgresMembershipStore implements MembershipStore {
           SELECT ${groupId}, k, a, r
             FROM unnest(${part.map((o) => o.key)}::text[], ${
           part.map((o) => o.added.toString())
-        }::int8[], ${part.map((o) => o.removed?.toString() ?? null)}::int8[]) AS t(k, a, r)`;
+        }::int8[], ${part.map((o) => o.removed?.toString() ?? null)}::int8[]) AS t(k, a, r)
+           WHERE NOT EXISTS (
+             SELECT 1 FROM electric.shape_group_rows AS h
+              WHERE h.group_id = ${groupId} AND h.row_key = t.k AND h.added_lsn <= t.a
+                AND (h.removed_lsn IS NULL OR h.removed_lsn > t.a))`;
       }
     });
   }

@@ -9,26 +9,16 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { create } from "@bufbuild/protobuf";
-import {
-  SatAuthReqSchema,
-  SatAuthRespSchema,
-  SatInStartReplicationReqSchema,
-  SatInStartReplicationRespSchema,
-  type SatOpLog,
-  SatOpLogAckSchema,
-  SatSubsReqSchema,
-  SatSubsRespSchema,
-  SatUnsubsReqSchema,
-} from "../../src/gen/mod.ts";
+import { type SatOpLog, SatUnsubsReqSchema } from "../../src/gen/mod.ts";
 import { findFreePort } from "../../src/embedded/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
+import { payloadOf, type TestClient } from "../helpers/satellite_client.ts";
 import {
-  connectClient,
-  insecureToken,
-  payloadOf,
-  type TestClient,
-} from "../helpers/satellite_client.ts";
+  openShapeSession,
+  RelationNames,
+  type ShapeSession,
+  subscribeShape,
+} from "../helpers/shape_session.ts";
 import { serviceEnv } from "../helpers/service_config.ts";
 import { type ServiceProcess, startService } from "../helpers/service_process.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -40,7 +30,6 @@ let port: number;
 let env: Record<string, string>;
 let service: ServiceProcess;
 const clients: TestClient[] = [];
-const decoder = new TextDecoder();
 
 before(async () => {
   db = await freshDatabase();
@@ -76,120 +65,22 @@ after(async () => {
   await db.drop();
 });
 
-interface Session {
-  client: TestClient;
-  /** Ops of every SatOpLog received (transactions and data), in order. */
-  ops(): SatOpLog["ops"];
-  /** Acknowledges the last transaction received; returns its LSN (the client's position). */
-  ack(extra?: { subscriptionIds?: string[]; goneSubscriptionIds?: string[] }): Uint8Array;
-  lastLsn(): Uint8Array;
-}
+const relations = new RelationNames();
+const rowOps = (ops: SatOpLog["ops"]) => relations.rowOps(ops);
+const noteRelations = (client: TestClient) => relations.note(client);
+const dataRows = (s: ShapeSession) => relations.dataRows(s.client);
 
 async function session(
   id: string,
   start: { lsn?: Uint8Array; subscriptionIds?: string[] } = {},
-): Promise<Session> {
-  const client = await connectClient(`ws://127.0.0.1:${port}/ws`);
-  clients.push(client);
-  payloadOf(
-    SatAuthRespSchema,
-    await client.rpc("authenticate", SatAuthReqSchema, { id, token: insecureToken({ sub: "u" }) }),
-  );
-  const started = payloadOf(
-    SatInStartReplicationRespSchema,
-    await client.rpc("startReplication", SatInStartReplicationReqSchema, start),
-  );
-  assert.equal(started.err, undefined, JSON.stringify(started.err));
-  let lastTx: { id: bigint; lsn: Uint8Array } | undefined;
-  let lastLsn = start.lsn ?? new Uint8Array();
-  const self: Session = {
-    client,
-    ops() {
-      const all: SatOpLog["ops"] = [];
-      for (const frame of client.frames) {
-        if (frame.name !== "SatOpLog") continue;
-        for (const op of frame.message.ops) {
-          if (op.op.case === "begin") {
-            lastTx = { id: op.op.value.transactionId!, lsn: op.op.value.lsn };
-            lastLsn = op.op.value.lsn;
-          }
-          all.push(op);
-        }
-      }
-      return all;
-    },
-    ack(extra = {}) {
-      self.ops();
-      if (lastTx) {
-        client.send(create(SatOpLogAckSchema, {
-          lsn: lastTx.lsn,
-          transactionId: lastTx.id,
-          ...extra,
-        }));
-      }
-      return lastLsn;
-    },
-    lastLsn() {
-      self.ops();
-      return lastLsn;
-    },
-  };
-  return self;
+): Promise<ShapeSession> {
+  const opened = await openShapeSession(`ws://127.0.0.1:${port}/ws`, id, start);
+  clients.push(opened.client);
+  return opened;
 }
 
-/** `kind table:id` of every row op, e.g. "insert posts:p1". */
-function rowOps(ops: SatOpLog["ops"]): string[] {
-  const out: string[] = [];
-  for (const { op } of ops) {
-    if (op.case === "insert" || op.case === "update") {
-      out.push(`${op.case} ${relationName(op.value.relationId)}:${text(op.value.rowData!)}`);
-    } else if (op.case === "delete") {
-      out.push(`delete ${relationName(op.value.relationId)}:${text(op.value.oldRowData!)}`);
-    } else if (op.case === "gone") {
-      out.push(`gone ${relationName(op.value.relationId)}:${text(op.value.pkData!)}`);
-    }
-  }
-  return out;
-}
-
-const relationNames = new Map<number, string>();
-function relationName(id: number): string {
-  return relationNames.get(id) ?? String(id);
-}
-function noteRelations(client: TestClient): void {
-  for (const frame of client.frames) {
-    if (frame.name === "SatRelation") {
-      relationNames.set(frame.message.relationId, frame.message.tableName);
-    }
-  }
-}
-function text(row: { values: Uint8Array[] }): string {
-  return decoder.decode(row.values[0]);
-}
-
-async function subscribe(s: Session, select: object): Promise<string> {
-  const subscriptionId = crypto.randomUUID();
-  payloadOf(
-    SatSubsRespSchema,
-    await s.client.rpc("subscribe", SatSubsReqSchema, {
-      subscriptionId,
-      shapeRequests: [{ requestId: crypto.randomUUID(), shapeDefinition: { selects: [select] } }],
-    }),
-  );
-  await s.client.next("SatSubsDataEnd", { timeoutMs: 20_000 }).catch((error) => {
-    throw new Error(`${error.message}\nService output:\n${service.output()}`);
-  });
-  noteRelations(s.client);
-  return subscriptionId;
-}
-
-/** Rows of the subscription data last received. */
-function dataRows(s: Session): string[] {
-  const frames = s.client.frames;
-  const begin = frames.findLastIndex((f) => f.name === "SatSubsDataBegin");
-  const end = frames.findLastIndex((f) => f.name === "SatSubsDataEnd");
-  const ops = frames.slice(begin, end).flatMap((f) => f.name === "SatOpLog" ? f.message.ops : []);
-  return rowOps(ops).sort();
+function subscribe(s: ShapeSession, select: object): Promise<string> {
+  return subscribeShape(s, relations, select, () => `Service output:\n${service.output()}`);
 }
 
 const AUTHORS_WITH_POSTS = {
@@ -273,7 +164,7 @@ test("an include tree resumes after kill -9: rows changed while down are refresh
   await waitFor(async () => {
     const [row] = await sql`
       SELECT acked_lsn::text AS lsn FROM electric.client_positions WHERE client_id = ${id}`;
-    return row?.lsn === decoder.decode(lsn);
+    return row?.lsn === new TextDecoder().decode(lsn);
   }, { timeoutMs: 10_000, what: "the acknowledged position to be written" });
   service.kill();
   await service.exited;

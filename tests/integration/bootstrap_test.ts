@@ -53,7 +53,7 @@ test("a fresh database gets the electric schema and the full ledger", async () =
     ]
   ) assert.ok(names.includes(expected), `electric.${expected} exists`);
   const [{ count }] = await sql`SELECT count(*)::int AS count FROM electric.schema_migrations`;
-  assert.equal(count, 28); // 20 reference versions, then ours
+  assert.equal(count, 30); // 20 reference versions, then ours
   const markers = await sql`SELECT id FROM electric.transaction_marker ORDER BY id`;
   assert.deepEqual(markers.map((m) => m.id), ["cluster_id", "magic write"]);
 });
@@ -97,7 +97,7 @@ test("concurrent installs on a new database serialise: exactly one applies the s
     assert.equal(applied.length, 1);
     const [{ count }] =
       await clients[0]`SELECT count(*)::int AS count FROM electric.schema_migrations`;
-    assert.equal(count, 28); // 20 reference versions, then ours
+    assert.equal(count, 30); // 20 reference versions, then ours
   } finally {
     await Promise.all(clients.map((c) => c.end()));
     await other.drop();
@@ -120,4 +120,25 @@ test("the publication is created with the internal tables, and recreated when dr
   ]);
   await sql`DROP PUBLICATION electric_publication`;
   assert.deepEqual(await ensurePublication(sql), { created: true });
+});
+
+// Last: the electrified table it makes would join the publication checked above.
+test("changed generators regenerate the trigger functions of tables electrified before", async () => {
+  await sql.unsafe(
+    `CREATE TABLE regen (id int4 PRIMARY KEY, v text); CALL electric.electrify('regen')`,
+  );
+  const body = () =>
+    sql`SELECT prosrc FROM pg_proc WHERE proname = 'reorder_main_op___public__regen'`.then((r) =>
+      r[0].prosrc as string
+    );
+  const generated = await body();
+  // What an older service generated, and its fingerprint.
+  await sql.unsafe(`CREATE OR REPLACE FUNCTION electric.reorder_main_op___public__regen()
+    RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END; $$`);
+  await sql`UPDATE electric.routine_fingerprints SET fingerprint = 'older' WHERE name = 'shadow'`;
+  const upgraded = await bootstrapElectricSchema(sql);
+  assert.equal(upgraded.regenerated, true);
+  assert.equal(await body(), generated);
+  const again = await bootstrapElectricSchema(sql);
+  assert.equal(again.regenerated, false, "unchanged generators leave the functions alone");
 });

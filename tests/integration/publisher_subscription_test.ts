@@ -280,6 +280,77 @@ test("a client transaction as the writer publishes it: a set-based run and a tri
   assert.equal((await sql`SELECT * FROM electric.client_merge_statements`).length, 0);
 });
 
+test("a client transaction applied again (client LSN not newer) is skipped whole: set-based and trigger runs", async () => {
+  // The transaction above at client LSN 0x0909, resent (as by a client that lost the instance
+  // that had published it) with changes of both kinds; then the client's next transaction.
+  const replayed = toPublishedTransaction({
+    clientId: "client-m",
+    lsn: new Uint8Array([9, 9]),
+    commitTimestampMs: BigInt(BASE + 1600),
+    changes: [
+      {
+        kind: "insert" as const,
+        table: ITEMS_MODEL,
+        record: { id: "22", content: "replayed", n: "22" },
+        modified: new Set(["content", "n"]),
+        present: new Set(["id", "content", "n"]),
+        observedTags: [],
+      },
+      // The same key again starts a run; a column left out makes it a trigger run.
+      {
+        kind: "update" as const,
+        table: ITEMS_MODEL,
+        record: { id: "22", n: "2200" },
+        modified: new Set(["n"]),
+        present: new Set(["id", "n"]),
+        observedTags: [`client-m@${BASE + 1600}`],
+      },
+      {
+        kind: "update" as const,
+        table: ITEMS_MODEL,
+        record: { id: "21", n: "2100" },
+        modified: new Set(["n"]),
+        present: new Set(["id", "n"]),
+        observedTags: [`client-m@${BASE + 1500}`],
+      },
+    ],
+  });
+  const next = toPublishedTransaction({
+    clientId: "client-m",
+    lsn: new Uint8Array([9, 10]),
+    commitTimestampMs: BigInt(BASE + 1700),
+    changes: [{
+      kind: "update" as const,
+      table: ITEMS_MODEL,
+      record: { id: "20", n: "201" },
+      modified: new Set(["n"]),
+      present: new Set(["id", "n"]),
+      observedTags: [`client-m@${BASE + 1500}`],
+    }],
+  });
+  assert.ok(!("error" in replayed) && !("error" in next));
+  assert.deepEqual(replayed.changes.map((c) => c.table.name), [
+    "acknowledged_client_lsns",
+    "client_merge_statements",
+    "items",
+    "shadow__public__items",
+    "items",
+    "shadow__public__items",
+  ]);
+  running.publisher.publish(replayed);
+  running.publisher.publish(next);
+  // The subscription applies in order: once the next one is in, the replay was dealt with.
+  await waitFor(
+    () => sql`SELECT n FROM items WHERE id = 20`.then((r) => r[0]?.n === 201),
+    { timeoutMs: 20_000, what: "the client's next transaction applied" },
+  );
+  const rows = await sql`SELECT id, content, n FROM items WHERE id IN (21, 22) ORDER BY id`;
+  assert.deepEqual(rows.map((r) => ({ ...r })), [{ id: 21, content: `it's "21"\\`, n: 21 }]);
+  const [ack] = await sql`SELECT encode(lsn, 'hex') AS lsn FROM electric.acknowledged_client_lsns
+                           WHERE client_id = 'client-m'`;
+  assert.equal(ack.lsn, "090a");
+});
+
 test("a newly electrified table is subscribed after a refresh (checklist 54)", async () => {
   await sql.unsafe(`
     CREATE TABLE notes (id int4 PRIMARY KEY, body text);
@@ -373,7 +444,7 @@ test("after a publisher restart the subscriber resumes; nothing is duplicated (c
   assert.deepEqual(lsns.map((r) => ({ ...r })), [
     { client_id: "client-a", lsn: "0103" },
     { client_id: "client-b", lsn: "06" },
-    { client_id: "client-m", lsn: "0909" },
+    { client_id: "client-m", lsn: "090a" },
   ]);
   const [shadow] = await sql`SELECT array_length(_tags, 1) AS n FROM electric.shadow__public__items
                               WHERE id = 1`;

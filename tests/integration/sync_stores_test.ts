@@ -66,6 +66,38 @@ test("membership intervals: writes are coalesced, stored before `durable`, and a
   assert.deepEqual([...await other.openKeys()], []);
 });
 
+test("membership kept by two instances at their own pace: the lagging one neither reopens nor ends the other's", async () => {
+  // Two instances' stores on one group; "fast" is ahead in the stream.
+  const fast = await new PostgresMembershipStore(() => sql).open("group-shared");
+  const slow = await new PostgresMembershipStore(() => sql).open("group-shared");
+  assert.equal(fast.groupId, slow.groupId);
+  fast.record(10n, ["k[1]", "k[2]"], []);
+  fast.record(30n, [], ["k[1]"]);
+  fast.record(50n, ["k[1]"], []);
+  await fast.durable(50n);
+  // The lagging instance writes each change on its own, as it reaches it.
+  slow.record(10n, ["k[1]", "k[2]"], []);
+  await slow.durable(10n);
+  slow.record(30n, [], ["k[1]"]);
+  await slow.durable(30n);
+  const rows = await sql`SELECT row_key, added_lsn::int AS added, removed_lsn::int AS removed
+                           FROM electric.shape_group_rows WHERE group_id = ${fast.groupId}
+                          ORDER BY row_key, added_lsn`;
+  assert.deepEqual(rows.map((r) => ({ ...r })), [
+    { row_key: "k[1]", added: 10, removed: 30 },
+    { row_key: "k[1]", added: 50, removed: null },
+    { row_key: "k[2]", added: 10, removed: null },
+  ]);
+  assert.deepEqual([...await slow.openKeys()].sort(), ["k[1]", "k[2]"]);
+  const since20 = await slow.changedAfter(20n);
+  assert.deepEqual({ added: [...since20.added], removed: [...since20.removed] }, {
+    added: ["k[1]"],
+    removed: ["k[1]"],
+  });
+  const at40 = await fast.changedAfter(40n);
+  assert.deepEqual([...at40.removed], [], "nothing a client at 40 held went since");
+});
+
 test("a thousand acknowledgements become one write; subscriptions survive until removed", async () => {
   const store = new PostgresClientStore(() => sql, { ackIntervalMs: 50 });
   const plan = { subscriptionId: "s1", requests: [] };

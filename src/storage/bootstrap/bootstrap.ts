@@ -3,7 +3,9 @@
  * in version order, then redefines the routines, all in one transaction under an advisory
  * lock, so two instances starting at once serialise and the second finds nothing to do.
  */
+import { createHash } from "node:crypto";
 import { PERMISSIONS_ROUTINES_SQL } from "../ddlx/mod.ts";
+import type postgres from "postgres";
 import {
   CLIENT_DDL_ROUTINES_SQL,
   DDL_GUARD_ROUTINES_SQL,
@@ -42,6 +44,8 @@ export interface BootstrapResult {
   /** Versions of the steps applied by this call (empty when the schema was up to date). */
   applied: bigint[];
   ddlGuard: boolean;
+  /** Whether electrified tables' trigger functions were generated again (changed generators). */
+  regenerated: boolean;
 }
 
 export async function bootstrapElectricSchema(
@@ -69,9 +73,32 @@ export async function bootstrapElectricSchema(
       applied.push(step.version);
     }
     for (const routines of ROUTINES_SQL) await tx.unsafe(routines);
+    const regenerated = await regenerateShadowFunctions(tx);
     if (options.ddlGuard) await tx.unsafe(INSTALL_DDL_GUARD_SQL);
-    return { applied, ddlGuard: options.ddlGuard ?? false };
+    return { applied, ddlGuard: options.ddlGuard ?? false, regenerated };
   }) as BootstrapResult;
+}
+
+const SHADOW_FINGERPRINT = createHash("sha256").update(SHADOW_ROUTINES_SQL).digest("hex");
+
+/**
+ * Electrified tables' trigger functions are generated from the shadow routines when a table is
+ * electrified; when those generators changed since the last start (an upgrade), every table's
+ * functions are generated again, so a fix in them reaches tables electrified before it.
+ */
+async function regenerateShadowFunctions(tx: postgres.TransactionSql): Promise<boolean> {
+  // Absent only when a caller installs a subset of the steps (tests of upgrades).
+  const [{ present }] = await tx<{ present: boolean }[]>`
+    SELECT to_regclass('electric.routine_fingerprints') IS NOT NULL AS present`;
+  if (!present) return false;
+  const [stored] = await tx<{ fingerprint: string }[]>`
+    SELECT fingerprint FROM electric.routine_fingerprints WHERE name = 'shadow'`;
+  if (stored?.fingerprint === SHADOW_FINGERPRINT) return false;
+  await tx`CALL electric.reinstall_all_shadow_functions()`;
+  await tx`INSERT INTO electric.routine_fingerprints (name, fingerprint)
+           VALUES ('shadow', ${SHADOW_FINGERPRINT})
+           ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, updated_at = now()`;
+  return true;
 }
 
 /** Pure: the steps to apply, in version order. A step is done when its own version is. */

@@ -462,6 +462,29 @@ END;
 $$;
 `;
 
+/**
+ * Fingerprints of generated code: the per-table trigger functions are generated once, at
+ * electrification, so a service whose generators changed regenerates them at start-up when the
+ * stored fingerprint differs (see bootstrap.ts).
+ */
+const ROUTINE_FINGERPRINTS_SQL = /* sql */ `
+CREATE TABLE IF NOT EXISTS electric.routine_fingerprints (
+  name text PRIMARY KEY,
+  fingerprint text NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+`;
+
+/**
+ * Group membership written by several instances (src/sync/membership_store.ts): whether a key
+ * is held at a position is looked up by group and key, open or not, when an interval is opened;
+ * that index also serves closing, so the partial index of open intervals goes.
+ */
+const SHARED_MEMBERSHIP_SQL = /* sql */ `
+CREATE INDEX IF NOT EXISTS shape_group_rows_key ON electric.shape_group_rows (group_id, row_key);
+DROP INDEX IF EXISTS electric.shape_group_rows_open;
+`;
+
 export const INSTALL_STEPS: readonly InstallStep[] = [
   {
     version: REFERENCE_STEP_VERSIONS[0],
@@ -516,6 +539,18 @@ export const INSTALL_STEPS: readonly InstallStep[] = [
     records: [20261210000002n],
     description: "client transactions applied at most once across instances",
     sql: CLIENT_WRITE_FENCE_SQL,
+  },
+  {
+    version: 20261211000001n,
+    records: [20261211000001n],
+    description: "fingerprints of generated trigger functions, to regenerate them on upgrade",
+    sql: ROUTINE_FINGERPRINTS_SQL,
+  },
+  {
+    version: 20261211000002n,
+    records: [20261211000002n],
+    description: "graph group membership kept by several instances at once",
+    sql: SHARED_MEMBERSHIP_SQL,
   },
 ];
 

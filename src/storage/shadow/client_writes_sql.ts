@@ -18,6 +18,17 @@
  */
 
 export const CLIENT_WRITES_GENERATORS_SQL = /* sql */ `
+-- The first statement of steps 1 and 2: a change of a client transaction that an instance
+-- applies again (its client LSN is not newer than the acknowledged one, so the subscription's
+-- position-row trigger set electric.skip_client_transaction) is discarded, like the set-based
+-- runs of that transaction (see the client write fence in bootstrap/steps.ts).
+CREATE OR REPLACE FUNCTION electric.__skip_replayed_change()
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT $s$IF pg_catalog.current_setting('electric.skip_client_transaction', true) = 'on' THEN
+    RETURN NULL;
+  END IF;$s$
+$$;
+
 CREATE OR REPLACE FUNCTION electric.__shadow_body__reorder_main_op(rel regclass)
 RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
 DECLARE
@@ -26,6 +37,7 @@ BEGIN
   SELECT * INTO nm FROM electric.__shadow_names(rel);
   RETURN format($b$
 BEGIN
+  %7$s
   INSERT INTO %1$s AS _e_s (%2$s%3$s, _currently_reordering)
   VALUES (%4$s%5$s, true)
   ON CONFLICT (%2$s) DO UPDATE SET %6$s_currently_reordering = true;
@@ -37,7 +49,8 @@ $b$,
     electric.__shadow_format_columns(rel, 'value', ', %5$I', ''),
     electric.__shadow_format_columns(rel, 'pk', 'NEW.%1$I', ', '),
     electric.__shadow_format_columns(rel, 'value', ', NEW.%1$I', ''),
-    electric.__shadow_format_columns(rel, 'value', '%5$I = excluded.%5$I, ', ''));
+    electric.__shadow_format_columns(rel, 'value', '%5$I = excluded.%5$I, ', ''),
+    electric.__skip_replayed_change());
 END;
 $$;
 
@@ -63,6 +76,7 @@ BEGIN
     electric.__shadow_format_columns(rel, 'pk', '_e_s.%1$I = NEW.%1$I', ' AND '));
   RETURN format($b$
 BEGIN
+  %6$s
   IF (NEW._tag).timestamp IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'not_null_violation', MESSAGE = %4$L;
   END IF;
@@ -79,7 +93,8 @@ $b$,
     electric.__shadow_format_columns(rel, 'pk', '%1$I', ', '),
     electric.__shadow_format_columns(rel, 'pk', 'NEW.%1$I', ', '),
     format('Client change to %s has no tag', nm.user_table),
-    update_statement);
+    update_statement,
+    electric.__skip_replayed_change());
 END;
 $$;
 
