@@ -3,7 +3,8 @@
  * cluster in `./.electric/pgdata` with wal_level=logical (adopting one an earlier, crashed run
  * left running), and fills in the settings a developer would otherwise have to invent:
  * insecure auth, a proxy password and a publisher host. Anything set in the environment still
- * wins. It logs which server binaries it runs and what happened to the cluster.
+ * wins. It logs which server binaries it runs, what happened to the cluster and which OS user
+ * the server runs as.
  *
  * Outside dev mode (plain `start`, the binary) none of this happens: a missing DATABASE_URL
  * is a configuration error like any other.
@@ -37,7 +38,10 @@ const SOURCE_LABEL = {
   npm: "npm package",
 } as const;
 
-/** What dev mode says about the local cluster: the binaries, then how it got the postmaster. */
+/**
+ * What dev mode says about the local cluster: the binaries, how it got the postmaster, then
+ * the OS user the server runs as.
+ */
 export function describeCluster(cluster: RunningCluster): string[] {
   const { binaries, pid, port } = cluster;
   const lines = [
@@ -61,6 +65,8 @@ export function describeCluster(cluster: RunningCluster): string[] {
       `Local Postgres: ${created}started (pid ${pid}, port ${port}) in ${cluster.dataDir}`,
     );
   }
+  const { name, reason } = cluster.serverUser;
+  lines.push(`Local Postgres: runs as OS user "${name}" (${reason})`);
   return lines;
 }
 

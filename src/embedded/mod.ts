@@ -13,7 +13,8 @@
  * It must not read configuration beyond POSTGRES_BIN_DIR (and the test-only
  * ELECTRIC_TEST_SKIP_SYSTEM_POSTGRES), nor throw for expected failures: those come back as
  * `ClusterError` values with a `code` (and an install hint where useful).
- * When running as root, the binaries run as the `postgres` system user.
+ * When running as root, the binaries run as the `postgres` system user, else as `nobody`
+ * (see privileges.ts); `RunningCluster.serverUser` says which and why.
  */
 
 export type {
@@ -24,6 +25,7 @@ export type {
   ClusterOrigin,
   PostgresBinaries,
   RunningCluster,
+  ServerUser,
   StartClusterResult,
 } from "./types.ts";
 export { clusterUrl, startCluster } from "./cluster.ts";

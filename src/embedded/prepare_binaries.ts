@@ -16,7 +16,7 @@ import {
 } from "./binaries.ts";
 import { npmNativeRoot, repairNpmPackage } from "./npm_package.ts";
 import { grantTreeAccess, resolveRunAs, type RunAs, wrapCommand } from "./privileges.ts";
-import type { ClusterError, PostgresBinaries } from "./types.ts";
+import type { ClusterError, PostgresBinaries, ServerUser } from "./types.ts";
 
 export type PreparedBinaries =
   | { ok: true; binaries: PostgresBinaries }
@@ -64,13 +64,19 @@ export function prepareBinaries(found: FoundBinaries, runAs: RunAs): PreparedBin
   return { ok: true, binaries: { ...found, version: probed.version } };
 }
 
+export type LocatedPostgres =
+  | { ok: true; binaries: PostgresBinaries; runAs: RunAs; serverUser: ServerUser }
+  | { ok: false; error: ClusterError };
+
 /**
- * Finds, repairs and checks the binaries (`binDir` as in `ClusterOptions`), with the user
- * they run as. What `startCluster` does first; CI uses it to decide whether to install any.
+ * Finds, repairs and checks the binaries (`binDir` and `runAsUser` as in `ClusterOptions`),
+ * with the user they run as. What `startCluster` does first; CI uses it to decide whether to
+ * install any.
  */
 export function locatePostgres(
   binDir?: string,
-): { ok: true; binaries: PostgresBinaries; runAs: RunAs } | { ok: false; error: ClusterError } {
+  options: { runAsUser?: string; dataDirOwner?: number } = {},
+): LocatedPostgres {
   const found = findPostgresBinaries(binDir);
   if (found === undefined) {
     const where = binDir ?? process.env.POSTGRES_BIN_DIR;
@@ -80,7 +86,7 @@ export function locatePostgres(
       : `PostgreSQL server binaries not found: no initdb and postgres in "${where}"`;
     return { ok: false, error: { code: "POSTGRES_BINARIES_MISSING", message, hint: INSTALL_HINT } };
   }
-  const runAs = resolveRunAs();
+  const runAs = resolveRunAs({ user: options.runAsUser, dataDirOwner: options.dataDirOwner });
   if (!runAs.ok) return { ok: false, error: { code: "INITDB_FAILED", message: runAs.message } };
   const prepared = prepareBinaries(found, runAs.runAs);
   if (!prepared.ok) {
@@ -91,5 +97,5 @@ export function locatePostgres(
     };
     return { ok: false, error };
   }
-  return { ok: true, binaries: prepared.binaries, runAs: runAs.runAs };
+  return { ok: true, binaries: prepared.binaries, runAs: runAs.runAs, serverUser: runAs.user };
 }

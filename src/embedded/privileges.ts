@@ -1,6 +1,10 @@
 /**
  * Running the server binaries as a non-root user. Postgres refuses to run as root, so when we
  * are root the data dir is handed to the `postgres` system user and every command is wrapped.
+ * A machine whose binaries came from npm (no distribution package) has no such user; there we
+ * fall back to `nobody`, which every Debian-like system has. That is the unprivileged account
+ * meant for exactly this, and a throwaway dev or CI cluster owned by it is fine; a long-lived
+ * server should get its own `postgres` user, which is always preferred when present.
  * `setpriv` is preferred over `runuser` because it execs in place: the pid we spawn is the
  * postmaster itself, so signals reach it directly.
  */
@@ -15,7 +19,9 @@ import {
   readFileSync,
   statSync,
 } from "node:fs";
+import { userInfo } from "node:os";
 import { dirname, join } from "node:path";
+import type { ServerUser } from "./types.ts";
 
 export interface OsUser {
   name: string;
@@ -35,6 +41,17 @@ export function parsePasswd(text: string, name: string): OsUser | undefined {
   return undefined;
 }
 
+/** The user with `uid` in /etc/passwd-formatted text (the first, if several share it). */
+function userWithUid(text: string, uid: number): OsUser | undefined {
+  for (const line of text.split("\n")) {
+    const fields = line.split(":");
+    if (fields.length >= 4 && Number(fields[2]) === uid && fields[0] !== "") {
+      return parsePasswd(line, fields[0]);
+    }
+  }
+  return undefined;
+}
+
 /** How commands are run: directly, or switched to `user` because we are root. */
 export type RunAs = { kind: "self" } | { kind: "user"; user: OsUser; via: "setpriv" | "runuser" };
 
@@ -43,20 +60,97 @@ function onPath(command: string): boolean {
   return dirs.some((dir) => dir !== "" && existsSync(`${dir}/${command}`));
 }
 
-/** Decides how to run server binaries; an error message when root has no usable user. */
-export function resolveRunAs(): { ok: true; runAs: RunAs } | { ok: false; message: string } {
-  if (process.getuid?.() !== 0) return { ok: true, runAs: { kind: "self" } };
-  let user: OsUser | undefined;
+export interface ResolveRunAsOptions {
+  /** Default: this process's uid. */
+  uid?: number;
+  /** /etc/passwd-formatted text, read only when root. Default: the contents of /etc/passwd. */
+  passwd?: string;
+  /** The user to switch to when root. Default: `postgres`, else `nobody`. */
+  user?: string;
+  /**
+   * The uid owning an existing data dir: when root and no user is requested, its owner runs
+   * the server (a cluster made as `nobody` before a `postgres` user appeared still starts).
+   */
+  dataDirOwner?: number;
+  /** Whether a command is installed. Default: looks on PATH and in /usr/bin, /usr/sbin, /bin. */
+  hasCommand?: (command: string) => boolean;
+}
+
+export type ResolvedRunAs =
+  | { ok: true; runAs: RunAs; user: ServerUser }
+  | { ok: false; message: string };
+
+function readPasswd(): string {
   try {
-    user = parsePasswd(readFileSync("/etc/passwd", "utf8"), "postgres");
+    return readFileSync("/etc/passwd", "utf8");
   } catch {
-    user = undefined;
+    return "";
   }
-  if (user === undefined) {
-    return { ok: false, message: 'Running as root but there is no "postgres" system user' };
+}
+
+function ownName(uid: number | undefined): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${uid}`;
   }
-  if (onPath("setpriv")) return { ok: true, runAs: { kind: "user", user, via: "setpriv" } };
-  if (onPath("runuser")) return { ok: true, runAs: { kind: "user", user, via: "runuser" } };
+}
+
+/** The user to switch to as root and why, or why there is none. */
+function pickUser(
+  passwd: string,
+  wanted: string | undefined,
+  dataDirOwner: number | undefined,
+): { user: OsUser; reason: string } | { message: string } {
+  if (wanted === undefined && dataDirOwner !== undefined && dataDirOwner !== 0) {
+    const owner = userWithUid(passwd, dataDirOwner);
+    if (owner !== undefined) {
+      return { user: owner, reason: "running as root; this user owns the data directory" };
+    }
+  }
+  if (wanted !== undefined) {
+    const user = parsePasswd(passwd, wanted);
+    if (user !== undefined) return { user, reason: "running as root; this user was requested" };
+    return {
+      message: `Running as root but there is no "${wanted}" system user to run PostgreSQL as`,
+    };
+  }
+  const postgres = parsePasswd(passwd, "postgres");
+  if (postgres !== undefined) {
+    return { user: postgres, reason: "running as root, which PostgreSQL refuses" };
+  }
+  const nobody = parsePasswd(passwd, "nobody");
+  if (nobody !== undefined) {
+    return {
+      user: nobody,
+      reason: 'running as root, which PostgreSQL refuses, and there is no "postgres" system user',
+    };
+  }
+  return {
+    message: 'Running as root but there is no "postgres" or "nobody" system user to run ' +
+      "PostgreSQL as: create one (`useradd --system postgres`) or run as a non-root user",
+  };
+}
+
+/**
+ * Decides how to run server binaries: as ourselves unless we are root, else as `postgres`,
+ * else as `nobody` (see the module header). Says which OS user and why, for the startup log;
+ * an error message when root has no usable user.
+ */
+export function resolveRunAs(options: ResolveRunAsOptions = {}): ResolvedRunAs {
+  const uid = options.uid ?? process.getuid?.();
+  if (uid !== 0) {
+    const user = { name: ownName(uid), reason: "not running as root" };
+    return { ok: true, runAs: { kind: "self" }, user };
+  }
+  const picked = pickUser(options.passwd ?? readPasswd(), options.user, options.dataDirOwner);
+  if ("message" in picked) return { ok: false, message: picked.message };
+  const { user, reason } = picked;
+  const chosen = { name: user.name, reason };
+  const hasCommand = options.hasCommand ?? onPath;
+  for (const via of ["setpriv", "runuser"] as const) {
+    if (hasCommand(via)) return { ok: true, runAs: { kind: "user", user, via }, user: chosen };
+  }
   return { ok: false, message: "Running as root but neither `setpriv` nor `runuser` is available" };
 }
 

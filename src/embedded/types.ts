@@ -14,6 +14,19 @@ export interface ClusterOptions {
   binDir?: string;
   /** Extra `-c name=value` server settings. */
   extraSettings?: Record<string, string>;
+  /**
+   * When running as root: the OS user the server runs as. Default `postgres`, else `nobody`
+   * (see privileges.ts). Ignored when not root. Tests use it to run as `nobody` on a machine
+   * that has a `postgres` user.
+   */
+  runAsUser?: string;
+}
+
+/** The OS user the server binaries run as, and why that one (dev mode logs both). */
+export interface ServerUser {
+  name: string;
+  /** E.g. `running as root, which PostgreSQL refuses`. */
+  reason: string;
 }
 
 /** Where the server binaries came from: the option/POSTGRES_BIN_DIR, the system, or npm. */
@@ -48,6 +61,8 @@ export interface RunningCluster {
   pid: number;
   /** The binaries found for this data dir (for a running postmaster: the ones we would use). */
   binaries: PostgresBinaries;
+  /** The OS user the server runs as (for a running postmaster: the one we would use). */
+  serverUser: ServerUser;
   /** Fast shutdown, resolves once stopped; idempotent. A no-op for a `shared` postmaster. */
   stop(): Promise<void>;
 }

@@ -28,12 +28,16 @@ export interface Chromium {
   close(): Promise<void>;
 }
 
+const INSTALL_CHROMIUM = "install the Debian package as root: " +
+  "`apt-get update && apt-get install -y chromium` (`bash scripts/test` does this itself " +
+  "when it runs as root on a machine with apt-get)";
+
 /** Launches Chromium, or throws saying how to install it: a missing browser is a failure. */
 export async function launchChromium(executable = CHROMIUM): Promise<Chromium> {
   if (!existsSync(executable)) {
     throw new Error(
-      `Chromium is not installed (${executable} is missing), and the status page is tested in it. ` +
-        "Install it with `apt-get install -y chromium` (Debian/Ubuntu), then run the test again.",
+      `Chromium is not installed: "${executable}" is missing, and the status page is tested ` +
+        `in it; ${INSTALL_CHROMIUM}, then run the test again`,
     );
   }
   const profile = mkdtempSync(join(tmpdir(), "electric-test-chromium-"));
