@@ -18,24 +18,17 @@
  * Prints a table and `client-writes-result <json>`; `--write-doc` puts it in docs/benchmarks.md.
  */
 import { cpus } from "node:os";
-import type { Runtime } from "./sync/env.ts";
+import { benchArgs } from "./args.ts";
 import { median } from "./sync/writer.ts";
 import { clientWritesRun, type RunFigures } from "./client_writes/run.ts";
 import { writeClientWritesDoc } from "./client_writes/report.ts";
 
-const argv = process.argv.slice(2);
-const arg = (name: string, fallback: string) => {
-  const at = argv.indexOf(`--${name}`);
-  return at >= 0 && argv[at + 1] ? argv[at + 1] : fallback;
-};
-const SMALL = argv.includes("--small");
-const RUNTIME = arg("runtime", "bun") as Runtime;
+const { argv, arg, flag, small: SMALL, runtime: RUNTIME } = benchArgs();
 const MODE = arg("mode", "direct_writes");
 const CLIENTS = arg("clients", SMALL ? "1,5" : "1,10,100").split(",").map(Number);
 const SECONDS = Number(arg("seconds", SMALL ? "1" : "5"));
 const RATE = Number(arg("rate", SMALL ? "100" : "1000"));
 const RUNS = Number(arg("runs", SMALL ? "1" : "3"));
-if (!["bun", "deno", "binary"].includes(RUNTIME)) throw new Error(`unknown --runtime ${RUNTIME}`);
 if (!["direct_writes", "logical_replication"].includes(MODE)) {
   throw new Error(`--mode must be direct_writes or logical_replication, not ${MODE}`);
 }
@@ -96,7 +89,7 @@ console.log(
     `p99 ${rate.p99.toFixed(2)} ms, lost ${rate.lost}`,
 );
 console.log(`client-writes-result ${JSON.stringify(result)}`);
-if (argv.includes("--write-doc")) {
+if (flag("write-doc")) {
   writeClientWritesDoc({
     runtime: RUNTIME,
     mode: MODE,

@@ -43,6 +43,7 @@ import {
   standbyStatusUpdate,
 } from "../../src/pgwire/mod.ts";
 import { waitFor } from "../../tests/helpers/wait.ts";
+import { benchArgs } from "./args.ts";
 import { currentSection, writeSection } from "./doc_section.ts";
 import {
   type BenchService,
@@ -52,23 +53,12 @@ import {
   fillItems,
   freshDatabase,
   ROOT,
-  type Runtime,
   type Server,
   startBenchService,
 } from "./sync/env.ts";
 import { insertInTransactions, LatencyBook, median, paceWrites, someIds } from "./sync/writer.ts";
 
-const argv = process.argv.slice(2);
-const RUNNER = "Deno" in globalThis ? "deno run -A" : "bun";
-const arg = (name: string, fallback: string) => {
-  const at = argv.indexOf(`--${name}`);
-  return at >= 0 && argv[at + 1] ? argv[at + 1] : fallback;
-};
-const SMALL = argv.includes("--small");
-const RUNTIME = arg("runtime", "bun") as Runtime;
-if (!["bun", "deno", "binary"].includes(RUNTIME)) {
-  throw new Error(`--runtime must be bun, deno or binary, not "${RUNTIME}"`);
-}
+const { argv, arg, flag, runner: RUNNER, small: SMALL, runtime: RUNTIME } = benchArgs();
 const CONSUMER = arg("consumer", "service");
 if (!["service", "decoder"].includes(CONSUMER)) {
   throw new Error(`--consumer must be service or decoder, not "${CONSUMER}"`);
@@ -557,7 +547,7 @@ console.log(
   }`,
 );
 
-if (argv.includes("--write-doc") && !SMALL) {
+if (flag("write-doc") && !SMALL) {
   const BEGIN = "<!-- decoding-slot:begin -->";
   const END = "<!-- decoding-slot:end -->";
   const sub = `<!-- decoding-slot:${CONSUMER}:begin -->`;

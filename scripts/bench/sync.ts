@@ -26,7 +26,8 @@ import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { type Ctx, type Figures, sizesFor } from "./sync/context.ts";
-import { connectSql, ROOT, type Runtime, startServer } from "./sync/env.ts";
+import { benchArgs } from "./args.ts";
+import { connectSql, ROOT, startServer } from "./sync/env.ts";
 import { BASELINES, DETAILS, FIGURES, renderTables, writeDoc } from "./sync/report.ts";
 import { baselines } from "./sync/scenarios/baselines.ts";
 import { scenarioC, scenarioD } from "./sync/scenarios/fanout.ts";
@@ -37,20 +38,8 @@ import { singleRawClient } from "./sync/scenarios/single.ts";
 import { scenarioE } from "./sync/scenarios/throughput.ts";
 import { median } from "./sync/writer.ts";
 
-const argv = process.argv.slice(2);
-const RUNNER = "Deno" in globalThis ? "deno run -A" : "bun";
-function arg(name: string, fallback: string): string {
-  const at = argv.indexOf(`--${name}`);
-  return at >= 0 && argv[at + 1] ? argv[at + 1] : fallback;
-}
-const flag = (name: string) => argv.includes(`--${name}`);
-
-const RUNTIME = arg("runtime", "bun") as Runtime;
-if (!["bun", "deno", "binary"].includes(RUNTIME)) {
-  throw new Error(`--runtime must be bun, deno or binary, not "${RUNTIME}"`);
-}
+const { argv, arg, flag, runner: RUNNER, small: SMALL, runtime: RUNTIME } = benchArgs();
 const SCENARIOS = new Set(arg("scenarios", "a,b,c,d,e,f,g").split(",").map((s) => s.trim()));
-const SMALL = flag("small");
 const RUNS = Number(arg("runs", SMALL ? "1" : "3"));
 const sizes = sizesFor({
   small: SMALL,

@@ -16,26 +16,23 @@
  * logical_replication) change the run; FAULT_LOG_DIR keeps the service's whole output. Postgres
  * runs with synchronous_commit on: with it off, an immediate shutdown may lose commits the
  * service already reported, which is that setting's promise, not a fault. Figures are in
- * docs/reliability.md. Longer than most tests: the workload, the faults and the checks of one
- * scenario read best in one place.
+ * docs/reliability.md. The workload and the final checks are tests/helpers/write_workload.ts,
+ * shared with instances_test.ts; the faults are this file's.
  */
 import { test } from "node:test";
-import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { findFreePort } from "../../src/embedded/mod.ts";
 import { type ScratchCluster, startScratchCluster } from "../helpers/pg_cluster.ts";
-import { ResumingClient, type Row } from "../helpers/resuming_client.ts";
+import type { ResumingClient } from "../helpers/resuming_client.ts";
 import {
   AUDIT,
-  checkAudit,
-  replicaDiff,
+  checkFinalState,
+  keepWriting,
   seeded,
   SETUP,
-  TABLE,
-  toNumber,
-  Writer,
+  startWriters,
 } from "../helpers/write_workload.ts";
 import { serviceEnv } from "../helpers/service_config.ts";
 import { type ServiceProcess, startService } from "../helpers/service_process.ts";
@@ -45,8 +42,6 @@ const SEED = Number(process.env.FAULT_SEED ?? 20261205);
 const CLIENTS = Number(process.env.FAULT_CLIENTS ?? 12);
 const MODES = (process.env.FAULT_WRITE_MODES ?? "direct_writes,logical_replication").split(",");
 const KILLS = 5;
-/** Writes a client may have unacknowledged before it pauses (its oplog keeps them meanwhile). */
-const MAX_IN_FLIGHT = 20;
 
 type Fault = "kill" | "restart postgres (fast)" | "restart postgres (immediate)";
 
@@ -110,17 +105,11 @@ async function faultRun(mode: string): Promise<Figures> {
     await sql`CALL electric.electrify('fault_rows')`;
     await sql.unsafe(AUDIT);
 
-    const writers = Array.from({ length: CLIENTS }, (_, index) => {
-      const client = new ResumingClient({
-        host: "127.0.0.1",
-        port,
-        table: TABLE,
-        random: seeded(SEED + 1 + index),
-      });
-      clients.push(client);
-      client.start();
-      return new Writer(index, client, seeded(SEED + 1001 + index));
+    const writers = startWriters(CLIENTS, {
+      seed: SEED,
+      connect: () => ({ host: "127.0.0.1", port }),
     });
+    clients.push(...writers.map((w) => w.client));
     const state = () =>
       clients.map((c, i) =>
         `client ${i}: ready ${c.ready}, sent ${c.sent.length}, acknowledged ${c.acknowledged}, ` +
@@ -132,13 +121,7 @@ async function faultRun(mode: string): Promise<Figures> {
     });
 
     const timeline: string[] = [];
-    let writing = true;
-    const loops = writers.map(async (writer) => {
-      while (writing) {
-        if (writer.client.inFlight < MAX_IN_FLIGHT) writer.writeNext();
-        await pause(10 + writer.random() * 30);
-      }
-    });
+    const writing = keepWriting(writers);
 
     const faults: Fault[] = [
       ...Array.from({ length: KILLS }, () => "kill" as const),
@@ -169,57 +152,13 @@ async function faultRun(mode: string): Promise<Figures> {
         what: () => `every client writing again after "${fault}":\n${state()}`,
       });
     }
-    writing = false;
-    await Promise.all(loops);
+    await writing.stop();
 
-    // The final resend: each client reconnects and sends whatever Postgres does not hold.
-    for (const client of clients) client.reconnect();
-    const positions = async () => {
-      const rows = await sql!<{ client_id: string; lsn: Uint8Array }[]>`
-        SELECT client_id, lsn FROM electric.acknowledged_client_lsns`;
-      return new Map(rows.map((r) => [r.client_id, toNumber(r.lsn)]));
-    };
-    await waitFor(async () => {
-      const held = await positions();
-      return clients.every((c) => held.get(c.id) === c.sent.length);
-    }, {
-      timeoutMs: 30_000,
-      intervalMs: 100,
-      what: () => `every write in Postgres:\n${state()}`,
+    const { audit, inPostgres } = await checkFinalState(sql, {
+      writers,
+      state,
+      context: `; faults:\n${timeline.join("\n")}`,
     });
-
-    const tableRows = async () =>
-      new Map(
-        (await sql!<Row[]>`SELECT id, owner::text, n::text, w FROM fault_rows`).map((r) => [
-          r.id!,
-          { ...r },
-        ]),
-      );
-    let inPostgres = await tableRows();
-    const converged = await waitFor(async () => {
-      inPostgres = await tableRows();
-      return clients.every((c) => replicaDiff(c, inPostgres).length === 0);
-    }, { timeoutMs: 30_000, intervalMs: 100 }).catch(() => false);
-    if (!converged) {
-      const diffs = clients.map((c, i) => ({ client: i, diff: replicaDiff(c, inPostgres) }))
-        .filter((d) => d.diff.length > 0);
-      assert.fail(`Replicas differ from Postgres:\n${JSON.stringify(diffs.slice(0, 3), null, 1)}`);
-    }
-
-    const problems = clients.flatMap((c, i) => c.problems.map((p) => `client ${i}: ${p}`));
-    assert.deepEqual(problems, [], "no acknowledged write taken back, no protocol error");
-
-    const audit = await checkAudit(sql, writers);
-    assert.deepEqual(
-      audit.errors.slice(0, 10),
-      [],
-      `every write applied exactly once; faults:\n${timeline.join("\n")}`,
-    );
-    for (const writer of writers) {
-      for (const [id, { row }] of writer.own) {
-        assert.deepEqual(inPostgres.get(id), row, `own row ${id} as its last write left it`);
-      }
-    }
 
     return {
       mode,

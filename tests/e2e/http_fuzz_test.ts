@@ -15,43 +15,28 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import process from "node:process";
 import { findFreePort } from "../../src/embedded/mod.ts";
-import { fuzzSettings, inLanes, RawPeer, Tally } from "../helpers/fuzz.ts";
-import { freshDatabase } from "../helpers/pg_cluster.ts";
+import { ANSWER_MS, fuzzSettings, RawPeer, runInputs, Tally } from "../helpers/fuzz.ts";
+import { type FuzzService, startFuzzService } from "../helpers/fuzz_service.ts";
 import { connectClient } from "../helpers/satellite_client.ts";
-import { serviceEnv } from "../helpers/service_config.ts";
-import { type ServiceProcess, startService } from "../helpers/service_process.ts";
 import { type HttpInput, httpInput } from "./http_fuzz_inputs.ts";
 
-const { seed: SEED, inputs: INPUTS, debug: DEBUG } = fuzzSettings(20261206);
-const LANES = Number(process.env.FUZZ_LANES ?? 16);
-/** Longest wait for a response (a hang past it fails the test). */
-const ANSWER_MS = 15_000;
+const { seed: SEED, inputs: INPUTS, lanes: LANES, debug: DEBUG } = fuzzSettings(20261206, {
+  lanes: 16,
+});
 /** Statuses a request may get; a 5xx other than 505 would be the service failing. */
 const ALLOWED = new Set(
   [101, 200, 204, 400, 403, 404, 405, 408, 411, 413, 414, 415, 426, 431, 505],
 );
 
-let db: Awaited<ReturnType<typeof freshDatabase>>;
-let port: number;
-let service: ServiceProcess;
+let target: FuzzService;
 
 before(async () => {
-  db = await freshDatabase();
-  port = await findFreePort();
   const proxyPort = await findFreePort();
-  service = startService(
-    await serviceEnv(db.url, port, { LOG_LEVEL: "warning", PG_PROXY_PORT: `http:${proxyPort}` }),
-  );
-  await service.waitForStatus(port, 200, 30_000);
+  target = await startFuzzService({ env: { PG_PROXY_PORT: `http:${proxyPort}` } });
 });
 
-after(async () => {
-  service.kill();
-  await service.exited;
-  await db.drop();
-});
+after(() => target?.stop());
 
 const HEAD_END = "\r\n\r\n";
 
@@ -72,7 +57,7 @@ function finalStatus(received: Uint8Array): number | "incomplete" | "malformed" 
 const tally = new Tally();
 
 async function run(input: HttpInput): Promise<void> {
-  const peer = await RawPeer.connect(port);
+  const peer = await RawPeer.connect(target.port);
   try {
     peer.write(Buffer.from(input.bytes, "latin1"));
     if (!input.complete) peer.end();
@@ -113,23 +98,17 @@ async function run(input: HttpInput): Promise<void> {
 test(`${INPUTS} fuzzed HTTP inputs (seed ${SEED}): a well-formed answer, never a crash`, {
   timeout: 120_000 + INPUTS * 20,
 }, async () => {
-  await inLanes(INPUTS, LANES, async (index) => {
-    try {
-      await run(httpInput(SEED, index));
-    } catch (error) {
-      (error as Error).message = `input ${index} (seed ${SEED}): ${(error as Error).message}` +
-        `\nService output (end): ${service.output().slice(-3000)}`;
-      throw error;
-    }
+  await runInputs(INPUTS, (index) => run(httpInput(SEED, index)), {
+    seed: SEED,
+    lanes: LANES,
+    context: target.outputTail,
   });
   console.log(`http fuzz, seed ${SEED}, ${INPUTS} inputs: ${tally}`);
   assert.equal(tally.total, INPUTS);
-  assert.doesNotMatch(service.output(), /Unhandled failure|Internal server error/);
+  target.assertNoFailureLogged(/Unhandled failure|Internal server error/);
 
-  const res = await fetch(`http://127.0.0.1:${port}/api/status`);
-  assert.equal(res.status, 200);
-  await res.body?.cancel();
-  const client = await connectClient(`ws://127.0.0.1:${port}/ws`);
+  await target.assertStatusOk();
+  const client = await connectClient(`ws://127.0.0.1:${target.port}/ws`);
   client.close();
   await client.closed;
 });

@@ -15,28 +15,22 @@ import postgres from "postgres";
 import { INSTALL_STEPS, instanceNames } from "../../src/storage/mod.ts";
 import { INSTANCE_SETTINGS, Instances, proxyUrl } from "../helpers/instances.ts";
 import { type ScratchCluster, startScratchCluster } from "../helpers/pg_cluster.ts";
-import { ResumingClient, type Row } from "../helpers/resuming_client.ts";
+import type { ResumingClient } from "../helpers/resuming_client.ts";
 import { waitFor } from "../helpers/wait.ts";
 import {
   AUDIT,
-  checkAudit,
-  replicaDiff,
-  seeded,
+  checkFinalState,
+  keepWriting,
   SETUP,
-  TABLE,
-  toNumber,
-  Writer,
+  startWriters,
 } from "../helpers/write_workload.ts";
 
 const SEED = 20261210;
 const CLIENTS = 6;
 const IDS = ["node_a", "node_b", "node_c"];
-const MAX_IN_FLIGHT = 20;
 const MODES = (process.env.INSTANCES_WRITE_MODES ?? "direct_writes,logical_replication").split(
   ",",
 );
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 for (const mode of MODES) {
   test(
@@ -90,19 +84,18 @@ for (const mode of MODES) {
         }
         await sql.unsafe(AUDIT);
 
-        const writers = Array.from({ length: CLIENTS }, (_, index) => {
-          const home = index % IDS.length;
-          const client = new ResumingClient({
-            host: "127.0.0.1",
-            port: all.list[home].httpPort,
-            endpoint: () => all.endpoint(home),
-            table: TABLE,
-            random: seeded(SEED + 1 + index),
-          });
-          clients.push(client);
-          client.start();
-          return new Writer(index, client, seeded(SEED + 1001 + index));
+        const writers = startWriters(CLIENTS, {
+          seed: SEED,
+          connect: (index) => {
+            const home = index % IDS.length;
+            return {
+              host: "127.0.0.1",
+              port: all.list[home].httpPort,
+              endpoint: () => all.endpoint(home),
+            };
+          },
         });
+        clients.push(...writers.map((w) => w.client));
         const state = () =>
           clients.map((c, i) =>
             `client ${i}: port ${c.port}, ready ${c.ready}, sent ${c.sent.length}, ` +
@@ -119,13 +112,7 @@ for (const mode of MODES) {
           "clients on every instance",
         );
 
-        let writing = true;
-        const loops = writers.map(async (writer) => {
-          while (writing) {
-            if (writer.client.inFlight < MAX_IN_FLIGHT) writer.writeNext();
-            await pause(10 + writer.random() * 30);
-          }
-        });
+        const writing = keepWriting(writers);
         const writingAgain = async (what: string) => {
           const before = clients.map((c) => c.acknowledged);
           await waitFor(() => clients.every((c, i) => c.ready && c.acknowledged >= before[i] + 2), {
@@ -166,48 +153,9 @@ for (const mode of MODES) {
           await all.restart(i);
         }
         await writingAgain("after the rolling restart");
-        writing = false;
-        await Promise.all(loops);
+        await writing.stop();
 
-        // The final resend: each client reconnects and sends whatever Postgres does not hold.
-        for (const client of clients) client.reconnect();
-        await waitFor(async () => {
-          const rows = await sql!<{ client_id: string; lsn: Uint8Array }[]>`
-          SELECT client_id, lsn FROM electric.acknowledged_client_lsns`;
-          const held = new Map(rows.map((r) => [r.client_id, toNumber(r.lsn)]));
-          return clients.every((c) => held.get(c.id) === c.sent.length);
-        }, {
-          timeoutMs: 30_000,
-          intervalMs: 100,
-          what: () => `every write in Postgres:\n${state()}`,
-        });
-
-        const tableRows = async () =>
-          new Map(
-            (await sql!<Row[]>`SELECT id, owner::text, n::text, w FROM fault_rows`).map((r) => [
-              r.id!,
-              { ...r },
-            ]),
-          );
-        let inPostgres = await tableRows();
-        const converged = await waitFor(async () => {
-          inPostgres = await tableRows();
-          return clients.every((c) => replicaDiff(c, inPostgres).length === 0);
-        }, { timeoutMs: 30_000, intervalMs: 100 }).catch(() => false);
-        if (!converged) {
-          const diffs = clients.map((c, i) => ({ client: i, diff: replicaDiff(c, inPostgres) }))
-            .filter((d) => d.diff.length > 0);
-          assert.fail(`Replicas differ from Postgres:\n${JSON.stringify(diffs.slice(0, 3))}`);
-        }
-        const problems = clients.flatMap((c, i) => c.problems.map((p) => `client ${i}: ${p}`));
-        assert.deepEqual(problems, [], "no acknowledged write taken back, no protocol error");
-        const audit = await checkAudit(sql, writers);
-        assert.deepEqual(audit.errors.slice(0, 10), [], "every write applied exactly once");
-        for (const writer of writers) {
-          for (const [id, { row }] of writer.own) {
-            assert.deepEqual(inPostgres.get(id), row, `own row ${id} as its last write left it`);
-          }
-        }
+        const { audit, inPostgres } = await checkFinalState(sql, { writers, state });
         for (let i = 0; i < IDS.length; i++) {
           assert.doesNotMatch(all.output(i), /Dropped replication slot/, "nothing expired");
         }

@@ -6,9 +6,6 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { SatOpLogSchema } from "../../src/gen/mod.ts";
 import { encodeFrame } from "../../src/satellite/codec/mod.ts";
@@ -16,9 +13,9 @@ import { forEachRowMarker } from "../../scripts/bench/sync/oplog_scan.ts";
 import { MARKER_BASE } from "../../scripts/bench/sync/writer.ts";
 import { FIGURES } from "../../scripts/bench/permissions/report.ts";
 import { InitialTally, ScopedLatencyBook } from "../../scripts/bench/permissions/scoped_book.ts";
+import { assertFigures, runSmallBench } from "../helpers/bench_run.ts";
 import { ONCE_UNDER_DENO } from "../helpers/wait.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const text = (s: string) => new TextEncoder().encode(s);
 const row = (values: string[]) => ({ nullsBitmask: new Uint8Array([0]), values: values.map(text) });
 
@@ -60,34 +57,13 @@ test("the permissions benchmark runs at --small sizes and reports both variants"
   skip: ONCE_UNDER_DENO,
   timeout: 90_000,
 }, async () => {
-  const deno = join(ROOT, "node_modules", ".bin", "deno");
-  const child = spawn(
-    deno,
-    ["run", "-A", "scripts/bench/permissions.ts", "--small", "--runtime", "bun"],
-    {
-      cwd: ROOT,
-      env: { ...process.env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk) => stdout += String(chunk));
-  child.stderr!.on("data", (chunk) => stderr += String(chunk));
-  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-  assert.equal(code, 0, `exit ${code}\n${stdout}\n${stderr.slice(-4000)}`);
-  const line = stdout.split("\n").find((l) => l.startsWith("permissions-bench-result "));
-  assert.ok(line, stdout);
-  const result = JSON.parse(line.slice("permissions-bench-result ".length));
+  const { stdout, result } = await runSmallBench<{
+    failures: number;
+    summary: Record<"without" | "with", Record<string, unknown>>;
+  }>("scripts/bench/permissions.ts", { marker: "permissions-bench-result" });
   assert.equal(result.failures, 0);
-  for (const { id } of FIGURES) {
-    for (const side of ["without", "with"]) {
-      const value = result.summary[side][id];
-      assert.ok(
-        typeof value === "number" || value === "Infinity",
-        `${side}: figure ${id} missing: ${JSON.stringify(result.summary[side])}`,
-      );
-    }
+  for (const side of ["without", "with"] as const) {
+    assertFigures(result.summary[side], FIGURES, `${side}: `);
   }
   assert.equal(result.summary.with["live.lost"], 0);
   assert.match(stdout, /^Against the target: \*\*(met|missed)\*\*/m);

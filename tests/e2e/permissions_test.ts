@@ -13,27 +13,17 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { create, toBinary } from "@bufbuild/protobuf";
 import {
-  SatAuthReqSchema,
-  SatAuthRespSchema,
   SatErrorResp_ErrorCode,
-  SatInStartReplicationReqSchema,
   SatInStartReplicationRespSchema,
-  type SatOpLog,
   SatOpLogSchema,
   SatRelationSchema,
   SatRpcResponseSchema,
-  SatSubsReqSchema,
-  SatSubsRespSchema,
 } from "../../src/gen/mod.ts";
 import { nullsBitmask } from "../../src/satellite/serialization/mod.ts";
 import { findFreePort } from "../../src/embedded/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
-import {
-  connectClient,
-  insecureToken,
-  payloadOf,
-  type TestClient,
-} from "../helpers/satellite_client.ts";
+import { openSession, type Session } from "../helpers/permissions_scenario.ts";
+import type { TestClient } from "../helpers/satellite_client.ts";
 import { serviceEnv } from "../helpers/service_config.ts";
 import { type ServiceProcess, startService } from "../helpers/service_process.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -43,7 +33,6 @@ let sql: postgres.Sql;
 let port: number;
 let service: ServiceProcess;
 const clients: TestClient[] = [];
-const decoder = new TextDecoder();
 
 before(async () => {
   db = await freshDatabase();
@@ -88,89 +77,21 @@ after(async () => {
   await db.drop();
 });
 
-interface Session {
-  client: TestClient;
-  /** `kind table:id` of every row op received so far. */
-  rows(): string[];
-}
-
+/** A session of `user`, closed after the tests. */
 async function session(user: string): Promise<Session> {
-  const client = await connectClient(`ws://127.0.0.1:${port}/ws`);
-  clients.push(client);
-  payloadOf(
-    SatAuthRespSchema,
-    await client.rpc("authenticate", SatAuthReqSchema, {
-      id: crypto.randomUUID(),
-      token: insecureToken({ sub: user }),
-    }),
-  );
-  const started = payloadOf(
-    SatInStartReplicationRespSchema,
-    await client.rpc("startReplication", SatInStartReplicationReqSchema, {}),
-  );
-  assert.equal(started.err, undefined, JSON.stringify(started.err));
-  const names = new Map<number, string>();
-  return {
-    client,
-    rows() {
-      const out: string[] = [];
-      for (const frame of client.frames) {
-        if (frame.name === "SatRelation") {
-          names.set(frame.message.relationId, frame.message.tableName);
-        }
-        if (frame.name !== "SatOpLog") continue;
-        out.push(...rowOps(frame.message.ops, names));
-      }
-      return out;
-    },
-  };
-}
-
-function rowOps(ops: SatOpLog["ops"], names: Map<number, string>): string[] {
-  const out: string[] = [];
-  for (const { op } of ops) {
-    const row = op.case === "insert" || op.case === "update"
-      ? op.value.rowData
-      : op.case === "delete"
-      ? op.value.oldRowData
-      : op.case === "gone"
-      ? op.value.pkData
-      : undefined;
-    if (!row || !op.value || !("relationId" in op.value)) continue;
-    const name = names.get(op.value.relationId) ?? String(op.value.relationId);
-    out.push(`${op.case} ${name}:${decoder.decode(row.values[0])}`);
-  }
-  return out;
-}
-
-async function subscribe(s: Session, tablename: string): Promise<void> {
-  payloadOf(
-    SatSubsRespSchema,
-    await s.client.rpc("subscribe", SatSubsReqSchema, {
-      subscriptionId: crypto.randomUUID(),
-      shapeRequests: [{
-        requestId: crypto.randomUUID(),
-        shapeDefinition: { selects: [{ tablename }] },
-      }],
-    }),
-  );
-  await s.client.next("SatSubsDataEnd", { timeoutMs: 20_000 }).catch((error) => {
-    throw new Error(`${error.message}\nService output:\n${service.output()}`);
-  });
+  const s = await openSession({ port, service }, user);
+  clients.push(s.client);
+  return s;
 }
 
 const sessions = new Map<string, Session>();
-
-async function until(s: Session, row: string, what: string): Promise<void> {
-  await waitFor(() => s.rows().includes(row), { timeoutMs: 20_000, what });
-}
 
 test("each user's initial data holds only the rows of their projects", async () => {
   for (const user of ["alice", "bob", "carol"]) {
     const s = await session(user);
     sessions.set(user, s);
-    await subscribe(s, "issues");
-    await subscribe(s, "memberships");
+    await s.subscribe("issues");
+    await s.subscribe("memberships");
   }
   const issues = (user: string) =>
     sessions.get(user)!.rows().filter((r) => r.includes("issues:")).sort();
@@ -189,8 +110,8 @@ test("the live stream carries each user only the changes of their projects", asy
   const alice = sessions.get("alice")!;
   const bob = sessions.get("bob")!;
   // Each waits for its last row: every earlier insert has been through its filter by then.
-  await until(alice, "insert issues:i6", "alice to receive i6");
-  await until(bob, "insert issues:i7", "bob to receive i7");
+  await alice.until("insert issues:i6", "alice to receive i6");
+  await bob.until("insert issues:i7", "bob to receive i7");
   const issues = (s: Session) => s.rows().filter((r) => r.includes("issues:")).sort();
   assert.deepEqual(issues(alice), ["i1", "i2", "i4", "i6"].map((i) => `insert issues:${i}`));
   assert.deepEqual(issues(bob), ["i3", "i5", "i7"].map((i) => `insert issues:${i}`));
@@ -200,11 +121,11 @@ test("the live stream carries each user only the changes of their projects", asy
 test("a membership added moves a project's rows in, removed moves them out, live", async () => {
   const alice = sessions.get("alice")!;
   await sql`INSERT INTO memberships VALUES ('m3', 'p2', 'alice')`;
-  await until(alice, "insert issues:i3", "p2's issues to move in for alice");
-  await until(alice, "insert issues:i7", "p2's issues to move in for alice");
+  await alice.until("insert issues:i3", "p2's issues to move in for alice");
+  await alice.until("insert issues:i7", "p2's issues to move in for alice");
   await sql`DELETE FROM memberships WHERE id = 'm3'`;
-  await until(alice, "gone issues:i3", "p2's issues to move out for alice");
-  await until(alice, "gone issues:i7", "p2's issues to move out for alice");
+  await alice.until("gone issues:i3", "p2's issues to move out for alice");
+  await alice.until("gone issues:i7", "p2's issues to move out for alice");
   // Her own project's rows stay.
   assert.ok(!alice.rows().includes("gone issues:i1"));
 });
@@ -285,8 +206,8 @@ test("a grant made while clients are connected narrows what they hold at once", 
   const alice = sessions.get("alice")!;
   const carol = sessions.get("carol")!;
   // memberships is governed now: carol (no project) loses every row, alice keeps p1's.
-  await until(carol, "gone memberships:m1", "carol to lose m1");
-  await until(carol, "gone memberships:m2", "carol to lose m2");
-  await until(alice, "gone memberships:m2", "alice to lose bob's membership");
+  await carol.until("gone memberships:m1", "carol to lose m1");
+  await carol.until("gone memberships:m2", "carol to lose m2");
+  await alice.until("gone memberships:m2", "alice to lose bob's membership");
   assert.ok(!alice.rows().includes("gone memberships:m1"));
 });

@@ -23,7 +23,6 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import process from "node:process";
 import postgres from "postgres";
 import { findFreePort } from "../../src/embedded/mod.ts";
 import {
@@ -32,18 +31,30 @@ import {
   encodeStartup,
   PROTOCOL_3_0,
 } from "../../src/pgwire/mod.ts";
-import { concat, fuzzSettings, hex, inLanes, RawPeer, Tally } from "../helpers/fuzz.ts";
-import { freshDatabase } from "../helpers/pg_cluster.ts";
 import {
+  ANSWER_MS,
+  concat,
+  fuzzSettings,
+  hex,
+  RawPeer,
+  runInputs,
+  Tally,
+} from "../helpers/fuzz.ts";
+import { type FuzzService, startFuzzService } from "../helpers/fuzz_service.ts";
+import {
+  answerThenClose,
+  assertClosedForCause,
+  closeCause,
   describeAnswer,
   errorCodes,
+  firstReadyForQuery,
   framing,
   isCancelRequest,
   leadingEncryptionRequests,
+  md5Challenge,
   takeMessages,
 } from "../helpers/pg_fuzz.ts";
-import { serviceEnv } from "../helpers/service_config.ts";
-import { isListening, type ServiceProcess, startService } from "../helpers/service_process.ts";
+import { isListening } from "../helpers/service_process.ts";
 import { waitFor } from "../helpers/wait.ts";
 import {
   type AuthInput,
@@ -55,67 +66,37 @@ import {
   sync,
 } from "./proxy_fuzz_inputs.ts";
 
-const { seed: SEED, inputs: INPUTS, debug: DEBUG } = fuzzSettings(20261205);
-const LANES = Number(process.env.FUZZ_LANES ?? 8);
-/** Longest wait for an answer (a hang past it fails the test). */
-const ANSWER_MS = 15_000;
+const { seed: SEED, inputs: INPUTS, lanes: LANES, debug: DEBUG } = fuzzSettings(20261205);
 
-let db: Awaited<ReturnType<typeof freshDatabase>>;
-let sql: postgres.Sql;
-let httpPort: number;
+let target: FuzzService;
 let proxyPort: number;
-let service: ServiceProcess;
 
 before(async () => {
-  db = await freshDatabase();
-  sql = postgres(db.url, { onnotice: () => {}, max: 2 });
-  await sql.unsafe(`CREATE TABLE items (id text PRIMARY KEY, value text)`);
-  httpPort = await findFreePort();
   proxyPort = await findFreePort();
-  service = startService(
-    await serviceEnv(db.url, httpPort, {
-      PG_PROXY_PORT: String(proxyPort),
-      PG_PROXY_PASSWORD: PASSWORD,
-      LOG_LEVEL: "warning",
-    }),
-  );
-  await service.waitForStatus(httpPort, 200, 30_000);
+  target = await startFuzzService({
+    setup: `CREATE TABLE items (id text PRIMARY KEY, value text)`,
+    env: { PG_PROXY_PORT: String(proxyPort), PG_PROXY_PASSWORD: PASSWORD },
+    electrify: ["items"],
+  });
   await waitFor(() => isListening(proxyPort), { timeoutMs: 15_000, what: "the proxy port" });
-  await sql`CALL electric.electrify('items')`;
 });
 
-after(async () => {
-  service.kill();
-  await service.exited;
-  await sql.end({ timeout: 1 });
-  await db.drop();
-});
+after(() => target?.stop());
 
-const tally = new Tally();
-
-function note(kind: string, input: Uint8Array | undefined, unusual: boolean): void {
-  tally.add(kind);
-  if (unusual && DEBUG) console.log(kind, input ? hex(input) : "");
-}
+const tally = new Tally(DEBUG);
 
 /** A start-up input on a new connection: answered if complete, and closed after our end. */
 async function runStartup(input: StartupInput): Promise<void> {
   const peer = await RawPeer.connect(proxyPort);
   try {
-    const declines = leadingEncryptionRequests(input.bytes);
-    peer.write(input.bytes);
-    if (input.answered) {
-      await peer.until(() => peer.received.length > 0 || peer.closed, ANSWER_MS, "answer");
-    }
-    peer.end();
-    await peer.closes(ANSWER_MS);
-    const messages = takeMessages(peer, declines);
-    const kind = `start-up: ${describeAnswer(messages)}`;
-    note(
-      kind,
-      input.bytes,
-      messages.length === 0 && input.answered && !isCancelRequest(input.bytes),
-    );
+    const messages = await answerThenClose(peer, input.bytes, {
+      answered: input.answered,
+      declines: leadingEncryptionRequests(input.bytes),
+    });
+    tally.note(`start-up: ${describeAnswer(messages)}`, {
+      input: input.bytes,
+      unusual: messages.length === 0 && input.answered && !isCancelRequest(input.bytes),
+    });
     if (input.answered && messages.length === 0) {
       assert.ok(isCancelRequest(input.bytes), `no answer to ${hex(input.bytes)}`);
     }
@@ -134,26 +115,13 @@ async function runAuth(input: AuthInput): Promise<void> {
       protocolVersion: PROTOCOL_3_0,
       parameters: { user: input.user, database: "electric" },
     }));
-    const [challenge] = await peer.until(
-      () => {
-        const messages = takeMessages(peer);
-        return messages.length > 0 ? messages : undefined;
-      },
-      ANSWER_MS,
-      "MD5 challenge",
-    );
-    assert.ok(challenge.type === "Authentication" && challenge.code === 5, "MD5 challenge");
-    const answer = input.answer(challenge.data);
-    peer.write(answer);
+    const answer = input.answer(await md5Challenge(peer));
     const complete = answer.length > 0 && framing(answer, MAX_MESSAGE).end !== "incomplete";
-    if (complete) {
-      await peer.until(() => peer.received.length > 0 || peer.closed, ANSWER_MS, "answer");
-    }
-    peer.end();
-    await peer.closes(ANSWER_MS);
-    const messages = takeMessages(peer);
-    const kind = `authentication: ${describeAnswer(messages)}`;
-    note(kind, answer, messages.length === 0);
+    const messages = await answerThenClose(peer, answer, { answered: complete });
+    tally.note(`authentication: ${describeAnswer(messages)}`, {
+      input: answer,
+      unusual: messages.length === 0,
+    });
     if (complete) assert.ok(messages.length > 0, `no answer to ${hex(answer)}`);
   } finally {
     peer.destroy();
@@ -177,12 +145,7 @@ class SessionLane {
       protocolVersion: PROTOCOL_3_0,
       parameters: { user: "postgres", database: "electric", password: PASSWORD },
     }));
-    await peer.until(
-      () => takeMessages(peer).some((m) => m.type === "ReadyForQuery") || peer.closed,
-      ANSWER_MS,
-      "the first ReadyForQuery",
-    );
-    assert.ok(!peer.closed, "a logged-in session");
+    await firstReadyForQuery(peer, "a logged-in session");
     return peer;
   }
 
@@ -200,10 +163,9 @@ class SessionLane {
       read();
       this.#peer = undefined;
       const errors = errorCodes(messages);
-      note(
+      tally.note(
         `session: cut short and closed${errors.length > 0 ? ` after E${errors[0]}` : ""}`,
-        bytes,
-        false,
+        { input: bytes, unusual: false },
       );
       return;
     }
@@ -233,19 +195,16 @@ class SessionLane {
     if (peer.closed) {
       this.#peer = undefined;
       peer.destroy();
-      const why = errors.length > 0 ? `E${errors.at(-1)}` : terminates ? "Terminate" : "nothing";
-      const kind = `session: closed after ${why}`;
-      note(kind, bytes, errors.length === 0 && !terminates);
-      assert.ok(
-        errors.length > 0 || terminates,
-        `closed without an error after ${hex(bytes)} (${peer.reset ? "reset" : "ended"}; received ${
-          messages.map((m) => m.type).join(", ") || "nothing"
-        }; then ${hex(peer.received) || "no bytes"})`,
-      );
+      const cause = closeCause(errors, terminates);
+      tally.note(`session: closed after ${cause}`, { input: bytes, unusual: cause === "nothing" });
+      assertClosedForCause(peer, { cause, input: bytes, messages });
       return;
     }
     assert.notEqual(end, "invalid", `an invalid message was not refused: ${hex(bytes)}`);
-    note(`session: probe answered${errors.length > 0 ? ` after E${errors[0]}` : ""}`, bytes, false);
+    tally.note(`session: probe answered${errors.length > 0 ? ` after E${errors[0]}` : ""}`, {
+      input: bytes,
+      unusual: false,
+    });
   }
 
   close(): void {
@@ -253,33 +212,31 @@ class SessionLane {
   }
 }
 
+/** What a failure is followed by: the test database's Postgres sessions and the service's output. */
+async function postgresSessions(): Promise<string> {
+  const activity = await target.sql`SELECT pid, state, wait_event_type, wait_event,
+      application_name, left(query, 100) AS query, backend_xid, xact_start
+    FROM pg_stat_activity WHERE datname = ${target.db.name} AND pid <> pg_backend_pid()`;
+  return `\nPostgres sessions: ${JSON.stringify(activity, null, 1)}` + target.outputTail();
+}
+
 test(`${INPUTS} fuzzed proxy inputs (seed ${SEED}): the protocol's answer, never a crash`, {
   timeout: 120_000 + INPUTS * 20,
 }, async () => {
   const lanes = Array.from({ length: LANES }, (_, lane) => new SessionLane(lane));
   try {
-    await inLanes(INPUTS, LANES, async (index, lane) => {
+    await runInputs(INPUTS, async (index, lane) => {
       const input = proxyInput(SEED, index);
-      try {
-        if (input.phase === "startup") await runStartup(input);
-        else if (input.phase === "auth") await runAuth(input);
-        else await lanes[lane].run(input.bytes);
-      } catch (error) {
-        const activity = await sql`SELECT pid, state, wait_event_type, wait_event,
-            application_name, left(query, 100) AS query, backend_xid, xact_start
-          FROM pg_stat_activity WHERE datname = ${db.name} AND pid <> pg_backend_pid()`;
-        (error as Error).message = `input ${index} (seed ${SEED}): ${(error as Error).message}` +
-          `\nPostgres sessions: ${JSON.stringify(activity, null, 1)}` +
-          `\nService output (end): ${service.output().slice(-3000)}`;
-        throw error;
-      }
-    });
+      if (input.phase === "startup") await runStartup(input);
+      else if (input.phase === "auth") await runAuth(input);
+      else await lanes[lane].run(input.bytes);
+    }, { seed: SEED, lanes: LANES, context: postgresSessions });
   } finally {
     for (const lane of lanes) lane.close();
   }
   console.log(`proxy fuzz, seed ${SEED}, ${INPUTS} inputs: ${tally}`);
   assert.equal(tally.total, INPUTS);
-  assert.doesNotMatch(service.output(), /Unhandled failure|Proxy session failed/);
+  target.assertNoFailureLogged(/Unhandled failure|Proxy session failed/);
 
   // A healthy client still works: simple and extended queries, and an electrification.
   const client = postgres(
@@ -291,13 +248,11 @@ test(`${INPUTS} fuzzed proxy inputs (seed ${SEED}): the protocol's answer, never
     assert.equal(row.answer, "ok");
     await client.unsafe(`CREATE TABLE fuzz_healthy (id text PRIMARY KEY)`);
     await client.unsafe(`ALTER TABLE fuzz_healthy ENABLE ELECTRIC`);
-    const [electrified] = await sql`SELECT count(*)::int AS n FROM electric.electrified
+    const [electrified] = await target.sql`SELECT count(*)::int AS n FROM electric.electrified
                                     WHERE table_name = 'fuzz_healthy'`;
     assert.equal(electrified.n, 1);
   } finally {
     await client.end({ timeout: 1 });
   }
-  const res = await fetch(`http://127.0.0.1:${httpPort}/api/status`);
-  assert.equal(res.status, 200);
-  await res.body?.cancel();
+  await target.assertStatusOk();
 });

@@ -22,8 +22,6 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import process from "node:process";
-import postgres from "postgres";
 import { CREATE_TABLE, WritingClient } from "../../scripts/bench/client_writes/writing_clients.ts";
 import { findFreePort } from "../../src/embedded/mod.ts";
 import {
@@ -33,19 +31,30 @@ import {
   md5PasswordResponse,
   PROTOCOL_3_0,
 } from "../../src/pgwire/mod.ts";
-import { concat, fuzzSettings, hex, inLanes, RawPeer, Tally } from "../helpers/fuzz.ts";
-import { freshDatabase } from "../helpers/pg_cluster.ts";
 import {
+  ANSWER_MS,
+  concat,
+  fuzzSettings,
+  hex,
+  RawPeer,
+  runInputs,
+  Tally,
+} from "../helpers/fuzz.ts";
+import { type FuzzService, startFuzzService } from "../helpers/fuzz_service.ts";
+import {
+  answerThenClose,
+  assertClosedForCause,
+  closeCause,
   describeAnswer,
   errorCodes,
+  firstReadyForQuery,
   framing,
   isCancelRequest,
   leadingEncryptionRequests,
+  md5Challenge,
   startupFraming,
   takeMessages,
 } from "../helpers/pg_fuzz.ts";
-import { serviceEnv } from "../helpers/service_config.ts";
-import { type ServiceProcess, startService } from "../helpers/service_process.ts";
 import { waitFor } from "../helpers/wait.ts";
 import {
   MAX_MESSAGE,
@@ -55,59 +64,45 @@ import {
   SUBSCRIBER,
 } from "./publisher_fuzz_inputs.ts";
 
-const { seed: SEED, inputs: INPUTS, debug: DEBUG } = fuzzSettings(20261207);
-const LANES = Number(process.env.FUZZ_LANES ?? 8);
-/** Longest wait for an answer (a hang past it fails the test). */
-const ANSWER_MS = 15_000;
+const { seed: SEED, inputs: INPUTS, lanes: LANES, debug: DEBUG } = fuzzSettings(20261207);
 
-let db: Awaited<ReturnType<typeof freshDatabase>>;
-let sql: postgres.Sql;
-let httpPort: number;
+let target: FuzzService;
 let publisherPort: number;
-let service: ServiceProcess;
 /** The password in the subscription's connection string, which the publisher asks for. */
 let secret: string;
 let writer: WritingClient | undefined;
 
 before(async () => {
-  db = await freshDatabase();
-  sql = postgres(db.url, { onnotice: () => {}, max: 2 });
-  await sql.unsafe(CREATE_TABLE);
-  httpPort = await findFreePort();
   publisherPort = await findFreePort();
-  service = startService(
-    await serviceEnv(db.url, httpPort, {
+  target = await startFuzzService({
+    setup: CREATE_TABLE,
+    env: {
       ELECTRIC_WRITE_TO_PG_MODE: "logical_replication",
       LOGICAL_PUBLISHER_HOST: "127.0.0.1",
       LOGICAL_PUBLISHER_PORT: String(publisherPort),
-      LOG_LEVEL: "warning",
-    }),
-  );
-  await service.waitForStatus(httpPort, 200, 30_000);
-  await sql`CALL electric.electrify('client_writes')`;
+    },
+    electrify: ["client_writes"],
+  });
   await waitFor(async () => {
-    const res = await fetch(`http://127.0.0.1:${httpPort}/api/migrations?dialect=sqlite`);
+    const res = await fetch(`http://127.0.0.1:${target.port}/api/migrations?dialect=sqlite`);
     await res.body?.cancel();
     return res.status === 200;
   }, { timeoutMs: 30_000, what: "the migration of client_writes" });
-  const [row] = await sql<{ conninfo: string }[]>`
+  const [row] = await target.sql<{ conninfo: string }[]>`
     SELECT subconninfo AS conninfo FROM pg_subscription WHERE subname = 'postgres_1'`;
   secret = /(?:^|\s)password=(\S+)/.exec(row.conninfo)![1];
-  writer = await WritingClient.connect("127.0.0.1", httpPort, 0);
+  writer = await WritingClient.connect("127.0.0.1", target.port, 0);
   await writeReachesPostgres();
 });
 
 after(async () => {
   writer?.close();
-  service.kill();
-  await service.exited;
-  await sql.end({ timeout: 1 });
-  await db.drop();
+  await target?.stop();
 });
 
 /** The pid of the subscription's apply worker, once it runs. */
 async function applyWorker(): Promise<number | undefined> {
-  const rows = await sql<{ pid: number | null }[]>`
+  const rows = await target.sql<{ pid: number | null }[]>`
     SELECT pid FROM pg_stat_subscription WHERE subname = 'postgres_1' AND relid IS NULL`;
   return rows[0]?.pid ?? undefined;
 }
@@ -116,18 +111,15 @@ async function applyWorker(): Promise<number | undefined> {
 async function writeReachesPostgres(timeoutMs = 30_000): Promise<void> {
   writer!.write();
   const id = `0-${writer!.sequence}`;
-  await waitFor(async () => (await sql`SELECT 1 FROM client_writes WHERE id = ${id}`).length > 0, {
+  const written = async () =>
+    (await target.sql`SELECT 1 FROM client_writes WHERE id = ${id}`).length > 0;
+  await waitFor(written, {
     timeoutMs,
-    what: () => `client write ${id} in Postgres\n${service.output().slice(-3000)}`,
+    what: () => `client write ${id} in Postgres\n${target.service.output().slice(-3000)}`,
   });
 }
 
-const tally = new Tally();
-
-function note(kind: string, input: Uint8Array, unusual: boolean): void {
-  tally.add(kind);
-  if (unusual && DEBUG) console.log(kind, hex(input));
-}
+const tally = new Tally(DEBUG);
 
 /** Logs in as the subscription does, with the secret. */
 async function logIn(): Promise<RawPeer> {
@@ -137,26 +129,12 @@ async function logIn(): Promise<RawPeer> {
     protocolVersion: PROTOCOL_3_0,
     parameters: SUBSCRIBER,
   }));
-  const [challenge] = await peer.until(
-    () => {
-      const messages = takeMessages(peer);
-      return messages.length > 0 ? messages : undefined;
-    },
-    ANSWER_MS,
-    "MD5 challenge",
-  );
-  assert.ok(challenge.type === "Authentication" && challenge.code === 5, "MD5 challenge");
-  const response = md5PasswordResponse(SUBSCRIBER.user, secret, challenge.data);
+  const response = md5PasswordResponse(SUBSCRIBER.user, secret, await md5Challenge(peer));
   peer.write(encodeFrontend({
     type: "PasswordMessage",
     data: concat(new TextEncoder().encode(response), Uint8Array.of(0)),
   }));
-  await peer.until(
-    () => takeMessages(peer).some((m) => m.type === "ReadyForQuery") || peer.closed,
-    ANSWER_MS,
-    "the first ReadyForQuery",
-  );
-  assert.ok(!peer.closed, "logged in");
+  await firstReadyForQuery(peer, "logged in");
   return peer;
 }
 
@@ -165,15 +143,15 @@ async function runStartup(bytes: Uint8Array): Promise<void> {
   const peer = await RawPeer.connect(publisherPort);
   try {
     const answered = startupFraming(bytes) !== "incomplete";
-    peer.write(bytes);
-    if (answered) {
-      await peer.until(() => peer.received.length > 0 || peer.closed, ANSWER_MS, "answer");
-    }
-    peer.end();
-    await peer.closes(ANSWER_MS);
-    const messages = takeMessages(peer, leadingEncryptionRequests(bytes));
+    const messages = await answerThenClose(peer, bytes, {
+      answered,
+      declines: leadingEncryptionRequests(bytes),
+    });
     const silent = messages.length === 0 && answered && !isCancelRequest(bytes);
-    note(`before authentication: ${describeAnswer(messages)}`, bytes, silent);
+    tally.note(`before authentication: ${describeAnswer(messages)}`, {
+      input: bytes,
+      unusual: silent,
+    });
     assert.ok(!silent, `no answer to ${hex(bytes)}`);
     assert.ok(
       !messages.some((m) => m.type === "Authentication" && m.code === 0),
@@ -193,25 +171,13 @@ async function runPassword(answer: (salt: Uint8Array) => Uint8Array): Promise<vo
       protocolVersion: PROTOCOL_3_0,
       parameters: SUBSCRIBER,
     }));
-    const [challenge] = await peer.until(
-      () => {
-        const messages = takeMessages(peer);
-        return messages.length > 0 ? messages : undefined;
-      },
-      ANSWER_MS,
-      "MD5 challenge",
-    );
-    assert.ok(challenge.type === "Authentication" && challenge.code === 5, "MD5 challenge");
-    const bytes = answer(challenge.data);
-    peer.write(bytes);
+    const bytes = answer(await md5Challenge(peer));
     const complete = bytes.length > 0 && framing(bytes, MAX_MESSAGE).end !== "incomplete";
-    if (complete) {
-      await peer.until(() => peer.received.length > 0 || peer.closed, ANSWER_MS, "answer");
-    }
-    peer.end();
-    await peer.closes(ANSWER_MS);
-    const messages = takeMessages(peer);
-    note(`wrong password: ${describeAnswer(messages)}`, bytes, complete && messages.length === 0);
+    const messages = await answerThenClose(peer, bytes, { answered: complete });
+    tally.note(`wrong password: ${describeAnswer(messages)}`, {
+      input: bytes,
+      unusual: complete && messages.length === 0,
+    });
     if (complete) assert.ok(messages.length > 0, `no answer to ${hex(bytes)}`);
     assert.ok(
       !messages.some((m) => m.type !== "ErrorResponse"),
@@ -271,7 +237,7 @@ class Session {
       await peer.until(() => (read(), peer.closed), ANSWER_MS, "close after the end of input");
       read();
       this.#peer = undefined;
-      note(`${phase}: cut short and closed`, bytes, false);
+      tally.note(`${phase}: cut short and closed`, { input: bytes, unusual: false });
       return;
     }
     if (end === "complete") {
@@ -296,22 +262,16 @@ class Session {
     if (peer.closed) {
       this.#peer = undefined;
       peer.destroy();
-      const why = errors.length > 0 ? `E${errors.at(-1)}` : terminates ? "Terminate" : "nothing";
-      note(`${phase}: closed after ${why}`, bytes, why === "nothing");
-      assert.ok(
-        errors.length > 0 || terminates,
-        `closed without an error after ${hex(bytes)} (${peer.reset ? "reset" : "ended"}; received ${
-          messages.map((m) => m.type).join(", ") || "nothing"
-        }; then ${hex(peer.received) || "no bytes"})`,
-      );
+      const cause = closeCause(errors, terminates);
+      tally.note(`${phase}: closed after ${cause}`, { input: bytes, unusual: cause === "nothing" });
+      assertClosedForCause(peer, { cause, input: bytes, messages });
       return;
     }
     assert.notEqual(end, "invalid", `an invalid message was not refused: ${hex(bytes)}`);
-    note(
-      `${phase}: probe answered${errors.length > 0 ? ` after E${errors[0]}` : ""}`,
-      bytes,
-      false,
-    );
+    tally.note(`${phase}: probe answered${errors.length > 0 ? ` after E${errors[0]}` : ""}`, {
+      input: bytes,
+      unusual: false,
+    });
     if (this.#streaming) {
       // The CopyDone ended streaming: start again for the next input.
       peer.destroy();
@@ -337,15 +297,10 @@ async function runAll(
   lanes: number,
   run: (input: PublisherInput, lane: number) => Promise<void>,
 ): Promise<void> {
-  await inLanes(indexes.length, lanes, async (i, lane) => {
-    const index = indexes[i];
-    try {
-      await run(publisherInput(SEED, index), lane);
-    } catch (error) {
-      (error as Error).message = `input ${index} (seed ${SEED}): ${(error as Error).message}` +
-        `\nService output (end): ${service.output().slice(-3000)}`;
-      throw error;
-    }
+  await runInputs(indexes, (index, lane) => run(publisherInput(SEED, index), lane), {
+    seed: SEED,
+    lanes,
+    context: target.outputTail,
   });
 }
 
@@ -364,7 +319,7 @@ test(`${INPUTS} fuzzed publisher inputs (seed ${SEED}): the protocol's answer, n
 
   // Logged in, the fuzzer may take the stream; the subscription would take it back every few
   // seconds, racing with the inputs. It pauses meanwhile.
-  await sql`ALTER SUBSCRIPTION postgres_1 DISABLE`;
+  await target.sql`ALTER SUBSCRIPTION postgres_1 DISABLE`;
   await waitFor(async () => (await applyWorker()) === undefined, {
     timeoutMs: 15_000,
     what: "the apply worker to stop",
@@ -388,10 +343,10 @@ test(`${INPUTS} fuzzed publisher inputs (seed ${SEED}): the protocol's answer, n
   }
   console.log(`publisher fuzz, seed ${SEED}, ${INPUTS} inputs: ${tally}`);
   assert.equal(tally.total, INPUTS);
-  assert.doesNotMatch(service.output(), /Unhandled failure/);
+  target.assertNoFailureLogged(/Unhandled failure/);
 
   // The subscription streams again, and writes flow.
-  await sql`ALTER SUBSCRIPTION postgres_1 ENABLE`;
+  await target.sql`ALTER SUBSCRIPTION postgres_1 ENABLE`;
   await writeReachesPostgres(60_000);
   assert.ok(await applyWorker() !== undefined, "the subscription streams");
 });

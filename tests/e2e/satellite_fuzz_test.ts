@@ -10,43 +10,29 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { create, toBinary } from "@bufbuild/protobuf";
-import postgres from "postgres";
 import {
   SatAuthReqSchema,
   SatInStartReplicationReqSchema,
   SatRpcRequestSchema,
   SatSubsReqSchema,
 } from "../../src/gen/mod.ts";
-import { findFreePort } from "../../src/embedded/mod.ts";
 import { decodeFrame, encodeFrame } from "../../src/satellite/codec/mod.ts";
 import { Fuzz, fuzzSettings, hex } from "../helpers/fuzz.ts";
-import { freshDatabase } from "../helpers/pg_cluster.ts";
+import { type FuzzService, startFuzzService } from "../helpers/fuzz_service.ts";
 import { insecureToken } from "../helpers/satellite_client.ts";
-import { serviceEnv } from "../helpers/service_config.ts";
-import { type ServiceProcess, startService } from "../helpers/service_process.ts";
 
 const { seed: SEED, inputs: INPUTS, debug: DEBUG } = fuzzSettings(20261204);
 
-let db: Awaited<ReturnType<typeof freshDatabase>>;
-let sql: postgres.Sql;
-let port: number;
-let service: ServiceProcess;
+let target: FuzzService;
 
 before(async () => {
-  db = await freshDatabase();
-  sql = postgres(db.url, { onnotice: () => {}, max: 2 });
-  await sql.unsafe(`CREATE TABLE items (id text PRIMARY KEY, value text)`);
-  port = await findFreePort();
-  service = startService(await serviceEnv(db.url, port, { LOG_LEVEL: "warning" }));
-  await service.waitForStatus(port, 200, 30_000);
-  await sql`CALL electric.electrify('items')`;
+  target = await startFuzzService({
+    setup: `CREATE TABLE items (id text PRIMARY KEY, value text)`,
+    electrify: ["items"],
+  });
 });
 
-after(async () => {
-  service.kill();
-  await sql.end();
-  await db.drop();
-});
+after(() => target?.stop());
 
 const rpc = (method: string, requestId: number, message: Uint8Array) =>
   encodeFrame(create(SatRpcRequestSchema, { method, requestId, message }));
@@ -126,7 +112,7 @@ class FuzzConnection {
   }
 
   static async open(): Promise<FuzzConnection> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, "electric.0.12");
+    const ws = new WebSocket(`ws://127.0.0.1:${target.port}/ws`, "electric.0.12");
     ws.binaryType = "arraybuffer";
     await new Promise<void>((resolve, reject) => {
       ws.addEventListener("open", () => resolve(), { once: true });
@@ -190,10 +176,8 @@ test(`${INPUTS} fuzzed Satellite inputs (seed ${SEED}): the protocol's error, ne
     assert.ok(code === 4007 || code === 1000 || code === 0 || code === 1006, summary);
   }
   assert.ok(abnormal <= INPUTS / 500, summary);
-  assert.doesNotMatch(service.output(), /Unhandled failure|Failed to process a client message/);
+  target.assertNoFailureLogged(/Unhandled failure|Failed to process a client message/);
   const healthy = await FuzzConnection.open();
   healthy.close();
-  const res = await fetch(`http://127.0.0.1:${port}/api/status`);
-  assert.equal(res.status, 200, summary);
-  await res.body?.cancel();
+  await target.assertStatusOk(summary);
 });

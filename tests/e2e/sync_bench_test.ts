@@ -5,9 +5,6 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { SatOpLogSchema } from "../../src/gen/mod.ts";
 import { decodeFrame, encodeFrame } from "../../src/satellite/codec/mod.ts";
@@ -18,9 +15,9 @@ import {
   type TxCursor,
 } from "../../scripts/bench/sync/oplog_scan.ts";
 import { BASELINES, FIGURES } from "../../scripts/bench/sync/report.ts";
+import { assertFigures, runSmallBench } from "../helpers/bench_run.ts";
 import { ONCE_UNDER_DENO } from "../helpers/wait.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const text = (s: string) => new TextEncoder().encode(s);
 const row = (values: (string | null)[]) => ({
   nullsBitmask: new Uint8Array([
@@ -78,31 +75,18 @@ test("the sync benchmark runs at --small sizes and reports every scenario", {
   skip: ONCE_UNDER_DENO,
   timeout: 150_000,
 }, async () => {
-  const deno = join(ROOT, "node_modules", ".bin", "deno");
-  const child = spawn(deno, ["run", "-A", "scripts/bench/sync.ts", "--small", "--runtime", "bun"], {
-    cwd: ROOT,
+  const { stdout, result } = await runSmallBench<{
+    failures: number;
+    problems: number;
+    medians: Record<string, unknown>;
+  }>("scripts/bench/sync.ts", {
+    marker: "sync-bench-result",
     // Info-level service logs: they reach the output only when a scenario fails.
-    env: { ...process.env, NO_COLOR: "1", BENCH_LOG_LEVEL: "info" },
-    stdio: ["ignore", "pipe", "pipe"],
+    env: { BENCH_LOG_LEVEL: "info" },
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk) => stdout += String(chunk));
-  child.stderr!.on("data", (chunk) => stderr += String(chunk));
-  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-  assert.equal(code, 0, `exit ${code}\n${stdout}\n${stderr.slice(-4000)}`);
-  const line = stdout.split("\n").find((l) => l.startsWith("sync-bench-result "));
-  assert.ok(line, stdout);
-  const result = JSON.parse(line.slice("sync-bench-result ".length));
   assert.equal(result.failures, 0);
   assert.equal(result.problems, 0, stdout);
-  for (const { id } of [...FIGURES, ...BASELINES]) {
-    const value = result.medians[id];
-    assert.ok(
-      typeof value === "number" || value === "Infinity",
-      `figure ${id} missing: ${JSON.stringify(result.medians)}`,
-    );
-  }
+  assertFigures(result.medians, [...FIGURES, ...BASELINES]);
   for (const scenario of ["a", "b", "c", "d", "e", "f", "g"]) {
     assert.match(stdout, new RegExp(`^\\| ${scenario} \\| .*\\d`, "m"), `scenario ${scenario}`);
   }

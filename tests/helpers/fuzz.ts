@@ -1,8 +1,10 @@
 /**
  * What the seeded fuzz tests in `tests/e2e/*_fuzz_test.ts` share: a small seedable generator
- * (mulberry32) with byte helpers, the FUZZ_SEED / FUZZ_INPUTS settings, a tally of outcomes,
- * a runner that spreads inputs over a few concurrent lanes, and a raw TCP peer whose waits
- * follow socket events under a deadline (a deadline passed is a hang, and fails the test).
+ * (mulberry32) with byte helpers, the FUZZ_SEED / FUZZ_INPUTS / FUZZ_LANES / FUZZ_DEBUG
+ * settings, a tally of outcomes, a runner that spreads inputs over a few concurrent lanes and
+ * names the input that failed, and a raw TCP peer whose waits follow socket events under a
+ * deadline (a deadline passed is a hang, and fails the test). The service they aim at is
+ * fuzz_service.ts; Postgres wire pieces are pg_fuzz.ts.
  *
  * Inputs are drawn per index (`Fuzz.forInput(seed, index)`), so one input can be rebuilt from
  * the seed and the index a failure names, whatever lane or batch it ran in.
@@ -115,17 +117,26 @@ export function hex(bytes: Uint8Array, max = 256): string {
   return shown.join("") + (bytes.length > max ? `… (${bytes.length} bytes)` : "");
 }
 
+/** Longest wait for an answer to an input (a hang past it fails the test). */
+export const ANSWER_MS = 15_000;
+
 export interface FuzzSettings {
   seed: number;
   inputs: number;
+  /** FUZZ_LANES: how many inputs run at a time (inLanes). */
+  lanes: number;
   /** FUZZ_DEBUG: print inputs whose outcome is unusual. */
   debug: boolean;
 }
 
-export function fuzzSettings(defaultSeed: number, defaultInputs = 10_000): FuzzSettings {
+export function fuzzSettings(
+  defaultSeed: number,
+  defaults: { inputs?: number; lanes?: number } = {},
+): FuzzSettings {
   return {
     seed: Number(process.env.FUZZ_SEED ?? defaultSeed),
-    inputs: Number(process.env.FUZZ_INPUTS ?? defaultInputs),
+    inputs: Number(process.env.FUZZ_INPUTS ?? defaults.inputs ?? 10_000),
+    lanes: Number(process.env.FUZZ_LANES ?? defaults.lanes ?? 8),
     debug: Boolean(process.env.FUZZ_DEBUG),
   };
 }
@@ -133,9 +144,23 @@ export function fuzzSettings(defaultSeed: number, defaultInputs = 10_000): FuzzS
 /** Outcomes by kind. */
 export class Tally {
   readonly #counts = new Map<string, number>();
+  readonly #debug: boolean;
+
+  /** `debug` (FUZZ_DEBUG): `note` prints unusual outcomes. */
+  constructor(debug = false) {
+    this.#debug = debug;
+  }
 
   add(kind: string): void {
     this.#counts.set(kind, (this.#counts.get(kind) ?? 0) + 1);
+  }
+
+  /** Counts `kind`; in debug, prints it with the input when the outcome is `unusual`. */
+  note(kind: string, outcome: { input?: Uint8Array; unusual: boolean }): void {
+    this.add(kind);
+    if (outcome.unusual && this.#debug) {
+      console.log(kind, outcome.input ? hex(outcome.input) : "");
+    }
   }
 
   get(kind: string): number {
@@ -177,6 +202,31 @@ export async function inLanes(
       throw error;
     }
   }));
+}
+
+/**
+ * Runs `run(index, lane)` for each of `indexes` (or each index in [0, indexes)) in `lanes`
+ * (inLanes). A failure is rethrown with the input named, its index and the seed (what rebuilds
+ * it), and `context()` after its message (e.g. the service's output).
+ */
+export async function runInputs(
+  indexes: number | readonly number[],
+  run: (index: number, lane: number) => Promise<void>,
+  options: { seed: number; lanes: number; context: () => string | Promise<string> },
+): Promise<void> {
+  const count = typeof indexes === "number" ? indexes : indexes.length;
+  const indexAt = (i: number) => typeof indexes === "number" ? i : indexes[i];
+  await inLanes(count, options.lanes, async (i, lane) => {
+    const index = indexAt(i);
+    try {
+      await run(index, lane);
+    } catch (error) {
+      (error as Error).message =
+        `input ${index} (seed ${options.seed}): ${(error as Error).message}` +
+        await options.context();
+      throw error;
+    }
+  });
 }
 
 /** Thrown when the peer neither answered nor closed in time. */

@@ -2,7 +2,7 @@
  * A running service over projects ← issues ← comments for the permission tests over chains of
  * foreign keys: members of a project (memberships.user_id) read and write the comments of its
  * issues (`USING issue_id/project_id`) and its issues. Raw Satellite sessions that subscribe,
- * collect row ops, and send client transactions.
+ * collect row ops, and send client transactions; `openSession` opens one on any service.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -37,8 +37,9 @@ export interface Session {
   /** `kind table:id` of every row op received so far. */
   rows(): string[];
   until(row: string, what: string): Promise<void>;
+  /** Subscribes to a whole table and waits for its initial data. */
   subscribe(tablename: string): Promise<void>;
-  /** Sends one transaction (opening the upload direction first if needed). */
+  /** Sends one transaction on TABLES (opening the upload direction first if needed). */
   send(ops: ClientOp[]): Promise<void>;
 }
 
@@ -116,61 +117,8 @@ export async function startScenario(env: Record<string, string> = {}): Promise<S
   }
 
   const session = async (user: string): Promise<Session> => {
-    const client = await connectClient(`ws://127.0.0.1:${port}/ws`);
-    clients.push(client);
-    payloadOf(
-      SatAuthRespSchema,
-      await client.rpc("authenticate", SatAuthReqSchema, {
-        id: crypto.randomUUID(),
-        token: insecureToken({ sub: user }),
-      }),
-    );
-    const started = payloadOf(
-      SatInStartReplicationRespSchema,
-      await client.rpc("startReplication", SatInStartReplicationReqSchema, {}),
-    );
-    assert.equal(started.err, undefined, JSON.stringify(started.err));
-    const names = new Map<number, string>();
-    let writing = false;
-    const s: Session = {
-      client,
-      rows() {
-        const out: string[] = [];
-        for (const frame of client.frames) {
-          if (frame.name === "SatRelation") {
-            names.set(frame.message.relationId, frame.message.tableName);
-          }
-          if (frame.name !== "SatOpLog") continue;
-          out.push(...rowOps(frame.message.ops, names));
-        }
-        return out;
-      },
-      until: (row, what) =>
-        waitFor(() => s.rows().includes(row), {
-          timeoutMs: 20_000,
-          what: () => `${what} (got ${s.rows().join(", ")})\nService output:\n${service.output()}`,
-        }).then(() => {}),
-      async subscribe(tablename) {
-        payloadOf(
-          SatSubsRespSchema,
-          await client.rpc("subscribe", SatSubsReqSchema, {
-            subscriptionId: crypto.randomUUID(),
-            shapeRequests: [{
-              requestId: crypto.randomUUID(),
-              shapeDefinition: { selects: [{ tablename }] },
-            }],
-          }),
-        );
-        await client.next("SatSubsDataEnd", { timeoutMs: 20_000 });
-      },
-      async send(ops) {
-        if (!writing) {
-          await openWrites(client);
-          writing = true;
-        }
-        client.send(create(SatOpLogSchema, { ops: transactionOps(ops) }));
-      },
-    };
+    const s = await openSession({ port, service }, user);
+    clients.push(s.client);
     return s;
   };
 
@@ -185,6 +133,80 @@ export async function startScenario(env: Record<string, string> = {}): Promise<S
       await db.drop();
     },
   };
+}
+
+/**
+ * A raw Satellite session of `user` on the service at `port`: authenticated and with the
+ * server's stream started (its client closed again if either fails). The caller closes its
+ * client.
+ */
+export async function openSession(
+  target: { port: number; service: ServiceProcess },
+  user: string,
+): Promise<Session> {
+  const { port, service } = target;
+  const client = await connectClient(`ws://127.0.0.1:${port}/ws`);
+  try {
+    payloadOf(
+      SatAuthRespSchema,
+      await client.rpc("authenticate", SatAuthReqSchema, {
+        id: crypto.randomUUID(),
+        token: insecureToken({ sub: user }),
+      }),
+    );
+    const started = payloadOf(
+      SatInStartReplicationRespSchema,
+      await client.rpc("startReplication", SatInStartReplicationReqSchema, {}),
+    );
+    assert.equal(started.err, undefined, JSON.stringify(started.err));
+  } catch (error) {
+    client.close();
+    throw error;
+  }
+  const names = new Map<number, string>();
+  let writing = false;
+  const s: Session = {
+    client,
+    rows() {
+      const out: string[] = [];
+      for (const frame of client.frames) {
+        if (frame.name === "SatRelation") {
+          names.set(frame.message.relationId, frame.message.tableName);
+        }
+        if (frame.name !== "SatOpLog") continue;
+        out.push(...rowOps(frame.message.ops, names));
+      }
+      return out;
+    },
+    until: (row, what) =>
+      waitFor(() => s.rows().includes(row), {
+        timeoutMs: 20_000,
+        what: () => `${what} (got ${s.rows().join(", ")})\nService output:\n${service.output()}`,
+      }).then(() => {}),
+    async subscribe(tablename) {
+      payloadOf(
+        SatSubsRespSchema,
+        await client.rpc("subscribe", SatSubsReqSchema, {
+          subscriptionId: crypto.randomUUID(),
+          shapeRequests: [{
+            requestId: crypto.randomUUID(),
+            shapeDefinition: { selects: [{ tablename }] },
+          }],
+        }),
+      );
+      await client.next("SatSubsDataEnd", { timeoutMs: 20_000 }).catch((error) => {
+        throw new Error(`${error.message}\nService output:\n${service.output()}`);
+      });
+    },
+    async send(ops) {
+      if (!writing) {
+        await openWrites(client);
+        writing = true;
+      }
+      client.send(create(SatOpLogSchema, { ops: transactionOps(ops) }));
+    },
+  };
+  return s;
 }
 
 /** Answers the server's startReplication and announces the tables the tests write. */

@@ -1,8 +1,10 @@
 /**
  * Postgres wire pieces shared by the proxy and publisher fuzz tests: start-up packets with
  * random versions and lengths, encryption and cancel requests, tagged messages with any
- * length, how an input is framed (what answer it must get), and reading a server's answers
- * off a `RawPeer` (each ErrorResponse must carry a SQLSTATE).
+ * length, how an input is framed (what answer it must get), reading a server's answers off a
+ * `RawPeer` (each ErrorResponse must carry a SQLSTATE), and the steps both tests take on a
+ * connection: an input answered then closed, the MD5 challenge, the first ReadyForQuery, and
+ * why a session closed.
  */
 import assert from "node:assert/strict";
 import {
@@ -15,7 +17,7 @@ import {
   readFrame,
   SSL_REQUEST_CODE,
 } from "../../src/pgwire/mod.ts";
-import { be32, concat, type Fuzz, hex, type RawPeer, utf8 } from "./fuzz.ts";
+import { ANSWER_MS, be32, concat, type Fuzz, hex, type RawPeer, utf8 } from "./fuzz.ts";
 
 const NUL = Uint8Array.of(0);
 
@@ -150,4 +152,69 @@ export function describeAnswer(messages: BackendMessage[]): string {
     ? `R${first.code}`
     : first.type;
   return `${head}${errors.length > 0 ? ` E${errors[0]}` : ""}`;
+}
+
+/**
+ * Sends `input`, waits for an answer when one is due (`answered`), ends this side and waits for
+ * the close; returns what was received (`declines` lone `N` first, as takeMessages).
+ */
+export async function answerThenClose(
+  peer: RawPeer,
+  input: Uint8Array,
+  options: { answered: boolean; declines?: number },
+): Promise<BackendMessage[]> {
+  peer.write(input);
+  if (options.answered) {
+    await peer.until(() => peer.received.length > 0 || peer.closed, ANSWER_MS, "answer");
+  }
+  peer.end();
+  await peer.closes(ANSWER_MS);
+  return takeMessages(peer, options.declines);
+}
+
+/** Waits for the server's first answer after a StartupMessage: an MD5 challenge; its salt. */
+export async function md5Challenge(peer: RawPeer): Promise<Uint8Array> {
+  const [challenge] = await peer.until(
+    () => {
+      const messages = takeMessages(peer);
+      return messages.length > 0 ? messages : undefined;
+    },
+    ANSWER_MS,
+    "MD5 challenge",
+  );
+  assert.ok(challenge.type === "Authentication" && challenge.code === 5, "MD5 challenge");
+  return challenge.data;
+}
+
+/** Waits for the first ReadyForQuery of a log-in, and fails (with `what`) if it closed. */
+export async function firstReadyForQuery(peer: RawPeer, what: string): Promise<void> {
+  await peer.until(
+    () => takeMessages(peer).some((m) => m.type === "ReadyForQuery") || peer.closed,
+    ANSWER_MS,
+    "the first ReadyForQuery",
+  );
+  assert.ok(!peer.closed, what);
+}
+
+/**
+ * Why a session closed after `input`: its last ErrorResponse, else a Terminate the input
+ * sent, else "nothing" (a failure: `assertClosedForCause`).
+ */
+export function closeCause(errors: string[], terminates: boolean): string {
+  return errors.length > 0 ? `E${errors.at(-1)}` : terminates ? "Terminate" : "nothing";
+}
+
+/** Fails when a session closed for no cause (closeCause), with what it had received. */
+export function assertClosedForCause(
+  peer: RawPeer,
+  closed: { cause: string; input: Uint8Array; messages: BackendMessage[] },
+): void {
+  assert.ok(
+    closed.cause !== "nothing",
+    `closed without an error after ${hex(closed.input)} (${
+      peer.reset ? "reset" : "ended"
+    }; received ${closed.messages.map((m) => m.type).join(", ") || "nothing"}; then ${
+      hex(peer.received) || "no bytes"
+    })`,
+  );
 }

@@ -3,10 +3,20 @@
  * instances_test.ts): what each client writes (its own rows and rows all clients update, so
  * merges happen), an audit of every applied client transaction and row change (triggers that
  * fire in every replication role), and the comparisons of replicas and audit with what the
- * clients sent: every write applied exactly once, every replica equal to Postgres.
+ * clients sent: every write applied exactly once, every replica equal to Postgres. The run
+ * around them: starting the writing clients, their write loops, and the final resend and
+ * checks (`checkFinalState`).
  */
+import assert from "node:assert/strict";
 import type postgres from "postgres";
-import type { ClientOp, ResumingClient, Row, TableSpec } from "./resuming_client.ts";
+import {
+  type ClientOp,
+  ResumingClient,
+  type ResumingClientOptions,
+  type Row,
+  type TableSpec,
+} from "./resuming_client.ts";
+import { waitFor } from "./wait.ts";
 
 export const SHARED_ROWS = 6;
 
@@ -126,6 +136,112 @@ export class Writer {
       else if (op.row.id!.startsWith("c")) this.own.set(op.row.id!, { row: op.row, tag });
     }
   }
+}
+
+/** Writes a client may have unacknowledged before it pauses (its oplog keeps them meanwhile). */
+export const MAX_IN_FLIGHT = 20;
+
+/**
+ * Starts `count` clients on TABLE, each with its writer: client `index` connects where
+ * `connect(index)` says, its backoff draws from `seed + 1 + index` and its writes from
+ * `seed + 1001 + index`.
+ */
+export function startWriters(
+  count: number,
+  options: {
+    seed: number;
+    connect: (index: number) => Pick<ResumingClientOptions, "host" | "port" | "endpoint">;
+  },
+): Writer[] {
+  return Array.from({ length: count }, (_, index) => {
+    const client = new ResumingClient({
+      ...options.connect(index),
+      table: TABLE,
+      random: seeded(options.seed + 1 + index),
+    });
+    client.start();
+    return new Writer(index, client, seeded(options.seed + 1001 + index));
+  });
+}
+
+/**
+ * Each writer writes its next transaction every 10 to 40 ms (fewer than MAX_IN_FLIGHT
+ * unacknowledged) until `stop()`, which resolves once every loop ended.
+ */
+export function keepWriting(writers: Writer[]): { stop(): Promise<void> } {
+  let writing = true;
+  const loops = writers.map(async (writer) => {
+    while (writing) {
+      if (writer.client.inFlight < MAX_IN_FLIGHT) writer.writeNext();
+      await new Promise((resolve) => setTimeout(resolve, 10 + writer.random() * 30));
+    }
+  });
+  return {
+    async stop() {
+      writing = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+/**
+ * The end of a run: every client reconnects and re-sends whatever Postgres does not hold, until
+ * Postgres holds every write. Then every replica equals the table, no client had an
+ * acknowledged write taken back, the audit finds every write applied exactly once (`context`
+ * after its message) and each client's own rows are as its last write left them. `state()`
+ * describes the clients when a wait fails. Returns the audit and the table.
+ */
+export async function checkFinalState(
+  sql: postgres.Sql,
+  options: { writers: Writer[]; state: () => string; context?: string },
+): Promise<{ audit: Awaited<ReturnType<typeof checkAudit>>; inPostgres: Map<string, Row> }> {
+  const { writers, state } = options;
+  const clients = writers.map((w) => w.client);
+  for (const client of clients) client.reconnect();
+  await waitFor(async () => {
+    const rows = await sql<{ client_id: string; lsn: Uint8Array }[]>`
+      SELECT client_id, lsn FROM electric.acknowledged_client_lsns`;
+    const held = new Map(rows.map((r) => [r.client_id, toNumber(r.lsn)]));
+    return clients.every((c) => held.get(c.id) === c.sent.length);
+  }, {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    what: () => `every write in Postgres:\n${state()}`,
+  });
+
+  const tableRows = async () =>
+    new Map(
+      (await sql<Row[]>`SELECT id, owner::text, n::text, w FROM fault_rows`).map((r) => [
+        r.id!,
+        { ...r },
+      ]),
+    );
+  let inPostgres = await tableRows();
+  const converged = await waitFor(async () => {
+    inPostgres = await tableRows();
+    return clients.every((c) => replicaDiff(c, inPostgres).length === 0);
+  }, { timeoutMs: 30_000, intervalMs: 100 }).catch(() => false);
+  if (!converged) {
+    const diffs = clients.map((c, i) => ({ client: i, diff: replicaDiff(c, inPostgres) }))
+      .filter((d) => d.diff.length > 0);
+    assert.fail(`Replicas differ from Postgres:\n${JSON.stringify(diffs.slice(0, 3), null, 1)}`);
+  }
+
+  const problems = clients.flatMap((c, i) => c.problems.map((p) => `client ${i}: ${p}`));
+  assert.deepEqual(problems, [], "no acknowledged write taken back, no protocol error");
+
+  const audit = await checkAudit(sql, writers);
+  assert.deepEqual(
+    audit.errors.slice(0, 10),
+    [],
+    `every write applied exactly once${options.context ?? ""}`,
+  );
+  for (const writer of writers) {
+    for (const [id, { row }] of writer.own) {
+      assert.deepEqual(inPostgres.get(id), row, `own row ${id} as its last write left it`);
+    }
+  }
+  return { audit, inPostgres };
 }
 
 export function toNumber(lsn: Uint8Array): number {

@@ -2,15 +2,16 @@
  * The introspection queries Prisma sends and the proxy answers (proxy-http-auth-config.md
  * §3.10), as a table: output keys (how a query is recognised), parameter types
  * (ParameterDescription), output columns (RowDescription) and the rows from the electrified
- * schema. Both Prisma 4.8's forms (what `electric-sql generate` runs) and the later forms
- * with extra columns are listed; views, functions, extensions and sequences always answer no
- * rows. Pure data.
+ * schema. Where Prisma 5.2 asks more than 4.8 (what `electric-sql generate` runs), the 4.8
+ * form is listed with the columns 5.2 adds (`bothForms`), and both forms are known; views,
+ * functions, extensions and sequences always answer no rows. Pure data.
  */
 import type { SchemaModel } from "../../schema/mod.ts";
 import {
   columnRows,
   enumRows,
   foreignKeyRows,
+  type Form,
   indexRows,
   namespaceRows,
   namespaceVersionRows,
@@ -59,27 +60,43 @@ export const VERSION_QUERY: KnownQuery = {
   rows: versionRows,
 };
 
-const COLUMNS_48 = [
-  "namespace:name table_name:name column_name:name formatted_type:text",
-  "numeric_precision:int4 numeric_scale:int4 numeric_precision_radix:int4",
-  "datetime_precision:int4 data_type:varchar",
-].join(" ");
-const COLUMNS_48_TAIL = [
-  "full_data_type:name column_default:text is_nullable:varchar is_identity:varchar",
-  "character_maximum_length:int4",
-].join(" ");
-
-const FK_48 = [
-  "con_id:oid child_column:name parent_table:name parent_column:name confdeltype:char",
-  "confupdtype:char referenced_schema_name:name constraint_name:name child:int2 parent:int2",
-  "table_name:name namespace:name",
-].join(" ");
-
-const INDEX_48 = [
-  "namespace:name index_name:name table_name:name column_name:name is_unique:bool",
-  "is_primary_key:bool column_index:int4 opclass:name opcdefault:bool index_algo:name",
-  "column_order:text",
-].join(" ");
+/**
+ * A query's Prisma 4.8 form (`<id>_4_8`) and its 5.2 form (`<id>_5_2`): the 4.8 output keys
+ * and columns with the ones 5.2 `adds`, each at the end or after the key `after`. Each key
+ * names its column, and an added column's key is its name.
+ */
+function bothForms(id: string, form: {
+  keys: string[];
+  columns: string;
+  adds: { columns: string; after?: string }[];
+  rows: (model: SchemaModel, names: string[], form: Form) => Cell[][];
+}): KnownQuery[] {
+  const keys = [...form.keys];
+  const columns = cols(form.columns);
+  for (const added of form.adds) {
+    const more = cols(added.columns);
+    const at = added.after === undefined ? keys.length : keys.indexOf(added.after) + 1;
+    if (at === 0) throw new Error(`No key "${added.after}" in query "${id}"`);
+    keys.splice(at, 0, ...more.map((c) => c.name));
+    columns.splice(at, 0, ...more);
+  }
+  return [
+    {
+      id: `${id}_4_8`,
+      keys: form.keys,
+      params: [NAME_ARRAY],
+      columns: cols(form.columns),
+      rows: ({ model, names }) => form.rows(model, names, "4.8"),
+    },
+    {
+      id: `${id}_5_2`,
+      keys,
+      params: [NAME_ARRAY],
+      columns,
+      rows: ({ model, names }) => form.rows(model, names, "5.2"),
+    },
+  ];
+}
 
 export const KNOWN_QUERIES: readonly KnownQuery[] = [
   {
@@ -96,31 +113,15 @@ export const KNOWN_QUERIES: readonly KnownQuery[] = [
     columns: cols("namespace_name:name"),
     rows: ({ model, names }) => namespaceRows(model, names),
   },
-  {
-    id: "tables_4_8",
+  ...bothForms("tables", {
     keys: ["table_name", "namespace"],
-    params: [NAME_ARRAY],
-    columns: cols("table_name:name namespace:name"),
-    rows: ({ model, names }) => tableRows(model, names, "4.8"),
-  },
-  {
-    id: "tables_5_2",
-    keys: [
-      "table_name",
-      "namespace",
-      "is_partition",
-      "has_subclass",
-      "has_row_level_security",
-      "reloptions",
-      "description",
-    ],
-    params: [NAME_ARRAY],
-    columns: cols(
-      "table_name:name namespace:name is_partition:bool has_subclass:bool " +
-        "has_row_level_security:bool reloptions:text_array description:text",
-    ),
-    rows: ({ model, names }) => tableRows(model, names, "5.2"),
-  },
+    columns: "table_name:name namespace:name",
+    adds: [{
+      columns: "is_partition:bool has_subclass:bool has_row_level_security:bool " +
+        "reloptions:text_array description:text",
+    }],
+    rows: tableRows,
+  }),
   {
     id: "check_constraints",
     keys: [
@@ -139,22 +140,13 @@ export const KNOWN_QUERIES: readonly KnownQuery[] = [
     ),
     rows: none, // electrified tables cannot have CHECK constraints
   },
-  {
-    id: "enums_4_8",
+  ...bothForms("enums", {
     keys: ["name", "value", "namespace"],
-    params: [NAME_ARRAY],
-    columns: cols("name:name value:name namespace:name"),
-    rows: ({ model, names }) => enumRows(model, names, "4.8"),
-  },
-  {
-    id: "enums_5_2",
-    keys: ["name", "value", "namespace", "description"],
-    params: [NAME_ARRAY],
-    columns: cols("name:name value:name namespace:name description:text"),
-    rows: ({ model, names }) => enumRows(model, names, "5.2"),
-  },
-  {
-    id: "columns_4_8",
+    columns: "name:name value:name namespace:name",
+    adds: [{ columns: "description:text" }],
+    rows: enumRows,
+  }),
+  ...bothForms("columns", {
     keys: [
       "oid.namespace",
       "info.table_name",
@@ -171,36 +163,19 @@ export const KNOWN_QUERIES: readonly KnownQuery[] = [
       "info.is_identity",
       "info.character_maximum_length",
     ],
-    params: [NAME_ARRAY],
-    columns: cols(`${COLUMNS_48} ${COLUMNS_48_TAIL}`),
-    rows: ({ model, names }) => columnRows(model, names, "4.8"),
-  },
-  {
-    id: "columns_5_2",
-    keys: [
-      "oid.namespace",
-      "info.table_name",
-      "info.column_name",
-      "formatted_type",
-      "info.numeric_precision",
-      "info.numeric_scale",
-      "info.numeric_precision_radix",
-      "info.datetime_precision",
-      "info.data_type",
-      "type_schema_name",
-      "full_data_type",
-      "column_default",
-      "info.is_nullable",
-      "info.is_identity",
-      "info.character_maximum_length",
-      "description",
+    columns: [
+      "namespace:name table_name:name column_name:name formatted_type:text",
+      "numeric_precision:int4 numeric_scale:int4 numeric_precision_radix:int4",
+      "datetime_precision:int4 data_type:varchar full_data_type:name column_default:text",
+      "is_nullable:varchar is_identity:varchar character_maximum_length:int4",
+    ].join(" "),
+    adds: [
+      { columns: "type_schema_name:name", after: "info.data_type" },
+      { columns: "description:text" },
     ],
-    params: [NAME_ARRAY],
-    columns: cols(`${COLUMNS_48} type_schema_name:name ${COLUMNS_48_TAIL} description:text`),
-    rows: ({ model, names }) => columnRows(model, names, "5.2"),
-  },
-  {
-    id: "foreign_keys_4_8",
+    rows: columnRows,
+  }),
+  ...bothForms("foreign_keys", {
     keys: [
       "con_id",
       "child_column",
@@ -215,34 +190,15 @@ export const KNOWN_QUERIES: readonly KnownQuery[] = [
       "table_name",
       "namespace",
     ],
-    params: [NAME_ARRAY],
-    columns: cols(FK_48),
-    rows: ({ model, names }) => foreignKeyRows(model, names, "4.8"),
-  },
-  {
-    id: "foreign_keys_5_2",
-    keys: [
-      "con_id",
-      "child_column",
-      "parent_table",
-      "parent_column",
-      "con.confdeltype",
-      "con.confupdtype",
-      "referenced_schema_name",
-      "constraint_name",
-      "child",
-      "parent",
-      "table_name",
-      "namespace",
-      "condeferrable",
-      "condeferred",
-    ],
-    params: [NAME_ARRAY],
-    columns: cols(`${FK_48} condeferrable:bool condeferred:bool`),
-    rows: ({ model, names }) => foreignKeyRows(model, names, "5.2"),
-  },
-  {
-    id: "indexes_4_8",
+    columns: [
+      "con_id:oid child_column:name parent_table:name parent_column:name confdeltype:char",
+      "confupdtype:char referenced_schema_name:name constraint_name:name child:int2 parent:int2",
+      "table_name:name namespace:name",
+    ].join(" "),
+    adds: [{ columns: "condeferrable:bool condeferred:bool" }],
+    rows: foreignKeyRows,
+  }),
+  ...bothForms("indexes", {
     keys: [
       "namespace",
       "index_name",
@@ -256,46 +212,20 @@ export const KNOWN_QUERIES: readonly KnownQuery[] = [
       "index_algo",
       "column_order",
     ],
-    params: [NAME_ARRAY],
-    columns: cols(INDEX_48),
-    rows: ({ model, names }) => indexRows(model, names, "4.8"),
-  },
-  {
-    id: "indexes_5_2",
-    keys: [
-      "namespace",
-      "index_name",
-      "table_name",
-      "column_name",
-      "is_unique",
-      "is_primary_key",
-      "column_index",
-      "opclass",
-      "opcdefault",
-      "index_algo",
-      "column_order",
-      "nulls_first",
-      "condeferrable",
-      "condeferred",
-    ],
-    params: [NAME_ARRAY],
-    columns: cols(`${INDEX_48} nulls_first:bool condeferrable:bool condeferred:bool`),
-    rows: ({ model, names }) => indexRows(model, names, "5.2"),
-  },
-  {
-    id: "views_4_8",
+    columns: [
+      "namespace:name index_name:name table_name:name column_name:name is_unique:bool",
+      "is_primary_key:bool column_index:int4 opclass:name opcdefault:bool index_algo:name",
+      "column_order:text",
+    ].join(" "),
+    adds: [{ columns: "nulls_first:bool condeferrable:bool condeferred:bool" }],
+    rows: indexRows,
+  }),
+  ...bothForms("views", {
     keys: ["view_name", "view_sql", "namespace"],
-    params: [NAME_ARRAY],
-    columns: cols("view_name:name view_sql:text namespace:name"),
+    columns: "view_name:name view_sql:text namespace:name",
+    adds: [{ columns: "description:text" }],
     rows: none,
-  },
-  {
-    id: "views_5_2",
-    keys: ["view_name", "view_sql", "namespace", "description"],
-    params: [NAME_ARRAY],
-    columns: cols("view_name:name view_sql:text namespace:name description:text"),
-    rows: none,
-  },
+  }),
   {
     id: "functions",
     keys: ["name", "namespace", "definition"],
