@@ -3,8 +3,8 @@
  * `postgres` with `wal_level=logical` on a free port, and hand out fresh databases. When
  * `ELECTRIC_TEST_DATABASE_URL` is set, that server is used instead and nothing is started.
  *
- * As root, initdb and postgres refuse to run, so both run as the `postgres` system user through
- * `setpriv` (execs in place, so the pid we hold is the postmaster's) or else `runuser`.
+ * As root, initdb and postgres refuse to run, so both run as the `postgres` system user (else
+ * `nobody`) through `setpriv` (execs in place, so the pid we hold is the postmaster's) or else `runuser`.
  * Durability is switched off: the data is thrown away after the run.
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -22,23 +22,29 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { freePort, waitFor } from "./wait.mjs";
 
-const BIN_DIR = process.env.POSTGRES_BIN_DIR ?? "/usr/lib/postgresql/15/bin";
+// tests/interop/run sets POSTGRES_BIN_DIR to what the service's own finder picks (a system
+// install, else the npm package); the default is Debian's.
+const BIN_DIR = process.env.POSTGRES_BIN_DIR || "/usr/lib/postgresql/15/bin";
 
-/** @returns {{ uid: number, gid: number } | undefined} the `postgres` user when we are root */
+/**
+ * The user the server runs as when we are root: `postgres`, else `nobody` (a machine whose
+ * binaries came from npm has no `postgres` user), as the service's dev mode does.
+ * @returns {{ name: string, uid: number, gid: number } | undefined}
+ */
 function postgresUser() {
   if (process.getuid?.() !== 0) return undefined;
-  const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) =>
-    l.startsWith("postgres:")
-  );
-  if (!line) {
-    throw new Error('Running as root but there is no "postgres" system user');
+  const lines = readFileSync("/etc/passwd", "utf8").split("\n");
+  for (const name of ["postgres", "nobody"]) {
+    const line = lines.find((l) => l.startsWith(`${name}:`));
+    if (!line) continue;
+    const [, , uid, gid] = line.split(":");
+    return { name, uid: Number(uid), gid: Number(gid) };
   }
-  const [, , uid, gid] = line.split(":");
-  return { uid: Number(uid), gid: Number(gid) };
+  throw new Error('Running as root but there is no "postgres" or "nobody" system user');
 }
 
 /**
- * @param {{ uid: number, gid: number } | undefined} user
+ * @param {{ name: string, uid: number, gid: number } | undefined} user
  * @param {string} command
  * @param {string[]} args
  * @returns {string[]} argv running `command` as `user`
@@ -56,7 +62,7 @@ function asUser(user, command, args) {
       ...args,
     ];
   }
-  return ["runuser", "-u", "postgres", "--", command, ...args];
+  return ["runuser", "-u", user.name, "--", command, ...args];
 }
 
 /**
