@@ -12,7 +12,9 @@
  * An entry is registered before its query runs, and the users with it: a change seen while the
  * query runs drops it (the result may predate the change) and names them, so they resolve
  * again. For levels below the top, which are unknown until the query returns, any change to
- * such a table drops the chain's pending entries.
+ * such a table drops the chain's pending entries. That holds only if a query made after a change
+ * was observed sees it: the query first waits for what was observed to become visible
+ * (`visible`, store.ts), since Postgres streams a commit a moment before other sessions see it.
  */
 import type { Row } from "../replication/mod.ts";
 import type { SchemaModel } from "../schema/mod.ts";
@@ -44,7 +46,13 @@ interface Chain {
 export class PathCache {
   readonly #chains = new Map<string, Chain>();
   readonly #byUser = new Map<string, Set<Entry>>();
+  readonly #visible: (sql: Sql) => Promise<void>;
   #size = 0;
+
+  /** `visible`: resolves once the changes observed so far are visible to a new query. */
+  constructor(visible: (sql: Sql) => Promise<void> = () => Promise.resolve()) {
+    this.#visible = visible;
+  }
 
   /** Cached scope rows, over all chains. */
   get size(): number {
@@ -181,6 +189,9 @@ export class PathCache {
     const text = chainQuery(model, state.hops);
     if (!text) throw new Error("A table of a USING path is not electrified");
     const params = state.hops[state.hops.length - 1].columns.map((_, j) => keys.map((k) => k[j]));
+    // Registered already: a change observed from here on drops the entries; one observed
+    // before must be in what the query reads.
+    await this.#visible(sql);
     const rows = await sql.unsafe<Row[]>(text, params);
     const n = state.hops.length;
     const byKey = new Map(entries.map((e) => [e.key, e]));

@@ -65,8 +65,8 @@ before(async () => {
       'member', null, null);
     INSERT INTO projects VALUES ('p1', 'one'), ('p2', 'two');
     INSERT INTO memberships VALUES ('m1', 'p1', 'alice');
-    INSERT INTO issues VALUES ('i1', 'p1', 'a'), ('i2', 'p2', 'b');
-    INSERT INTO comments VALUES ('c1', 'i1', 'x'), ('c2', 'i2', 'y');`);
+    INSERT INTO issues VALUES ('i1', 'p1', 'a'), ('i2', 'p2', 'b'), ('i3', 'p2', 'c');
+    INSERT INTO comments VALUES ('c1', 'i1', 'x'), ('c2', 'i2', 'y'), ('c3', 'i3', 'z');`);
 });
 
 after(async () => {
@@ -76,38 +76,74 @@ after(async () => {
   await cluster?.stop();
 });
 
+/**
+ * Runs `statement` so that it commits and is streamed but stays invisible to other sessions
+ * until `streamed` resolved and the service had a moment to act on it; then lets it show.
+ */
+async function heldInvisible(statement: string, streamed: () => Promise<void>): Promise<void> {
+  const writer = postgres(cluster.url, { onnotice: () => {}, max: 1 });
+  try {
+    const [{ pid }] = await writer`SELECT pg_backend_pid() AS pid`;
+    await writer`SET synchronous_commit = on`;
+    const written = writer.unsafe(statement).execute();
+    await streamed();
+    // The service read Postgres in reaction by now (before the fix: without the change).
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await sql`SELECT pg_cancel_backend(${pid})`;
+    await written;
+  } finally {
+    await writer.end();
+  }
+}
+
+const ofTable = (s: Session, table: string) =>
+  s.rows().filter((r) => r.includes(`${table}:`)).sort();
+
 test("an issue moving in, streamed before other sessions see it, still brings its comment", async () => {
   const alice = await openSession({ port, service }, "alice");
   sessions.push(alice);
   await alice.subscribe("issues");
   await alice.subscribe("comments");
-  const comments = () => alice.rows().filter((r) => r.includes("comments:")).sort();
-  assert.deepEqual(comments(), ["insert comments:c1"]);
+  assert.deepEqual(ofTable(alice, "comments"), ["insert comments:c1"]);
 
-  // The move commits and is streamed, but waits for the standby before others see it.
-  const writer = postgres(cluster.url, { onnotice: () => {}, max: 1 });
-  try {
-    const [{ pid }] = await writer`SELECT pg_backend_pid() AS pid`;
-    await writer`SET synchronous_commit = on`;
-    const moved = writer`UPDATE issues SET project_id = 'p1' WHERE id = 'i2'`.execute();
-    // The service streamed it (the issue moved in for alice) ...
+  await heldInvisible("UPDATE issues SET project_id = 'p1' WHERE id = 'i2'", async () => {
+    // The service streamed the move (the issue moved in for alice) ...
     await alice.until("insert issues:i2", "i2 to move in for alice");
     // ... while other sessions, the service's included, do not see it yet.
     const [seen] = await sql`SELECT project_id FROM issues WHERE id = 'i2'`;
     assert.equal(seen.project_id, "p2");
-    // The access reload the move caused has had its chance to read Postgres.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    await sql`SELECT pg_cancel_backend(${pid})`;
-    await moved;
-    const [now] = await sql`SELECT project_id FROM issues WHERE id = 'i2'`;
-    assert.equal(now.project_id, "p1");
-  } finally {
-    await writer.end();
-  }
-  await waitFor(() => comments().includes("insert comments:c2"), {
+  });
+  await waitFor(() => ofTable(alice, "comments").includes("insert comments:c2"), {
     timeoutMs: 10_000,
     what: () =>
-      `c2 to move in with its issue (got ${comments().join(", ")})\n` +
+      `c2 to move in with its issue (got ${ofTable(alice, "comments").join(", ")})\n` +
       `Service output:\n${service.output()}`,
   });
+});
+
+test("a membership streamed before other sessions see it opens its project's rows", async () => {
+  const bob = await openSession({ port, service }, "bob");
+  sessions.push(bob);
+  await bob.subscribe("memberships");
+  await bob.subscribe("issues");
+  await bob.subscribe("comments");
+  assert.deepEqual([...ofTable(bob, "issues"), ...ofTable(bob, "comments")], []);
+
+  await heldInvisible("INSERT INTO memberships VALUES ('m2', 'p2', 'bob')", async () => {
+    // Memberships are named by no grant: bob reads them all, so he sees it streamed.
+    await bob.until("insert memberships:m2", "m2 to reach bob");
+    const [seen] = await sql`SELECT count(*)::int AS n FROM memberships WHERE id = 'm2'`;
+    assert.equal(seen.n, 0);
+  });
+  await waitFor(
+    () =>
+      ofTable(bob, "issues").includes("insert issues:i3") &&
+      ofTable(bob, "comments").includes("insert comments:c3"),
+    {
+      timeoutMs: 10_000,
+      what: () =>
+        `i3 and c3 to reach bob (got ${[...ofTable(bob, "issues"), ...ofTable(bob, "comments")]})` +
+        `\nService output:\n${service.output()}`,
+    },
+  );
 });
