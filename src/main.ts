@@ -34,6 +34,7 @@ import {
   PostgresMembershipStore,
   ShapeHub,
   ShapeStateMaintenance,
+  Visibility,
 } from "./sync/mod.ts";
 import { Permissions } from "./permissions/mod.ts";
 import { type ClientWriter, DirectWriter } from "./writes/mod.ts";
@@ -189,6 +190,9 @@ async function serve(
   );
   const catalogs = new CatalogHolder();
   const log = new InMemoryTransactionLog({ maxBytes: config.txnCacheSize, metrics });
+  // Streamed transactions other sessions may not see yet; heard first, before anyone acts on one.
+  const visibility = new Visibility({ logger: logger.child({ component: "visibility" }) });
+  log.subscribe((tx) => visibility.observe(tx));
   // The reader of the current replication stream, for the lag metric's WAL positions.
   let reader: ReplicationReader | undefined;
   // In logical_replication mode the service is the publisher Postgres subscribes to.
@@ -342,6 +346,7 @@ async function serve(
     store: new PostgresMembershipStore(() => connector.pool),
     moveInReads: new Limiter(MOVE_IN_READERS),
     clientReads: new Limiter(SNAPSHOT_READERS),
+    visibility,
     logger: satelliteLogger,
     metrics,
   });
@@ -367,6 +372,7 @@ async function serve(
     pool: () => connector.pool,
     model: () => catalogs.get()?.current(),
     logger: logger.child({ component: "permissions" }),
+    visibility,
   });
   log.subscribe((tx) => permissions.observe(tx));
   const clients = new ClientRegistry();

@@ -14,7 +14,8 @@
  * again. For levels below the top, which are unknown until the query returns, any change to
  * such a table drops the chain's pending entries. That holds only if a query made after a change
  * was observed sees it: the query first waits for what was observed to become visible
- * (`visible`, store.ts), since Postgres streams a commit a moment before other sessions see it.
+ * (`visible`: the shared tracker of src/sync/visibility.ts, through store.ts), since Postgres
+ * streams a commit a moment before other sessions see it.
  */
 import type { Row } from "../replication/mod.ts";
 import type { SchemaModel } from "../schema/mod.ts";

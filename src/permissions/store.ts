@@ -6,15 +6,15 @@
  * keys (`USING issue_id/project_id`: issues) drops the chains it may change and names the users
  * who used them (path_cache.ts). Listeners hear which users' access may have changed.
  *
- * Every read of Postgres made here sees the transactions observed before it (`#visible`):
- * Postgres streams a commit as soon as its record is flushed and shows it to other sessions a
- * moment later, and a read that misses the change it follows caches a stale answer that
- * nothing will drop again.
+ * Every read of Postgres made here sees the transactions streamed before it (`visibility`, the
+ * shared tracker of src/sync/visibility.ts, fed by the log): Postgres streams a commit as soon
+ * as its record is flushed and shows it to other sessions a moment later, and a read that
+ * misses the change it follows caches a stale answer that nothing will drop again.
  */
 import type { Row, Transaction } from "../replication/mod.ts";
 import { findTable, quoteIdent, type SchemaModel } from "../schema/mod.ts";
 import type { Sql } from "../storage/mod.ts";
-import { parseSnapshot, visibleIn } from "../sync/mod.ts";
+import type { Visibility } from "../sync/mod.ts";
 import type { Logger } from "../telemetry/mod.ts";
 import {
   type ResolvedPaths,
@@ -42,16 +42,14 @@ export interface PermissionsOptions {
   pool: () => Sql | undefined;
   model: () => SchemaModel | undefined;
   logger: Logger;
+  /** Streamed transactions not visible yet (fed by the log, shared with the snapshot reads). */
+  visibility: Visibility;
 }
 
 const RULE_TABLES = new Set(["grants", "assignments"]);
 const MAX_CACHED_USERS = 10_000;
 /** Scope rows with resolved chains; past this everything is resolved again. */
 const MAX_CACHED_PATHS = 50_000;
-/** How long a read waits for a streamed transaction to become visible before going on. */
-const VISIBLE_MS = 10_000;
-/** Streamed transactions not seen visible yet, at most (the oldest are let go first). */
-const MAX_UNSEEN = 10_000;
 
 export class Permissions {
   readonly #o: PermissionsOptions;
@@ -59,11 +57,6 @@ export class Permissions {
   #loading: Promise<void> | undefined;
   readonly #roles = new Map<string, Promise<UserRole[]>>();
   readonly #listeners = new Set<(change: AccessChange) => void>();
-  /** Observed transactions no snapshot has shown yet: xid → order of observation. */
-  readonly #unseen = new Map<number, number>();
-  #observed = 0;
-  /** The snapshot being looked at now, shared by every read waiting meanwhile. */
-  #probe: Promise<void> | undefined;
   readonly #paths = new PathCache((sql) => this.#visible(sql));
   /** Grants already said to open nothing (said once per load of the rules). */
   readonly #warned = new Set<Grant>();
@@ -174,9 +167,6 @@ export class Permissions {
 
   /** Looks at one replicated transaction for changes to the rules or to anyone's roles. */
   observe(tx: Transaction): void {
-    this.#unseen.delete(tx.xid);
-    this.#unseen.set(tx.xid, ++this.#observed);
-    if (this.#unseen.size > MAX_UNSEEN) this.#unseen.delete(this.#unseen.keys().next().value!);
     let rulesChanged = false;
     const users = new Set<string>();
     /** Users whose roles must be read again (the others only resolve their paths again). */
@@ -229,52 +219,14 @@ export class Permissions {
   }
 
   /**
-   * Waits until the transactions observed so far are visible to new snapshots (at most
-   * VISIBLE_MS). Postgres hands a commit to the stream once its commit record is flushed and
-   * takes it out of the running transactions a moment later; under load the service can act
-   * on it (drop a chain, forget roles, reload the rules) and read Postgres in between. Such a
-   * read misses the change it follows and its answer is cached as current with nothing left to
-   * drop it: an issue moved into a user's project would never bring its comments. A
-   * transaction visible to one snapshot is visible to every later one.
+   * Waits until the transactions streamed so far are visible to new snapshots (at most
+   * VISIBLE_MS, visibility.ts). Under load the service can act on a streamed transaction (drop
+   * a chain, forget roles, reload the rules) and read Postgres before other sessions see it;
+   * such a read misses the change it follows and its answer is cached as current with nothing
+   * left to drop it: an issue moved into a user's project would never bring its comments.
    */
-  async #visible(sql: Sql): Promise<void> {
-    const upTo = this.#observed;
-    // Orders grow in the map's order: the first entry is the oldest still unseen.
-    const waiting = () => {
-      const oldest = this.#unseen.values().next();
-      return !oldest.done && oldest.value <= upTo;
-    };
-    const deadline = Date.now() + VISIBLE_MS;
-    for (let wait = 2; waiting(); wait = Math.min(wait * 2, 100)) {
-      await this.#look(sql);
-      if (!waiting()) return;
-      if (Date.now() >= deadline) {
-        const late = [...this.#unseen].filter(([, order]) => order <= upTo).map(([xid]) => xid);
-        late.forEach((xid) => this.#unseen.delete(xid));
-        this.#o.logger.warning(
-          `Permissions read without transaction "${late[0]}" (and ${late.length - 1} more): ` +
-            `streamed and still not visible after ${VISIBLE_MS} ms`,
-        );
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-  }
-
-  /** Takes a snapshot and lets go of the observed transactions it sees. */
-  #look(sql: Sql): Promise<void> {
-    if (this.#probe) return this.#probe;
-    const probe = (async () => {
-      const [row] = await sql.unsafe<Row[]>("SELECT pg_current_snapshot()::text AS snapshot");
-      const info = parseSnapshot(String(row.snapshot));
-      for (const xid of this.#unseen.keys()) if (visibleIn(info, xid)) this.#unseen.delete(xid);
-    })();
-    this.#probe = probe;
-    const done = () => {
-      if (this.#probe === probe) this.#probe = undefined;
-    };
-    probe.then(done, done);
-    return probe;
+  #visible(sql: Sql): Promise<void> {
+    return this.#o.visibility.visible(sql, "Permissions read");
   }
 
   #emit(change: AccessChange): void {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Transaction } from "../replication/mod.ts";
 import type { Sql } from "../storage/mod.ts";
+import { Visibility } from "../sync/mod.ts";
 import type { Logger } from "../telemetry/mod.ts";
 import { type AccessChange, Permissions } from "./store.ts";
 import { MODEL } from "./test_fixtures.ts";
@@ -126,8 +127,21 @@ async function commentsIssues(permissions: Permissions): Promise<string[]> {
   return [...resolved.values()].flat().map((k) => k[0]).sort();
 }
 
-function permissionsOn(db: ReturnType<typeof fakeDb>, model = MODEL): Permissions {
-  return new Permissions({ pool: () => db.sql, model: () => model, logger: SILENT });
+/** Permissions on `db`, and `stream`, which hands them a transaction as main.ts wires it. */
+function permissionsOn(db: ReturnType<typeof fakeDb>, model = MODEL) {
+  const visibility = new Visibility({ logger: SILENT });
+  const permissions = new Permissions({
+    pool: () => db.sql,
+    model: () => model,
+    logger: SILENT,
+    visibility,
+  });
+  const stream = (tx: Transaction) => {
+    // The shared tracker hears each transaction first, as it is subscribed first.
+    visibility.observe(tx);
+    permissions.observe(tx);
+  };
+  return { permissions, stream };
 }
 
 test("a chain read after a change the stream delivered sees that change", async () => {
@@ -135,14 +149,14 @@ test("a chain read after a change the stream delivered sees that change", async 
     { issues: { "1": "p1", "2": "p2" }, members: {} },
     { issues: { "1": "p1", "2": "p1" }, members: {} },
   );
-  const permissions = permissionsOn(db);
+  const { permissions, stream } = permissionsOn(db);
   await permissions.loaded();
   assert.deepEqual(await commentsIssues(permissions), ["1"]);
 
   const changes: AccessChange[] = [];
   permissions.onChange((change) => changes.push(change));
   // Streamed, not yet visible to other sessions: alice's chain is dropped and she is named.
-  permissions.observe(MOVE);
+  stream(MOVE);
   assert.deepEqual(changes, [{ users: new Set(["alice"]) }]);
   // She resolves at once, as watchAccess does; the move shows a moment later.
   const reading = commentsIssues(permissions);
@@ -157,10 +171,10 @@ test("a chain first read after a change the stream delivered sees it too", async
     { issues: { "1": "p1", "2": "p2" }, members: {} },
     { issues: { "1": "p1", "2": "p1" }, members: {} },
   );
-  const permissions = permissionsOn(db);
+  const { permissions, stream } = permissionsOn(db);
   await permissions.loaded();
   // Nobody held p1's chain: nobody is named, but a chain read from now on must see the move.
-  permissions.observe(MOVE);
+  stream(MOVE);
   const reading = commentsIssues(permissions);
   setTimeout(() => db.visible = true, 30);
   assert.deepEqual(await reading, ["1", "2"]);
@@ -171,12 +185,12 @@ test("roles read after a membership the stream delivered include it", async () =
     { issues: {}, members: { bob: ["p1"] } },
     { issues: {}, members: { bob: ["p1", "p2"] } },
   );
-  const permissions = permissionsOn(db, WITH_MEMBERSHIPS);
+  const { permissions, stream } = permissionsOn(db, WITH_MEMBERSHIPS);
   await permissions.loaded();
   assert.deepEqual((await permissions.rolesOf("bob")).map((r) => r.scope?.key[0]), ["p1"]);
   const changes: AccessChange[] = [];
   permissions.onChange((change) => changes.push(change));
-  permissions.observe({
+  stream({
     ...MOVE,
     changes: [{
       kind: "insert",
@@ -197,10 +211,10 @@ test("reads wait only for transactions not seen visible yet, one snapshot for al
     { issues: { "1": "p1" }, members: {} },
   );
   db.visible = true;
-  const permissions = permissionsOn(db);
+  const { permissions, stream } = permissionsOn(db);
   await permissions.loaded();
   assert.equal(db.probes, 0, "nothing observed: no snapshot looked at");
-  permissions.observe(MOVE);
+  stream(MOVE);
   const [a, b] = await Promise.all([commentsIssues(permissions), commentsIssues(permissions)]);
   assert.deepEqual([a, b], [["1"], ["1"]]);
   assert.equal(db.probes, 1);

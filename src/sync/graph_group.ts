@@ -29,6 +29,7 @@ import type { Sql } from "../storage/mod.ts";
 import type { Logger } from "../telemetry/mod.ts";
 import type { GroupMembershipLog, MembershipStore } from "./membership_store.ts";
 import { type ConsistentRead, SnapshotRead } from "./snapshot.ts";
+import type { Visibility } from "./visibility.ts";
 
 /** Rows a move-in read fetched, sent as one additional-data block before a transaction. */
 export interface AdditionalBlock {
@@ -58,6 +59,8 @@ export interface GraphGroupDeps {
   store: MembershipStore;
   /** Bounds the group's own move-in reads (kept apart from client reads, which wait on groups). */
   moveInReads: Limiter;
+  /** Streamed transactions not visible yet, which snapshot reads wait for (absent in tests). */
+  visibility?: Visibility;
   logger: Logger;
   /** Starts a move-in read after `trigger`; default: a snapshot read on `pool` (tests swap it). */
   readMoveIn?: (
@@ -352,7 +355,13 @@ export class GraphGroup {
     const sql = this.#deps.pool();
     if (!sql) throw new Error("Postgres is not connected");
     return new SnapshotRead(
-      { sql, base: trigger, causedBy: "shape group move-in", limiter: this.#deps.moveInReads },
+      {
+        sql,
+        base: trigger,
+        causedBy: "shape group move-in",
+        limiter: this.#deps.moveInReads,
+        visibility: this.#deps.visibility,
+      },
       (snapshot) => fetchMoveIn(snapshot, request, { userId: owner }),
     );
   }

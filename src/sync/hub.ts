@@ -11,6 +11,7 @@ import type { GroupDefinition } from "../shapes/mod.ts";
 import { GraphGroup, type GraphGroupDeps } from "./graph_group.ts";
 import { groupKeyDigest } from "./membership_store.ts";
 import type { ConsistentRead } from "./snapshot.ts";
+import type { Visibility } from "./visibility.ts";
 import { StatelessGroup } from "./stateless_group.ts";
 
 export type Group = StatelessGroup | GraphGroup;
@@ -20,6 +21,8 @@ export interface ShapeHubOptions extends GraphGroupDeps {
   idleMs?: number;
   /** Bounds concurrent client snapshot reads (subscription data, resumes). */
   clientReads: Limiter;
+  /** Required here: every read of a running service waits for what it follows to show. */
+  visibility: Visibility;
   /** Registers `electric_shapes`. */
   metrics?: MetricsRegistry;
 }

@@ -6,6 +6,8 @@
  *   graph that follows the transaction log once for all their clients;
  * - reads that line up with the stream (snapshot.ts) and the client transitions built on them
  *   (subscribe, unsubscribe, resume: transition.ts);
+ * - which streamed transactions other sessions may not see yet (visibility.ts): snapshot reads
+ *   and the permissions' reads of Postgres wait for what they follow to show;
  * - what survives restarts: graph group membership as key intervals (membership_store.ts) and
  *   per client its subscriptions and acknowledged position (client_store.ts).
  * Must not know the Satellite wire format: it hands out row changes, the satellite module
@@ -26,16 +28,17 @@ export {
 } from "./graph_group.ts";
 export { StatelessGroup } from "./stateless_group.ts";
 export { type Group, ShapeHub, type ShapeHubOptions } from "./hub.ts";
+export { type ConsistentRead, magicWrite, sameSnapshot, SnapshotRead } from "./snapshot.ts";
 export {
-  type ConsistentRead,
-  magicWrite,
+  type Expectation,
+  nextWait,
   parseSnapshot,
-  sameSnapshot,
   type SnapshotInfo,
-  SnapshotRead,
+  Visibility,
+  type VisibilityOptions,
   visibleIn,
   xidPrecedes,
-} from "./snapshot.ts";
+} from "./visibility.ts";
 export {
   type GoneRow,
   type PlannedGroup,

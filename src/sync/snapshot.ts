@@ -3,44 +3,26 @@
  * READ snapshot is opened and its visibility recorded (`xmin:xmax:xip`); a "magic write" on
  * another connection then guarantees that a transaction invisible to the snapshot appears in
  * the stream. Data read in the snapshot belongs right before the *insertion point*: the first
- * transaction after `base` (the log's end when the read was requested, all of it committed and
- * so visible) that the snapshot does not see. Every transaction before that point is reflected
- * in the data; none after it is.
+ * transaction after `base` (the log's end when the read was requested) that the snapshot does
+ * not see. Every transaction before that point is reflected in the data; none after it is.
+ *
+ * That needs every transaction up to `base` visible to the snapshot, and a streamed one may not
+ * be yet: Postgres streams a commit once its record is flushed and shows it to new snapshots a
+ * moment later. So the snapshot just opened is checked against the streamed transactions not
+ * seen visible yet (`visibility`, visibility.ts; nothing to check, and no round trip, in the
+ * common case); while one up to `base` does not show, the snapshot is closed and another one
+ * opened a moment later (at most VISIBLE_MS, then said and read anyway). Without the check the
+ * data would lack that transaction while the stream counts it as before the read: a row
+ * inserted right before a subscription would never reach the client.
  *
  * Consumers that pass a read's `base` must not act on a later transaction before `info` is
  * known; `isInsertionPoint` then tells them where the read's data goes.
  */
-import type { Limiter } from "../lifecycle/mod.ts";
+import { delay, type Limiter } from "../lifecycle/mod.ts";
 import { connectionLost, type Sql } from "../storage/mod.ts";
+import { parseSnapshot, type SnapshotInfo, type Visibility, visibleIn } from "./visibility.ts";
 
-/** Which transactions a snapshot sees (32-bit xids, as pgoutput reports them). */
-export interface SnapshotInfo {
-  xmin: number;
-  xmax: number;
-  xip: ReadonlySet<number>;
-}
-
-/** Pure: whether 32-bit xid `a` precedes `b`, with wraparound. */
-export function xidPrecedes(a: number, b: number): boolean {
-  return ((a - b) | 0) < 0;
-}
-
-/** Pure: whether a transaction with `xid` had committed when the snapshot was taken. */
-export function visibleIn(info: SnapshotInfo, xid: number): boolean {
-  if (xidPrecedes(xid, info.xmin)) return true;
-  return xidPrecedes(xid, info.xmax) && !info.xip.has(xid);
-}
-
-/** Pure: `pg_current_snapshot()` text (`xmin:xmax:xip,…`, 64-bit) → 32-bit visibility. */
-export function parseSnapshot(text: string): SnapshotInfo {
-  const [xmin, xmax, xip] = text.split(":");
-  const low = (value: string) => Number(BigInt(value) & 0xffffffffn);
-  return {
-    xmin: low(xmin),
-    xmax: low(xmax),
-    xip: new Set(xip ? xip.split(",").filter((x) => x !== "").map(low) : []),
-  };
-}
+export type { SnapshotInfo };
 
 /** Runs the magic write that forces a transaction invisible to every open snapshot. */
 export async function magicWrite(sql: Sql, causedBy: string): Promise<void> {
@@ -80,9 +62,16 @@ export class SnapshotRead<T> implements ConsistentRead<T> {
   /**
    * Starts the read at once. `read` runs inside the snapshot, after the magic write; it may
    * wait for the stream (e.g. for a group to reach the insertion point) while holding it.
+   * Without `visibility` every transaction up to `base` is taken as visible (tests).
    */
   constructor(
-    options: { sql: Sql; base: bigint; causedBy: string; limiter?: Limiter },
+    options: {
+      sql: Sql;
+      base: bigint;
+      causedBy: string;
+      limiter?: Limiter;
+      visibility?: Visibility;
+    },
     read: (snapshot: Sql, info: SnapshotInfo) => Promise<T>,
   ) {
     this.base = options.base;
@@ -94,7 +83,7 @@ export class SnapshotRead<T> implements ConsistentRead<T> {
     });
     this.info.catch(() => {});
     const run = () =>
-      readInSnapshot(options.sql, options.causedBy, (info) => {
+      readInSnapshot(options, (info) => {
         this.#info = info;
         known(info);
       }, read);
@@ -115,11 +104,13 @@ export class SnapshotRead<T> implements ConsistentRead<T> {
 }
 
 async function readInSnapshot<T>(
-  sql: Sql,
-  causedBy: string,
+  options: { sql: Sql; base: bigint; causedBy: string; visibility?: Visibility },
   onInfo: (info: SnapshotInfo) => void,
   read: (snapshot: Sql, info: SnapshotInfo) => Promise<T>,
 ): Promise<T> {
+  const { sql, causedBy } = options;
+  // Taken before the snapshot: what is let go of by then was shown to an earlier snapshot.
+  const expected = options.visibility?.expect(options.base, `Snapshot read (${causedBy})`);
   const reserved = await sql.reserve();
   // A reserved connection that closed is neither queried nor released: postgres.js would never
   // settle a query on it, and the pool has already taken it back.
@@ -128,19 +119,26 @@ async function readInSnapshot<T>(
     lost ||= connectionLost(error);
     throw error;
   };
-  try {
+  const open = async () => {
     await reserved`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`.catch(noting);
-    try {
-      const [row] = await reserved`SELECT pg_current_snapshot()::text AS snapshot`.catch(noting);
-      const info = parseSnapshot(String(row.snapshot));
-      onInfo(info);
-      // Snapshot first, then the write: the write's xid is then invisible to it for certain.
-      await magicWrite(sql, causedBy);
-      return await read(reserved as unknown as Sql, info).catch(noting);
-    } finally {
-      if (!lost) await reserved`COMMIT`.catch(noting).catch(() => {});
+    const [row] = await reserved`SELECT pg_current_snapshot()::text AS snapshot`.catch(noting);
+    return parseSnapshot(String(row.snapshot));
+  };
+  try {
+    let info = await open();
+    // A transaction up to `base` it does not show yet: look again in a new one, a moment later.
+    for (let wait = expected?.retryAfter(info); wait !== undefined;) {
+      await reserved`COMMIT`.catch(noting);
+      await delay(wait);
+      info = await open();
+      wait = expected!.retryAfter(info);
     }
+    onInfo(info);
+    // Snapshot first, then the write: the write's xid is then invisible to it for certain.
+    await magicWrite(sql, causedBy);
+    return await read(reserved as unknown as Sql, info).catch(noting);
   } finally {
+    if (!lost) await reserved`COMMIT`.catch(noting).catch(() => {});
     if (!lost) reserved.release();
   }
 }

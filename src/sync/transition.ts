@@ -110,6 +110,7 @@ export function startTransition(
       base: options.base,
       causedBy: options.causedBy,
       limiter: hub.options.clientReads,
+      visibility: hub.options.visibility,
     },
     async (snapshot) => {
       inSnapshot(snapshot);
