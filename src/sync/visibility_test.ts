@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { recordingLogger } from "../../tests/helpers/recording_logger.ts";
 import type { Sql } from "../storage/mod.ts";
-import type { Logger } from "../telemetry/mod.ts";
 import {
   nextWait,
   parseSnapshot,
@@ -10,18 +10,6 @@ import {
   visibleIn,
   xidPrecedes,
 } from "./visibility.ts";
-
-function recordingLogger() {
-  const warnings: string[] = [];
-  const logger = {
-    debug() {},
-    info() {},
-    warning: (message: string) => warnings.push(message),
-    error() {},
-    child: () => logger,
-  } as unknown as Logger;
-  return { logger, warnings };
-}
 
 /** A snapshot in which the xids in `running` have not committed (the others below 2000 have). */
 function snapshot(...running: number[]): SnapshotInfo {

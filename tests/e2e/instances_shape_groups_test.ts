@@ -10,6 +10,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import type { SatOpLog } from "../../src/gen/mod.ts";
+import { electrify, waitForMigrations } from "../helpers/electrified_service.ts";
 import { INSTANCE_SETTINGS, Instances } from "../helpers/instances.ts";
 import { type ScratchCluster, startScratchCluster } from "../helpers/pg_cluster.ts";
 import type { TestClient } from "../helpers/satellite_client.ts";
@@ -41,20 +42,10 @@ before(async () => {
     CREATE TABLE posts (id text PRIMARY KEY, title text, author_id text REFERENCES authors (id));`);
   nodes = await Instances.create(cluster.url, ["node_a", "node_b"], {});
   await nodes.startAll();
-  await sql.begin(async (tx) => {
-    await tx`CALL electric.migration_version('20240601120000')`;
-    await tx`CALL electric.electrify('authors')`;
-    await tx`CALL electric.electrify('posts')`;
-  });
+  await electrify(sql, ["authors", "posts"]);
   // Clients subscribe only to tables the service has learnt about: both instances.
   for (const instance of nodes.list) {
-    await waitFor(async () => {
-      const response = await fetch(
-        `http://127.0.0.1:${instance.httpPort}/api/migrations?dialect=sqlite`,
-      );
-      await response.body?.cancel();
-      return response.status === 200;
-    }, { timeoutMs: 20_000, what: `the migration to reach ${instance.id}` });
+    await waitForMigrations(instance.httpPort, `the migration to reach ${instance.id}`);
   }
   await sql.unsafe(`
     INSERT INTO authors VALUES ('a1', 'keep one'), ('a2', 'keep two'), ('a3', 'other');

@@ -6,16 +6,13 @@
  * a row inserted right before a client subscribes would never reach that client, and a row
  * moving into a shape right after a change to it would arrive without that change for good.
  *
- * The moment is held open as in permissions_visibility_test.ts: the cluster names a synchronous
- * standby that never connects and the one session that writes asks for synchronous commit, so
- * its commit is flushed and streamed but waits (invisible) until the test cancels the wait.
+ * The moment is held open on purpose by tests/helpers/held_commit.ts (a synchronous standby
+ * that never connects, and a writer that waits for it).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import postgres from "postgres";
 import { type SatOpLog, SatSubsReqSchema, SatSubsRespSchema } from "../../src/gen/mod.ts";
-import { findFreePort } from "../../src/embedded/mod.ts";
-import { type ScratchCluster, startScratchCluster } from "../helpers/pg_cluster.ts";
+import { type HeldCommitService, startHeldCommitService } from "../helpers/held_commit.ts";
 import { payloadOf, type TestClient } from "../helpers/satellite_client.ts";
 import {
   openShapeSession,
@@ -23,40 +20,21 @@ import {
   type ShapeSession,
   subscribeShape,
 } from "../helpers/shape_session.ts";
-import { serviceEnv } from "../helpers/service_config.ts";
-import { type ServiceProcess, startService } from "../helpers/service_process.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-let cluster: ScratchCluster;
-let sql: postgres.Sql;
-let service: ServiceProcess;
-let port: number;
+let held: HeldCommitService;
 const clients: TestClient[] = [];
 
 before(async () => {
-  cluster = await startScratchCluster({
-    walLevel: "logical",
-    // Only a session with synchronous_commit above `local` waits for this standby.
-    settings: { synchronous_standby_names: "nobody" },
+  held = await startHeldCommitService({
+    ddl: `
+      CREATE TABLE items (id text PRIMARY KEY, name text);
+      CREATE TABLE authors (id text PRIMARY KEY, name text);
+      CREATE TABLE posts (id text PRIMARY KEY, title text,
+        author_id text REFERENCES authors (id));`,
+    tables: ["items", "authors", "posts"],
   });
-  sql = postgres(cluster.url, { onnotice: () => {}, max: 2 });
-  await sql.unsafe(`
-    CREATE TABLE items (id text PRIMARY KEY, name text);
-    CREATE TABLE authors (id text PRIMARY KEY, name text);
-    CREATE TABLE posts (id text PRIMARY KEY, title text, author_id text REFERENCES authors (id));`);
-  port = await findFreePort();
-  service = startService(await serviceEnv(cluster.url, port));
-  await service.waitForStatus(port, 200, 30_000);
-  await sql.begin(async (tx) => {
-    await tx`CALL electric.migration_version('20240601120000')`;
-    for (const table of ["items", "authors", "posts"]) await tx`CALL electric.electrify(${table})`;
-  });
-  await waitFor(async () => {
-    const response = await fetch(`http://127.0.0.1:${port}/api/migrations?dialect=sqlite`);
-    await response.body?.cancel();
-    return response.status === 200;
-  }, { timeoutMs: 20_000, what: "the migration to reach the service" });
-  await sql.unsafe(`
+  await held.sql.unsafe(`
     INSERT INTO items VALUES ('i1', 'one');
     INSERT INTO authors VALUES ('a1', 'keep one'), ('a2', 'other');
     INSERT INTO posts VALUES ('p1', 'one', 'a1'), ('p2', 'two', 'a2');`);
@@ -64,38 +42,16 @@ before(async () => {
 
 after(async () => {
   for (const client of clients) client.close();
-  service?.kill();
-  await sql?.end();
-  await cluster?.stop();
+  await held?.close();
 });
 
 const relations = new RelationNames();
-const context = () => `Service output:\n${service.output()}`;
+const context = () => `Service output:\n${held.service.output()}`;
 
 async function session(): Promise<ShapeSession> {
-  const opened = await openShapeSession(`ws://127.0.0.1:${port}/ws`, crypto.randomUUID());
+  const opened = await openShapeSession(`ws://127.0.0.1:${held.port}/ws`, crypto.randomUUID());
   clients.push(opened.client);
   return opened;
-}
-
-/**
- * Runs `statement` so that it commits and is streamed but stays invisible to other sessions
- * until `streamed` resolved and the service had a moment to act on it; then lets it show.
- */
-async function heldInvisible(statement: string, streamed: () => Promise<void>): Promise<void> {
-  const writer = postgres(cluster.url, { onnotice: () => {}, max: 1 });
-  try {
-    const [{ pid }] = await writer`SELECT pg_backend_pid() AS pid`;
-    await writer`SET synchronous_commit = on`;
-    const written = writer.unsafe(statement).execute();
-    await streamed();
-    // The service read Postgres in reaction by now (before the fix: without the change).
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    await sql`SELECT pg_cancel_backend(${pid})`;
-    await written;
-  } finally {
-    await writer.end();
-  }
 }
 
 /** Waits until `s` received a row op named `op` ("insert items:i2"). */
@@ -126,9 +82,9 @@ test("a row streamed before other sessions see it reaches a client subscribing m
   await subscribeShape(watcher, relations, { tablename: "items" }, context);
   const late = await session();
   let data: Promise<unknown> | undefined;
-  await heldInvisible("INSERT INTO items VALUES ('i2', 'two')", async () => {
+  await held.heldInvisible("INSERT INTO items VALUES ('i2', 'two')", async () => {
     await until(watcher, "insert items:i2");
-    const [seen] = await sql`SELECT count(*)::int AS n FROM items WHERE id = 'i2'`;
+    const [seen] = await held.sql`SELECT count(*)::int AS n FROM items WHERE id = 'i2'`;
     assert.equal(seen.n, 0, "streamed, and not visible to other sessions yet");
     // The subscription's read is requested now, with the insert before it in the stream.
     payloadOf(
@@ -166,13 +122,13 @@ test("a row moving in after a change to it streamed before other sessions saw it
     include: [{ foreignKey: ["author_id"], select: { tablename: "posts" } }],
   }, context);
   assert.deepEqual(relations.dataRows(s.client), ["insert authors:a1", "insert posts:p1"]);
-  await heldInvisible("UPDATE posts SET title = 'two!' WHERE id = 'p2'", async () => {
+  await held.heldInvisible("UPDATE posts SET title = 'two!' WHERE id = 'p2'", async () => {
     // p2 is retitled while no author of the shape holds it: only the watcher hears of it.
     await until(watcher, "update posts:p2");
-    const [seen] = await sql`SELECT title FROM posts WHERE id = 'p2'`;
+    const [seen] = await held.sql`SELECT title FROM posts WHERE id = 'p2'`;
     assert.equal(seen.title, "two", "streamed, and not visible to other sessions yet");
     // Its author moves in (committed and visible at once): the move-in reads a2's posts.
-    await sql`UPDATE authors SET name = 'keep two' WHERE id = 'a2'`;
+    await held.sql`UPDATE authors SET name = 'keep two' WHERE id = 'a2'`;
     await until(s, "insert authors:a2");
   });
   await waitFor(() => lastValues(s, "posts", "p2")?.[1] === "two!", {

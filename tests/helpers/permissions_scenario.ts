@@ -20,11 +20,10 @@ import {
   SatSubsRespSchema,
 } from "../../src/gen/mod.ts";
 import { nullsBitmask } from "../../src/satellite/serialization/mod.ts";
-import { findFreePort } from "../../src/embedded/mod.ts";
+import { startElectrifiedService } from "./electrified_service.ts";
 import { freshDatabase } from "./pg_cluster.ts";
 import { connectClient, insecureToken, payloadOf, type TestClient } from "./satellite_client.ts";
-import { serviceEnv } from "./service_config.ts";
-import { type ServiceProcess, startService } from "./service_process.ts";
+import type { ServiceProcess } from "./service_process.ts";
 import { waitFor } from "./wait.ts";
 
 export const TABLES: Record<string, string[]> = {
@@ -58,33 +57,37 @@ export interface Scenario {
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-export async function startScenario(env: Record<string, string> = {}): Promise<Scenario> {
-  const db = await freshDatabase();
-  const sql = postgres(db.url, { onnotice: () => {}, max: 2 });
-  await sql.unsafe(`
+/** The tables of the scenario: projects ← memberships, projects ← issues ← comments. */
+export const SCHEMA = {
+  tables: ["projects", "memberships", "issues", "comments"],
+  ddl: `
     CREATE TABLE projects (id text PRIMARY KEY, name text);
     CREATE TABLE memberships (id text PRIMARY KEY, project_id text REFERENCES projects (id),
       user_id text);
     CREATE TABLE issues (id text PRIMARY KEY, project_id text REFERENCES projects (id),
       title text);
     CREATE TABLE comments (id text PRIMARY KEY, issue_id text REFERENCES issues (id),
-      body text);`);
-  const port = await findFreePort();
-  const service = startService(await serviceEnv(db.url, port, env));
+      body text);`,
+};
+
+export async function startScenario(env: Record<string, string> = {}): Promise<Scenario> {
+  const db = await freshDatabase();
+  const sql = postgres(db.url, { onnotice: () => {}, max: 2 });
+  await sql.unsafe(SCHEMA.ddl);
+  const release = async () => {
+    await sql.end();
+    await db.drop();
+  };
+  const { service, port } = await startElectrifiedService(sql, {
+    url: db.url,
+    tables: SCHEMA.tables,
+    env,
+  }).catch(async (error) => {
+    await release();
+    throw error;
+  });
   const clients: TestClient[] = [];
   try {
-    await service.waitForStatus(port, 200, 30_000);
-    await sql.begin(async (tx) => {
-      await tx`CALL electric.migration_version('20240601120000')`;
-      for (const table of ["projects", "memberships", "issues", "comments"]) {
-        await tx`CALL electric.electrify(${table})`;
-      }
-    });
-    await waitFor(async () => {
-      const response = await fetch(`http://127.0.0.1:${port}/api/migrations?dialect=sqlite`);
-      await response.body?.cancel();
-      return response.status === 200;
-    }, { timeoutMs: 20_000, what: "the migration to reach the service" });
     // As `ELECTRIC GRANT ALL ON comments TO (projects, 'member') USING issue_id/project_id`,
     // `ELECTRIC GRANT ALL ON issues TO (projects, 'member')` and `ELECTRIC ASSIGN (projects,
     // 'member') TO memberships.user_id` store them.
@@ -111,8 +114,7 @@ export async function startScenario(env: Record<string, string> = {}): Promise<S
       INSERT INTO comments VALUES ('c1', 'i1', 'x'), ('c2', 'i2', 'y'), ('c3', 'i3', 'z');`);
   } catch (error) {
     service.kill();
-    await sql.end();
-    await db.drop();
+    await release();
     throw new Error(`${(error as Error).message}\nService output:\n${service.output()}`);
   }
 
@@ -129,8 +131,7 @@ export async function startScenario(env: Record<string, string> = {}): Promise<S
     async close() {
       for (const client of clients) client.close();
       service.kill();
-      await sql.end();
-      await db.drop();
+      await release();
     },
   };
 }

@@ -14,20 +14,13 @@ import {
   SESSION_PARAMETERS,
 } from "../../src/storage/mod.ts";
 import { SnapshotRead, Visibility, visibleIn } from "../../src/sync/mod.ts";
-import type { Logger } from "../../src/telemetry/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
+import { recordingLogger } from "../helpers/recording_logger.ts";
 
 type Db = Awaited<ReturnType<typeof freshDatabase>>;
 let db: Db;
 let sql: postgres.Sql;
-const warnings: string[] = [];
-const logger = {
-  debug() {},
-  info() {},
-  warning: (message: string) => warnings.push(message),
-  error() {},
-  child: () => logger,
-} as unknown as Logger;
+const { logger, warnings } = recordingLogger();
 
 before(async () => {
   db = await freshDatabase();
