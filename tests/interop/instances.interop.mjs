@@ -6,7 +6,9 @@
  * to B, and the lock is released: A's backend (direct_writes) or A's subscription worker
  * (logical_replication) may still commit the write after A died, while the client, back on B,
  * sends it again. It must land exactly once (an audit trigger, ENABLE ALWAYS, records every
- * applied row change with its transaction id) and reach client 2.
+ * applied row change with its transaction id) and reach client 2. Last, client 1 disconnects,
+ * a row is written, and a third instance joins after that: the balancer sends client 1 there
+ * and it resumes (not reset: the new instance's window is the others') and gets the row.
  * Service runtime: INTEROP_RUNTIME; write mode: INTEROP_WRITE_MODE (see harness/writes.mjs).
  */
 import { before, test } from "node:test";
@@ -31,6 +33,7 @@ import {
   writeModeEnv,
   writeTransaction,
 } from "./harness/writes.mjs";
+import { RESET_REASONS, storedSubscriptionIds } from "./harness/resume.mjs";
 
 const runtime = currentRuntime();
 const mode = currentWriteMode();
@@ -215,4 +218,47 @@ test(`[${runtime}/${mode}] a write on instance A reaches a client of instance B;
     (rows) => rows[0]?.n === 11,
     15_000,
   );
+});
+
+test(`[${runtime}/${mode}] a client resumes on an instance that joined after it last synced`, {
+  timeout: 120_000,
+}, async () => {
+  const subscriptionIds = await storedSubscriptionIds(one);
+  assert.equal(subscriptionIds.length, 1, "one established subscription");
+  one.electric.disconnect();
+  await waitFor(() => !one.electric.isConnected, {
+    timeoutMs: 5_000,
+    what: "isConnected = false after disconnect()",
+  });
+  const statesBefore = one.states.length;
+  await sql`INSERT INTO counters (id, n) VALUES ('while-away', 5)`;
+
+  const joined = await startService({
+    databaseUrl: db.url,
+    runtime,
+    env: { ...writeModeEnv(mode), ELECTRIC_INSTANCE_ID: "interop_c" },
+  });
+  defer("instance interop_c", () => joined.stop());
+  services.push(joined);
+  await waitFor(async () => {
+    const res = await fetch(`${joined.url}/api/migrations?dialect=sqlite`);
+    await res.body?.cancel();
+    return res.status === 200;
+  }, { timeoutMs: 15_000, intervalMs: 100, what: () => `/api/migrations\n${output()}` });
+  target = services.length - 1;
+
+  await one.connect(15_000);
+  await one.waitForRows(
+    "SELECT n FROM counters WHERE id = 'while-away'",
+    (rows) => rows[0]?.n === 5,
+    15_000,
+  );
+  const reasons = one.states.slice(statesBefore).join(", ");
+  assert.ok(!RESET_REASONS.test(reasons), `no refusal to resume; states: ${reasons}\n${output()}`);
+  assert.deepEqual(
+    await storedSubscriptionIds(one),
+    subscriptionIds,
+    "the client kept its subscription (resumed, not reset)",
+  );
+  assert.match(joined.output(), /as a copy of "[^"]+" \(another instance's\)/);
 });

@@ -29,6 +29,7 @@ import {
   stopPostgres,
   waitFor,
 } from "./harness/mod.mjs";
+import { RESET_REASONS, storedSubscriptionIds } from "./harness/resume.mjs";
 
 const runtime = currentRuntime();
 
@@ -133,19 +134,6 @@ async function deleteLocallyOnly(client, table, where) {
   const [{ n: after }] = await client.query("SELECT count(*) AS n FROM _electric_oplog");
   assert.equal(after, before, "the local-only delete must not reach the oplog");
 }
-
-/** Server-side subscription ids the client stored, sorted. */
-async function storedSubscriptionIds(client) {
-  const [row] = await client.query("SELECT value FROM _electric_meta WHERE key = 'subscriptions'");
-  const state = JSON.parse(String(row?.value ?? "{}"));
-  return Object.values(state.known ?? {})
-    .map((/** @type {any} */ s) => s?.serverId)
-    .filter(Boolean)
-    .sort();
-}
-
-/** Client connectivity reasons that mean the server refused to resume. */
-const RESET_REASONS = /BEHIND_WINDOW|SUBSCRIPTION_NOT_FOUND|INVALID_POSITION|behind|subscription/i;
 
 /** @param {Record<string, unknown>[]} rows */
 const plain = (rows) => rows.map((r) => ({ ...r }));
