@@ -30,21 +30,16 @@
  * instances, per 1,000 workload transactions and per MB of WAL written in the phase.
  * Prints the table and a last line `decoding-slot-result <json>`.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { startCluster } from "../../src/embedded/mod.ts";
-import {
-  decodePgoutput,
-  decodeReplicationMessage,
-  encodeReplicationMessage,
-  standbyStatusUpdate,
-} from "../../src/pgwire/mod.ts";
 import { waitFor } from "../../tests/helpers/wait.ts";
 import { benchArgs } from "./args.ts";
 import { currentSection, writeSection } from "./doc_section.ts";
+import { runtimeVersions, versionOfPostgres } from "./run_facts.ts";
+import { replicationConnection, streamPgoutput } from "./sync/baseline_pgoutput.ts";
 import {
   type BenchService,
   connectSql,
@@ -52,7 +47,6 @@ import {
   electrifyItems,
   fillItems,
   freshDatabase,
-  ROOT,
   type Server,
   startBenchService,
 } from "./sync/env.ts";
@@ -199,35 +193,16 @@ interface Decoder {
 
 /** Streams a new slot on electric_publication, decoding every message (the bare reader). */
 async function startDecoder(url: string, slot: string): Promise<Decoder> {
-  const repl = postgres(url, {
-    onnotice: () => {},
-    max: 1,
-    fetch_types: false,
-    connection: { replication: "database" } as Record<string, string>,
-  });
+  const repl = replicationConnection(url);
   await repl.unsafe(`CREATE_REPLICATION_SLOT ${slot} LOGICAL pgoutput NOEXPORT_SNAPSHOT`);
-  const stream = await repl.unsafe(
-    `START_REPLICATION SLOT ${slot} LOGICAL 0/0 ` +
-      `(proto_version '1', publication_names 'electric_publication')`,
-  ).writable() as unknown as NodeJS.ReadWriteStream;
   let messages = 0;
   let problem: string | undefined;
-  stream.on("data", (chunk: Uint8Array) => {
-    const message = decodeReplicationMessage(chunk);
-    if (!message.ok) {
-      problem = message.error.message;
-      return;
-    }
-    const m = message.message;
-    if (m.tag === "xlog_data") {
-      const decoded = decodePgoutput(m.data);
-      if (!decoded.ok) problem = decoded.error.message;
-      else messages++;
-    } else if (m.tag === "primary_keepalive") {
-      // Acknowledge everything: the slot moves on as a live instance's does.
-      const status = standbyStatusUpdate(m.walEnd, { clientTime: 0n });
-      stream.write(encodeReplicationMessage(status));
-    }
+  const stream = await streamPgoutput(repl, {
+    slot,
+    publication: "electric_publication",
+    ackAll: true,
+    onMessage: () => messages++,
+    onProblem: (text) => problem = text,
   });
   stream.on("error", (error: Error) => problem ??= error.message);
   return {
@@ -503,9 +478,7 @@ const results = new Map<number, RunFigures[]>();
 const failures: string[] = [];
 let postgresVersion = "?";
 try {
-  const admin = connectSql(cluster.adminUrl);
-  postgresVersion = String((await admin`SELECT version() AS v`)[0].v).replace(/ on .*/, "");
-  await admin.end();
+  postgresVersion = await versionOfPostgres(cluster.adminUrl);
   for (let run = 1; run <= RUNS; run++) {
     // Alternate the order so drift of the machine does not fall on one end.
     const order = run % 2 === 1 ? SLOTS : SLOTS.toReversed();
@@ -552,9 +525,6 @@ if (flag("write-doc") && !SMALL) {
   const END = "<!-- decoding-slot:end -->";
   const sub = `<!-- decoding-slot:${CONSUMER}:begin -->`;
   const subEnd = `<!-- decoding-slot:${CONSUMER}:end -->`;
-  const version = (command: string, args: string[]) =>
-    spawnSync(command, args, { encoding: "utf8" }).stdout?.split("\n")[0].trim() ?? "?";
-  const bin = join(ROOT, "node_modules", ".bin");
   const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(", ");
   const consumerText = CONSUMER === "service"
     ? `Consumers: service instances under ${RUNTIME} (\`direct_writes\`, no clients), each with ` +
@@ -578,9 +548,7 @@ if (flag("write-doc") && !SMALL) {
     `consumers and the writer; load average (1, 5, 15 min) ${load(loadAtStart)} at the start, ` +
     `${load(loadAtEnd)} at the end (other work on the machine included).`,
     `- ${consumerText}`,
-    `- Runtimes: Bun ${version(join(bin, "bun"), ["--version"])}, Deno ${
-      version(join(bin, "deno"), ["--version"]).split(" ")[1]
-    }; benchmark under ${RUNNER.split(" ")[0]}.`,
+    `- Runtimes: ${runtimeVersions()}; benchmark under ${RUNNER.split(" ")[0]}.`,
     `- Postgres: ${postgresVersion}, fsync off.`,
     "",
     ...table,

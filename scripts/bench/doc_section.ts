@@ -29,3 +29,59 @@ export function writeSection(begin: string, end: string, section: string): void 
     stdio: "inherit",
   });
 }
+
+/** A run's command in a shell block, then what it ran on as a list (the start of a subsection). */
+export function commandLines(command: string, meta: string[]): string[] {
+  return ["```sh", command, "```", "", ...meta.map((m) => `- ${m}`)];
+}
+
+/** A section of docs/benchmarks.md made of an intro and one subsection per key. */
+export interface Subsections {
+  /** Markers: `<!-- ${name}:begin -->` around the section, `<!-- ${name}:${key}:begin -->` each. */
+  name: string;
+  intro: string[];
+  /** Every key, in the order the subsections appear. */
+  keys: string[];
+}
+
+/** Rewrites the subsection of `key` (`lines` go between its markers) and keeps the others. */
+export function writeSubsection(
+  section: Subsections,
+  mine: { key: string; lines: string[] },
+): void {
+  const begin = `<!-- ${section.name}:begin -->`;
+  const end = `<!-- ${section.name}:end -->`;
+  const own = (key: string) => [
+    `<!-- ${section.name}:${key}:begin -->`,
+    `<!-- ${section.name}:${key}:end -->`,
+  ];
+  const existing = currentSection(begin, end);
+  const subsections = section.keys.map((key) => {
+    const [b, e] = own(key);
+    if (key === mine.key) return [b, ...mine.lines, e].join("\n");
+    const from = existing.indexOf(b);
+    return from < 0 ? undefined : existing.slice(from, existing.indexOf(e) + e.length);
+  }).filter((s): s is string => s !== undefined);
+  writeSection(
+    begin,
+    end,
+    [begin, "", ...section.intro, "", subsections.join("\n\n"), "", end].join("\n"),
+  );
+}
+
+/** The lines of one runtime's subsection: heading, command, facts, `body`, then any notes. */
+export function runtimeLines(
+  runtime: string,
+  run: { command: string; meta: string[]; body: string[]; notes: string[] },
+): string[] {
+  return [
+    "",
+    `### Service under ${runtime}`,
+    "",
+    ...commandLines(run.command, run.meta),
+    "",
+    ...run.body,
+    ...(run.notes.length > 0 ? ["", ...run.notes.map((note) => `- ${note}`)] : []),
+    "",
+  ];
+}

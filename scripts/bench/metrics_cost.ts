@@ -20,12 +20,11 @@
  * metrics_cost_bench_test.ts). Prints the table and a last line `metrics-cost-result <json>`;
  * exits 1 if a run failed or the on arm's scrapes did not all answer 200.
  */
-import { spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
-import { join } from "node:path";
 import { type Ctx, type Figures, sizesFor } from "./sync/context.ts";
 import { benchArgs } from "./args.ts";
-import { connectSql, ROOT, startServer } from "./sync/env.ts";
+import { startServer } from "./sync/env.ts";
+import { printResult, runtimeVersions, versionOfPostgres } from "./run_facts.ts";
 import { scenarioD } from "./sync/scenarios/fanout.ts";
 import { singleRawClient } from "./sync/scenarios/single.ts";
 import { median } from "./sync/writer.ts";
@@ -163,9 +162,7 @@ const probes: Record<Arm, Probe[]> = { off: [], on: [] };
 const failures: string[] = [];
 let postgresVersion = "?";
 try {
-  const sql = connectSql(server.adminUrl);
-  postgresVersion = String((await sql`SELECT version() AS v`)[0].v).replace(/ on .*/, "");
-  await sql.end();
+  postgresVersion = await versionOfPostgres(server.adminUrl);
   if (!SMALL) {
     // A first service start and a first 100,000-row sync pay for cold caches; neither arm should.
     log("warm-up: a/b, metrics off (not counted)");
@@ -270,26 +267,19 @@ console.log(
   } at the end.`,
 );
 for (const failure of failures) console.log(`- FAILED ${failure.split("\n")[0]}`);
-console.log(
-  `metrics-cost-result ${
-    JSON.stringify({
-      runtime: RUNTIME,
-      runs: RUNS,
-      small: SMALL,
-      summary,
-      measurable,
-      scrapes: onScrapes,
-      datagrams: sum("on", (p) => p.datagrams),
-      load: { start: loadAtStart, end: loadAtEnd },
-      failures: failures.length,
-    }, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? String(v) : v)
-  }`,
-);
+printResult("metrics-cost", {
+  runtime: RUNTIME,
+  runs: RUNS,
+  small: SMALL,
+  summary,
+  measurable,
+  scrapes: onScrapes,
+  datagrams: sum("on", (p) => p.datagrams),
+  load: { start: loadAtStart, end: loadAtEnd },
+  failures: failures.length,
+});
 
 if (argv.includes("--write-doc") && failures.length === 0) {
-  const version = (command: string, args: string[]) =>
-    spawnSync(command, args, { encoding: "utf8" }).stdout?.split("\n")[0].trim() ?? "?";
-  const bin = join(ROOT, "node_modules", ".bin");
   const cpu = cpus();
   writeMetricsCostDoc({
     runtime: RUNTIME,
@@ -304,9 +294,9 @@ if (argv.includes("--write-doc") && failures.length === 0) {
       `average (1, 5, 15 min) ${load(loadAtStart)} at the start, ${
         load(loadAtEnd)
       } at the end (other work on the machine included).`,
-      `Runtimes: service under ${RUNTIME} (Bun ${version(join(bin, "bun"), ["--version"])}, Deno ${
-        version(join(bin, "deno"), ["--version"]).split(" ")[1]
-      }); benchmark under ${RUNNER.split(" ")[0]}.`,
+      `Runtimes: service under ${RUNTIME} (${runtimeVersions()}); benchmark under ${
+        RUNNER.split(" ")[0]
+      }.`,
       `Postgres: ${postgresVersion}, fsync off.`,
     ],
     summary,

@@ -17,11 +17,10 @@
  * Prints the table and a last line `permissions-bench-result <json>`; exits 1 if a run failed
  * (including a user receiving rows that are not exactly their project's).
  */
-import { spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
-import { join } from "node:path";
 import { benchArgs } from "./args.ts";
-import { connectSql, ROOT, startServer } from "./sync/env.ts";
+import { startServer } from "./sync/env.ts";
+import { printResult, runtimeVersions, versionOfPostgres } from "./run_facts.ts";
 import { median } from "./sync/writer.ts";
 import type { Layout } from "./permissions/setup.ts";
 import { runVariant } from "./permissions/variant.ts";
@@ -62,9 +61,7 @@ const runs: { without: Record<string, number>; with: Record<string, number> }[] 
 const failures: string[] = [];
 let postgresVersion = "?";
 try {
-  const sql = connectSql(server.adminUrl);
-  postgresVersion = String((await sql`SELECT version() AS v`)[0].v).replace(/ on .*/, "");
-  await sql.end();
+  postgresVersion = await versionOfPostgres(server.adminUrl);
   for (let run = 1; run <= RUNS; run++) {
     // Alternating order: whatever the first variant of a run pays (a cold cluster), both pay.
     const order = run % 2 === 1 ? [false, true] : [true, false];
@@ -113,24 +110,17 @@ const { met, line } = verdict(summary);
 console.log(renderTable(summary).join("\n"));
 console.log(`\nAgainst the target: ${line}`);
 for (const failure of failures) console.log(`- FAILED ${failure.split("\n")[0]}`);
-console.log(
-  `permissions-bench-result ${
-    JSON.stringify({
-      runtime: RUNTIME,
-      runs: RUNS,
-      small: SMALL,
-      layout,
-      summary,
-      met,
-      failures: failures.length,
-    }, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? String(v) : v)
-  }`,
-);
+printResult("permissions-bench", {
+  runtime: RUNTIME,
+  runs: RUNS,
+  small: SMALL,
+  layout,
+  summary,
+  met,
+  failures: failures.length,
+});
 
 if (argv.includes("--write-doc") && failures.length === 0) {
-  const version = (command: string, args: string[]) =>
-    spawnSync(command, args, { encoding: "utf8" }).stdout?.split("\n")[0].trim() ?? "?";
-  const bin = join(ROOT, "node_modules", ".bin");
   const cpu = cpus();
   writePermissionsDoc({
     command: `${RUNNER} scripts/bench/permissions.ts ${argv.join(" ")}`,
@@ -145,9 +135,9 @@ if (argv.includes("--write-doc") && failures.length === 0) {
       }), shared by the service, Postgres and the benchmark's clients and writer; load average ${
         loadAtStart.toFixed(1)
       } at the start, ${loadavg()[0].toFixed(1)} at the end (other work on the machine included).`,
-      `Runtimes: service under ${RUNTIME} (Bun ${version(join(bin, "bun"), ["--version"])}, Deno ${
-        version(join(bin, "deno"), ["--version"]).split(" ")[1]
-      }); benchmark under ${RUNNER.split(" ")[0]}.`,
+      `Runtimes: service under ${RUNTIME} (${runtimeVersions()}); benchmark under ${
+        RUNNER.split(" ")[0]
+      }.`,
       `Postgres: ${postgresVersion}, fsync off.`,
     ],
     summary,

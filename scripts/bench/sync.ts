@@ -22,12 +22,11 @@
  * when a table's migration never arrives), BENCH_SERVICE_OUTPUT=1 (print the restarted
  * service's output in scenario f), BENCH_RUNTIME_FLAGS (extra runtime flags, e.g. profiling).
  */
-import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
-import { join } from "node:path";
 import { type Ctx, type Figures, sizesFor } from "./sync/context.ts";
 import { benchArgs } from "./args.ts";
-import { connectSql, ROOT, startServer } from "./sync/env.ts";
+import { startServer } from "./sync/env.ts";
+import { printResult, runtimeVersions, versionOf, versionOfPostgres } from "./run_facts.ts";
 import { BASELINES, DETAILS, FIGURES, renderTables, writeDoc } from "./sync/report.ts";
 import { baselines } from "./sync/scenarios/baselines.ts";
 import { scenarioC, scenarioD } from "./sync/scenarios/fanout.ts";
@@ -77,9 +76,7 @@ const problems: string[] = [];
 const failures: string[] = [];
 let postgresVersion = "?";
 try {
-  const sql = connectSql(server.adminUrl);
-  postgresVersion = String((await sql`SELECT version() AS v`)[0].v).replace(/ on .*/, "");
-  await sql.end();
+  postgresVersion = await versionOfPostgres(server.adminUrl);
   const ctx: Ctx = { server, runtime: RUNTIME, sizes, log };
   for (let run = 1; run <= RUNS; run++) {
     const values: Record<string, number> = {};
@@ -120,23 +117,16 @@ console.log(tables.join("\n"));
 for (const note of notes) console.log(`- ${note}`);
 for (const problem of problems.slice(0, 20)) console.log(`- PROBLEM ${problem}`);
 for (const failure of failures) console.log(`- FAILED ${failure.split("\n")[0]}`);
-console.log(
-  `sync-bench-result ${
-    JSON.stringify({
-      runtime: RUNTIME,
-      runs: RUNS,
-      small: SMALL,
-      medians,
-      failures: failures.length,
-      problems: problems.length,
-    }, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? String(v) : v)
-  }`,
-);
+printResult("sync-bench", {
+  runtime: RUNTIME,
+  runs: RUNS,
+  small: SMALL,
+  medians,
+  failures: failures.length,
+  problems: problems.length,
+});
 
 if (flag("write-doc")) {
-  const version = (command: string, args: string[]) =>
-    spawnSync(command, args, { encoding: "utf8" }).stdout?.split("\n")[0].trim() ?? "?";
-  const bin = join(ROOT, "node_modules", ".bin");
   const cpu = cpus();
   writeDoc({
     runtime: RUNTIME,
@@ -147,9 +137,9 @@ if (flag("write-doc")) {
       `Machine: ${cpu.length} cores (${
         cpu[0]?.model ?? "?"
       }), shared by the service, Postgres, the benchmark's clients and writer, and the real client.`,
-      `Runtimes: Bun ${version(join(bin, "bun"), ["--version"])}, Deno ${
-        version(join(bin, "deno"), ["--version"]).split(" ")[1]
-      }, Node ${version("node", ["--version"])} (real client); service under ${RUNTIME}; ` +
+      `Runtimes: ${runtimeVersions()}, Node ${
+        versionOf("node", ["--version"])
+      } (real client); service under ${RUNTIME}; ` +
       `benchmark and light clients under ${RUNNER.split(" ")[0]}.`,
       `Postgres: ${postgresVersion}, fsync off.`,
     ],

@@ -182,20 +182,27 @@ test("ENABLE ELECTRIC outside a transaction: BEGIN, CALL, version, COMMIT, one R
   assert.deepEqual(seen[seen.length - 1], Z("I"));
 });
 
-test("a migration the service does not learn in time: a NOTICE says so, then the answer", async () => {
-  let s = ready();
-  let r = await client(s, { type: "Query", sql: "ALTER TABLE items ENABLE ELECTRIC;" });
-  s = r.state;
+/** ENABLE ELECTRIC through a ready session; Postgres answers the txid query with `captured`. */
+async function electrify(captured: BackendMessage[]) {
+  let r = await client(ready(), { type: "Query", sql: "ALTER TABLE items ENABLE ELECTRIC;" });
   const answers: BackendMessage[][] = [
     [C("BEGIN"), Z("T")],
     [C("CALL"), Z("T")],
     [C("CALL"), Z("T")],
-    [{ type: "DataRow", values: [new TextEncoder().encode("9")] }, C("SELECT 1"), Z("T")],
+    [...captured, Z("T")],
     [C("COMMIT"), Z("I")],
   ];
-  for (const answer of answers) s = (r = upstream(s, ...answer)).state;
+  for (const answer of answers) r = upstream(r.state, ...answer);
+  return r;
+}
+
+test("a migration the service does not learn in time: a NOTICE says so, then the answer", async () => {
+  let r = await electrify([
+    { type: "DataRow", values: [new TextEncoder().encode("9")] },
+    C("SELECT 1"),
+  ]);
   assert.deepEqual(r.out.awaitMigration, { txid: "9" });
-  r = step(s, { type: "migration_known", known: false });
+  r = step(r.state, { type: "migration_known", known: false });
   const [notice, done, z] = toClient(r.out);
   assert.ok(notice.type === "NoticeResponse");
   assert.match(notice.fields.M, /committed, but Electric has not loaded it yet/);
@@ -204,17 +211,8 @@ test("a migration the service does not learn in time: a NOTICE says so, then the
 });
 
 test("a transaction that captured nothing commits without waiting", async () => {
-  let s = ready();
-  let r = await client(s, { type: "Query", sql: "ALTER TABLE items ENABLE ELECTRIC;" });
-  s = r.state;
-  const answers: BackendMessage[][] = [
-    [C("BEGIN"), Z("T")],
-    [C("CALL"), Z("T")],
-    [C("CALL"), Z("T")],
-    [C("SELECT 0"), Z("T")], // no captured DDL in this transaction (already electrified)
-    [C("COMMIT"), Z("I")],
-  ];
-  for (const answer of answers) s = (r = upstream(s, ...answer)).state;
+  // No captured DDL in this transaction (already electrified).
+  const r = await electrify([C("SELECT 0")]);
   assert.equal(r.out.awaitMigration, undefined);
   assert.deepEqual(toClient(r.out).at(-1), Z("I"));
 });

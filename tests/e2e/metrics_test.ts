@@ -7,29 +7,18 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import process from "node:process";
-import postgres from "postgres";
+import type postgres from "postgres";
 import {
-  SatAuthReqSchema,
-  SatAuthRespSchema,
-  SatInStartReplicationReqSchema,
-  SatInStartReplicationRespSchema,
-  SatSubsReqSchema,
-  SatSubsRespSchema,
-} from "../../src/gen/mod.ts";
-import { findFreePort } from "../../src/embedded/mod.ts";
-import { freshDatabase } from "../helpers/pg_cluster.ts";
-import {
-  connectClient,
-  insecureToken,
-  payloadOf,
-  type TestClient,
-} from "../helpers/satellite_client.ts";
-import { serviceEnv } from "../helpers/service_config.ts";
-import { type ServiceProcess, startService } from "../helpers/service_process.ts";
+  electrify,
+  type ServiceOnFreshDatabase,
+  startServiceOnFreshDatabase,
+} from "../helpers/electrified_service.ts";
+import { connectClient, insecureToken, type TestClient } from "../helpers/satellite_client.ts";
+import { authenticate, startReplication, subscribeTable } from "../helpers/satellite_rpc.ts";
+import type { ServiceProcess } from "../helpers/service_process.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-type Db = Awaited<ReturnType<typeof freshDatabase>>;
-let db: Db;
+let db: ServiceOnFreshDatabase["db"];
 let sql: postgres.Sql;
 let port: number;
 let service: ServiceProcess;
@@ -42,22 +31,15 @@ before(async () => {
   statsd.on("message", (message) => datagrams.push(new TextDecoder().decode(message)));
   await new Promise<void>((resolve) => statsd.bind(0, "127.0.0.1", () => resolve()));
   const statsdPort = (statsd.address() as { port: number }).port;
-  db = await freshDatabase();
-  sql = postgres(db.url, { onnotice: () => {}, max: 2 });
-  await sql.unsafe(`CREATE TABLE items (id text PRIMARY KEY, value text)`);
-  port = await findFreePort();
-  service = startService(
-    await serviceEnv(db.url, port, {
+  ({ db, sql, service, port } = await startServiceOnFreshDatabase(
+    `CREATE TABLE items (id text PRIMARY KEY, value text)`,
+    {
       STATSD_HOST: `127.0.0.1:${statsdPort}`,
       METRICS_MEASUREMENT_PERIOD: "200",
       ELECTRIC_INSTANCE_ID: "metrics-e2e",
-    }),
-  );
-  await service.waitForStatus(port, 200, 30_000);
-  await sql.begin(async (tx) => {
-    await tx`CALL electric.migration_version('20240601120000')`;
-    await tx`CALL electric.electrify('items')`;
-  });
+    },
+  ));
+  await electrify(sql, ["items"]);
   await sql`INSERT INTO items VALUES ('a', 'first'), ('b', 'second')`;
   // Clients see the table once the service has the migration.
   await service.waitForOutput(/Saved schema version 20240601120000/, 20_000);
@@ -76,13 +58,7 @@ after(async () => {
 async function authenticated(): Promise<TestClient> {
   const client = await connectClient(`ws://127.0.0.1:${port}/ws`);
   clients.push(client);
-  payloadOf(
-    SatAuthRespSchema,
-    await client.rpc("authenticate", SatAuthReqSchema, {
-      id: crypto.randomUUID(),
-      token: insecureToken({ sub: "user-1" }),
-    }),
-  );
+  await authenticate(client, insecureToken({ sub: "user-1" }));
   return client;
 }
 
@@ -146,22 +122,9 @@ test("StatsD: client gauges and transactions received arrive over UDP, tagged", 
 
 test("/metrics: rows sent grow as rows are written to a subscribed table", async () => {
   const client = await authenticated();
-  payloadOf(
-    SatInStartReplicationRespSchema,
-    await client.rpc("startReplication", SatInStartReplicationReqSchema, {}),
-  );
+  await startReplication(client);
   const before = await scrape();
-  const subscriptionId = crypto.randomUUID();
-  payloadOf(
-    SatSubsRespSchema,
-    await client.rpc("subscribe", SatSubsReqSchema, {
-      subscriptionId,
-      shapeRequests: [{
-        requestId: crypto.randomUUID(),
-        shapeDefinition: { selects: [{ tablename: "items" }] },
-      }],
-    }),
-  );
+  await subscribeTable(client, "items");
   await client.next("SatSubsDataEnd");
   const initial = 'electric_rows_sent_total{phase="initial"}';
   const live = 'electric_rows_sent_total{phase="live"}';

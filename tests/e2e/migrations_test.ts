@@ -9,17 +9,14 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { Buffer } from "node:buffer";
 import postgres from "postgres";
 import {
-  SatAuthReqSchema,
-  SatAuthRespSchema,
   SatInStartReplicationReq_Dialect,
-  SatInStartReplicationReqSchema,
-  SatInStartReplicationRespSchema,
   SatOpMigrate_Type,
   SatOpMigrateSchema,
 } from "../../src/gen/mod.ts";
 import { findFreePort } from "../../src/embedded/mod.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
-import { connectClient, insecureToken, payloadOf } from "../helpers/satellite_client.ts";
+import { connectClient, insecureToken } from "../helpers/satellite_client.ts";
+import { authenticate, startReplication } from "../helpers/satellite_rpc.ts";
 import { serviceEnv } from "../helpers/service_config.ts";
 import { exitWithin, type ServiceProcess, startService } from "../helpers/service_process.ts";
 import { readZip } from "../helpers/unzip.ts";
@@ -143,19 +140,10 @@ test("clients with the Postgres dialect get the captured text as is", async () =
   );
   const client = await connectClient(`ws://127.0.0.1:${port}/ws`);
   try {
-    payloadOf(
-      SatAuthRespSchema,
-      await client.rpc("authenticate", SatAuthReqSchema, {
-        id: crypto.randomUUID(),
-        token: insecureToken({ sub: "user-1" }),
-      }),
-    );
-    const started = payloadOf(
-      SatInStartReplicationRespSchema,
-      await client.rpc("startReplication", SatInStartReplicationReqSchema, {
-        sqlDialect: SatInStartReplicationReq_Dialect.POSTGRES,
-      }),
-    );
+    await authenticate(client, insecureToken({ sub: "user-1" }));
+    const started = await startReplication(client, {
+      sqlDialect: SatInStartReplicationReq_Dialect.POSTGRES,
+    });
     assert.equal(started.err, undefined);
     const received = [];
     for (let i = 0; i < 2; i++) {

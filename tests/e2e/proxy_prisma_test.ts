@@ -11,7 +11,6 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import postgres from "postgres";
-import { findFreePort } from "../../src/embedded/mod.ts";
 import {
   type BackendMessage,
   encodeStartup,
@@ -19,9 +18,16 @@ import {
   PROTOCOL_3_0,
 } from "../../src/pgwire/wire.ts";
 import { encodeNameArray } from "../../src/proxy/prisma/mod.ts";
-import { databaseUrl, freshDatabase } from "../helpers/pg_cluster.ts";
-import { serviceEnv } from "../helpers/service_config.ts";
-import { isListening, type ServiceProcess, startService } from "../helpers/service_process.ts";
+import { databaseUrl } from "../helpers/pg_cluster.ts";
+import { type ProxyService, startProxyService } from "../helpers/proxy_service.ts";
+import type { ServiceProcess } from "../helpers/service_process.ts";
+import {
+  bookAuthorKey,
+  COLOUR_ROWS,
+  columnRow,
+  indexRow,
+  primaryKeyRow,
+} from "../helpers/prisma_rows.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { PROXY_PASSWORD, summary, WireClient } from "../integration/proxy_harness.ts";
 
@@ -30,10 +36,9 @@ const queries = (JSON.parse(readFileSync(FIXTURE, "utf8")) as {
   queries: { id: string; sql: string; params: "none" | "name" | "name[]" }[];
 }).queries;
 
-type Db = Awaited<ReturnType<typeof freshDatabase>>;
-let db: Db;
+let proxy: ProxyService;
+let db: ProxyService["db"];
 let sql: postgres.Sql;
-let httpPort: number;
 let proxyPort: number;
 let service: ServiceProcess;
 
@@ -45,15 +50,8 @@ function proxyClient(user: string, database: string): postgres.Sql {
 }
 
 before(async () => {
-  db = await freshDatabase();
-  sql = postgres(db.url, { onnotice: () => {}, max: 2 });
-  httpPort = await findFreePort();
-  proxyPort = await findFreePort();
-  service = startService(
-    await serviceEnv(db.url, httpPort, { PG_PROXY_PORT: String(proxyPort) }),
-  );
-  await service.waitForStatus(httpPort, 200, 30_000);
-  await waitFor(() => isListening(proxyPort), { timeoutMs: 15_000, what: "the proxy port" });
+  proxy = await startProxyService();
+  ({ db, sql, proxyPort, service } = proxy);
   const electric = proxyClient("postgres", "electric");
   try {
     await electric.unsafe(`
@@ -86,11 +84,7 @@ before(async () => {
     )`);
 });
 
-after(async () => {
-  service.kill();
-  await sql.end();
-  await db.drop();
-});
+after(() => proxy.stop());
 
 async function prismaSession(): Promise<WireClient> {
   return await WireClient.open(proxyPort, "prisma");
@@ -220,11 +214,7 @@ test("Prisma 4.8.1 introspection is answered from the electrified schema", async
     assert.deepEqual(fieldTypes(tables), ["table_name:19", "namespace:19"]);
     assert.deepEqual(tables.rows, [["authors", "public"], ["books", "public"]]);
 
-    assert.deepEqual(answers.get("enums_4_8")!.rows, [
-      ["colour", "red", "public"],
-      ["colour", "green", "public"],
-      ["colour", "blue", "public"],
-    ]);
+    assert.deepEqual(answers.get("enums_4_8")!.rows, COLOUR_ROWS);
     assert.deepEqual(answers.get("views_4_8")!.rows, []);
 
     const columns = answers.get("columns_4_8")!;
@@ -245,135 +235,15 @@ test("Prisma 4.8.1 introspection is answered from the electrified schema", async
       "character_maximum_length:23",
     ]);
     assert.deepEqual(columns.rows, [
-      [
-        "public",
-        "authors",
-        "id",
-        "uuid",
-        null,
-        null,
-        null,
-        null,
-        "uuid",
-        "uuid",
-        null,
-        "NO",
-        "NO",
-        null,
-      ],
-      [
-        "public",
-        "authors",
-        "name",
-        "character varying",
-        null,
-        null,
-        null,
-        null,
-        "character varying",
-        "varchar",
-        null,
-        "NO",
-        "NO",
-        null,
-      ],
-      ["public", "books", "id", "bigint", 64, 0, 2, null, "bigint", "int8", null, "NO", "NO", null],
-      [
-        "public",
-        "books",
-        "title",
-        "text",
-        null,
-        null,
-        null,
-        null,
-        "text",
-        "text",
-        null,
-        "YES",
-        "NO",
-        null,
-      ],
-      [
-        "public",
-        "books",
-        "pages",
-        "integer",
-        32,
-        0,
-        2,
-        null,
-        "integer",
-        "int4",
-        null,
-        "YES",
-        "NO",
-        null,
-      ],
-      [
-        "public",
-        "books",
-        "rank",
-        "smallint",
-        16,
-        0,
-        2,
-        null,
-        "smallint",
-        "int2",
-        null,
-        "NO",
-        "NO",
-        null,
-      ],
-      [
-        "public",
-        "books",
-        "published",
-        "timestamp with time zone",
-        null,
-        null,
-        null,
-        6,
-        "timestamp with time zone",
-        "timestamptz",
-        null,
-        "YES",
-        "NO",
-        null,
-      ],
-      [
-        "public",
-        "books",
-        "colour",
-        "colour",
-        null,
-        null,
-        null,
-        null,
-        "USER-DEFINED",
-        "colour",
-        null,
-        "YES",
-        "NO",
-        null,
-      ],
-      [
-        "public",
-        "books",
-        "author_id",
-        "uuid",
-        null,
-        null,
-        null,
-        null,
-        "uuid",
-        "uuid",
-        null,
-        "NO",
-        "NO",
-        null,
-      ],
+      columnRow("authors", "id", { type: "uuid", nullable: "NO" }),
+      columnRow("authors", "name", { type: "varchar", nullable: "NO" }),
+      columnRow("books", "id", { type: "int8", nullable: "NO" }),
+      columnRow("books", "title", { type: "text", nullable: "YES" }),
+      columnRow("books", "pages", { type: "int4", nullable: "YES" }),
+      columnRow("books", "rank", { type: "int2", nullable: "NO" }),
+      columnRow("books", "published", { type: "timestamptz", nullable: "YES" }),
+      columnRow("books", "colour", { type: "colour", nullable: "YES" }),
+      columnRow("books", "author_id", { type: "uuid", nullable: "NO" }),
     ]);
 
     const fks = answers.get("foreign_keys_4_8")!;
@@ -381,19 +251,7 @@ test("Prisma 4.8.1 introspection is answered from the electrified schema", async
     assert.equal(fks.fields[8].typeOid, 21);
     assert.equal(fks.rows.length, 1, JSON.stringify(fks.rows));
     assert.equal(typeof fks.rows[0][0], "number");
-    assert.deepEqual(fks.rows[0].slice(1), [
-      "author_id",
-      "authors",
-      "id",
-      "c",
-      "a",
-      "public",
-      "books_author_id_fkey",
-      1,
-      7,
-      "books",
-      "public",
-    ]);
+    assert.deepEqual(fks.rows[0].slice(1), bookAuthorKey(7));
 
     const indexes = answers.get("indexes_4_8")!;
     assert.deepEqual(fieldTypes(indexes), [
@@ -410,21 +268,15 @@ test("Prisma 4.8.1 introspection is answered from the electrified schema", async
       "column_order:25",
     ]);
     assert.deepEqual(indexes.rows, [
-      ["public", "authors_pkey", "authors", "id", true, true, 0, "uuid_ops", true, "btree", "ASC"],
-      ["public", "books_pkey", "books", "id", true, true, 0, "int8_ops", true, "btree", "ASC"],
-      [
-        "public",
-        "books_title_idx",
-        "books",
-        "title",
-        true,
-        false,
-        0,
-        "text_ops",
-        true,
-        "btree",
-        "DESC",
-      ],
+      primaryKeyRow("authors", "uuid_ops"),
+      primaryKeyRow("books", "int8_ops"),
+      indexRow("books", "books_title_idx", {
+        column: "title",
+        unique: true,
+        primary: false,
+        opclass: "text_ops",
+        order: "DESC",
+      }),
     ]);
 
     // Nothing about the table that is not electrified, anywhere.

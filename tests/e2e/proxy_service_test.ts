@@ -7,38 +7,24 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { findFreePort } from "../../src/embedded/mod.ts";
-import { freshDatabase } from "../helpers/pg_cluster.ts";
-import { serviceEnv } from "../helpers/service_config.ts";
-import { isListening, type ServiceProcess, startService } from "../helpers/service_process.ts";
+import { type ProxyService, startProxyService } from "../helpers/proxy_service.ts";
+import type { ServiceProcess } from "../helpers/service_process.ts";
 import { readZip } from "../helpers/unzip.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { hasElectricCli, psql, startProxyTunnel } from "../integration/proxy_harness.ts";
 
-type Db = Awaited<ReturnType<typeof freshDatabase>>;
-let db: Db;
+let proxy: ProxyService;
 let sql: postgres.Sql;
 let httpPort: number;
 let proxyPort: number;
 let service: ServiceProcess;
 
 before(async () => {
-  db = await freshDatabase();
-  sql = postgres(db.url, { onnotice: () => {}, max: 2 });
-  httpPort = await findFreePort();
-  proxyPort = await findFreePort();
-  service = startService(
-    await serviceEnv(db.url, httpPort, { PG_PROXY_PORT: `http:${proxyPort}` }),
-  );
-  await service.waitForStatus(httpPort, 200, 30_000);
-  await waitFor(() => isListening(proxyPort), { timeoutMs: 15_000, what: "the proxy port" });
+  proxy = await startProxyService({ overHttp: true });
+  ({ sql, httpPort, proxyPort, service } = proxy);
 });
 
-after(async () => {
-  service.kill();
-  await sql.end();
-  await db.drop();
-});
+after(() => proxy.stop());
 
 async function migrationFiles(): Promise<Map<string, string> | undefined> {
   const res = await fetch(`http://127.0.0.1:${httpPort}/api/migrations?dialect=sqlite`);

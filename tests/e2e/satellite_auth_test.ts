@@ -8,44 +8,28 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { SignJWT } from "jose";
-import postgres from "postgres";
+import type postgres from "postgres";
+import { SatAuthReqSchema, SatErrorResp_ErrorCode, SatOpLogAckSchema } from "../../src/gen/mod.ts";
 import {
-  SatAuthReqSchema,
-  SatAuthRespSchema,
-  SatErrorResp_ErrorCode,
-  SatInStartReplicationReqSchema,
-  SatInStartReplicationRespSchema,
-  SatOpLogAckSchema,
-  SatSubsReqSchema,
-  SatSubsRespSchema,
-} from "../../src/gen/mod.ts";
-import { findFreePort } from "../../src/embedded/mod.ts";
-import { freshDatabase } from "../helpers/pg_cluster.ts";
-import { connectClient, payloadOf, type TestClient } from "../helpers/satellite_client.ts";
-import { serviceEnv } from "../helpers/service_config.ts";
-import { type ServiceProcess, startService } from "../helpers/service_process.ts";
+  type ServiceOnFreshDatabase,
+  startServiceOnFreshDatabase,
+} from "../helpers/electrified_service.ts";
+import { connectClient, type TestClient } from "../helpers/satellite_client.ts";
+import { authenticate, startReplication, subscribeTable } from "../helpers/satellite_rpc.ts";
+import type { ServiceProcess } from "../helpers/service_process.ts";
 
 const KEY = "a-test-signing-key-that-is-at-least-32-bytes-long";
-type Db = Awaited<ReturnType<typeof freshDatabase>>;
-let db: Db;
+let db: ServiceOnFreshDatabase["db"];
 let sql: postgres.Sql;
 let port: number;
 let service: ServiceProcess;
 const clients: TestClient[] = [];
 
 before(async () => {
-  db = await freshDatabase();
-  sql = postgres(db.url, { onnotice: () => {}, max: 2 });
-  await sql.unsafe(`CREATE TABLE items (id text PRIMARY KEY, value text)`);
-  port = await findFreePort();
-  service = startService(
-    await serviceEnv(db.url, port, {
-      AUTH_MODE: "secure",
-      AUTH_JWT_ALG: "HS256",
-      AUTH_JWT_KEY: KEY,
-    }),
-  );
-  await service.waitForStatus(port, 200, 30_000);
+  ({ db, sql, service, port } = await startServiceOnFreshDatabase(
+    `CREATE TABLE items (id text PRIMARY KEY, value text)`,
+    { AUTH_MODE: "secure", AUTH_JWT_ALG: "HS256", AUTH_JWT_KEY: KEY },
+  ));
   await sql`CALL electric.electrify('items')`;
 });
 
@@ -73,13 +57,7 @@ async function connect() {
 
 test("a correctly signed token is accepted, another key is refused", async () => {
   const good = await connect();
-  payloadOf(
-    SatAuthRespSchema,
-    await good.rpc("authenticate", SatAuthReqSchema, {
-      id: crypto.randomUUID(),
-      token: await token(KEY, 60),
-    }),
-  );
+  await authenticate(good, await token(KEY, 60));
   const bad = await connect();
   const refused = await bad.rpc("authenticate", SatAuthReqSchema, {
     id: crypto.randomUUID(),
@@ -96,10 +74,7 @@ test("a correctly signed token is accepted, another key is refused", async () =>
 test("a client id belongs to the user that first used it; another user is refused", async () => {
   const id = crypto.randomUUID();
   const owner = await connect();
-  payloadOf(
-    SatAuthRespSchema,
-    await owner.rpc("authenticate", SatAuthReqSchema, { id, token: await token(KEY, 60) }),
-  );
+  await authenticate(owner, await token(KEY, 60), id);
   const intruder = await connect();
   const refused = await intruder.rpc("authenticate", SatAuthReqSchema, {
     id,
@@ -118,48 +93,21 @@ test("a client id belongs to the user that first used it; another user is refuse
   owner.close();
   await owner.closed;
   const again = await connect();
-  payloadOf(
-    SatAuthRespSchema,
-    await again.rpc("authenticate", SatAuthReqSchema, { id, token: await token(KEY, 60) }),
-  );
+  await authenticate(again, await token(KEY, 60), id);
 });
 
 test("a connection is closed with JWT-expired when its token expires", async () => {
   const client = await connect();
-  payloadOf(
-    SatAuthRespSchema,
-    await client.rpc("authenticate", SatAuthReqSchema, {
-      id: crypto.randomUUID(),
-      token: await token(KEY, 2),
-    }),
-  );
+  await authenticate(client, await token(KEY, 2));
   const closed = await client.closed;
   assert.equal(closed.reason, "JWT-expired");
 });
 
 test("a client that stops acknowledging does not hold up others", async () => {
   const subscribe = async (client: TestClient) => {
-    payloadOf(
-      SatAuthRespSchema,
-      await client.rpc("authenticate", SatAuthReqSchema, {
-        id: crypto.randomUUID(),
-        token: await token(KEY, 600),
-      }),
-    );
-    payloadOf(
-      SatInStartReplicationRespSchema,
-      await client.rpc("startReplication", SatInStartReplicationReqSchema, {}),
-    );
-    payloadOf(
-      SatSubsRespSchema,
-      await client.rpc("subscribe", SatSubsReqSchema, {
-        subscriptionId: crypto.randomUUID(),
-        shapeRequests: [{
-          requestId: crypto.randomUUID(),
-          shapeDefinition: { selects: [{ tablename: "items" }] },
-        }],
-      }),
-    );
+    await authenticate(client, await token(KEY, 600));
+    await startReplication(client);
+    await subscribeTable(client, "items");
     await client.next("SatSubsDataEnd");
   };
   const silent = await connect();

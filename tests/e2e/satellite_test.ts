@@ -5,14 +5,12 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import postgres from "postgres";
+import type postgres from "postgres";
 import {
   SatAuthReqSchema,
-  SatAuthRespSchema,
   SatErrorResp_ErrorCode,
   SatInStartReplicationReqSchema,
   SatInStartReplicationResp_ReplicationError_Code,
-  SatInStartReplicationRespSchema,
   SatOpLogAckSchema,
   SatRpcRequestSchema,
   SatSubsReqSchema,
@@ -20,19 +18,21 @@ import {
   SatUnsubsReqSchema,
 } from "../../src/gen/mod.ts";
 import { create } from "@bufbuild/protobuf";
-import { findFreePort } from "../../src/embedded/mod.ts";
-import { freshDatabase } from "../helpers/pg_cluster.ts";
+import {
+  electrify,
+  type ServiceOnFreshDatabase,
+  startServiceOnFreshDatabase,
+} from "../helpers/electrified_service.ts";
 import {
   connectClient,
   insecureToken,
   payloadOf,
   type TestClient,
 } from "../helpers/satellite_client.ts";
-import { serviceEnv } from "../helpers/service_config.ts";
-import { type ServiceProcess, startService } from "../helpers/service_process.ts";
+import { authenticate, startReplication } from "../helpers/satellite_rpc.ts";
+import type { ServiceProcess } from "../helpers/service_process.ts";
 
-type Db = Awaited<ReturnType<typeof freshDatabase>>;
-let db: Db;
+let db: ServiceOnFreshDatabase["db"];
 let sql: postgres.Sql;
 let port: number;
 let service: ServiceProcess;
@@ -40,16 +40,11 @@ const clients: TestClient[] = [];
 const decoder = new TextDecoder();
 
 before(async () => {
-  db = await freshDatabase();
-  sql = postgres(db.url, { onnotice: () => {}, max: 2 });
-  await sql.unsafe(`CREATE TABLE items (id text PRIMARY KEY, value text, n int4)`);
-  port = await findFreePort();
-  service = startService(await serviceEnv(db.url, port, { LOG_LEVEL: "debug" }));
-  await service.waitForStatus(port, 200, 30_000);
-  await sql.begin(async (tx) => {
-    await tx`CALL electric.migration_version('20240601120000')`;
-    await tx`CALL electric.electrify('items')`;
-  });
+  ({ db, sql, service, port } = await startServiceOnFreshDatabase(
+    `CREATE TABLE items (id text PRIMARY KEY, value text, n int4)`,
+    { LOG_LEVEL: "debug" },
+  ));
+  await electrify(sql, ["items"]);
   await sql`INSERT INTO items VALUES ('a', 'first', 1), ('b', NULL, 2)`;
 });
 
@@ -68,11 +63,7 @@ async function connect(protocol?: string) {
 
 async function authenticated(id = crypto.randomUUID(), sub = "user-1") {
   const client = await connect();
-  const response = await client.rpc("authenticate", SatAuthReqSchema, {
-    id,
-    token: insecureToken({ sub }),
-  });
-  payloadOf(SatAuthRespSchema, response);
+  await authenticate(client, insecureToken({ sub }), id);
   return client;
 }
 
@@ -186,10 +177,7 @@ test("an RPC payload that does not decode gets INVALID_REQUEST and close 4007", 
 
 test("a fresh client gets migrations, shape data and live changes with tags", async () => {
   const client = await authenticated();
-  const started = payloadOf(
-    SatInStartReplicationRespSchema,
-    await client.rpc("startReplication", SatInStartReplicationReqSchema, { sqlDialect: 0 }),
-  );
+  const started = await startReplication(client, { sqlDialect: 0 });
   assert.equal(started.unackedWindowSize, 30);
   assert.equal(started.err, undefined);
   const relation = await client.next("SatRelation");
@@ -281,10 +269,7 @@ test("startReplication errors: unknown schema version, malformed and out-of-wind
   ];
   for (const [request, code] of cases) {
     const client = await authenticated();
-    const response = payloadOf(
-      SatInStartReplicationRespSchema,
-      await client.rpc("startReplication", SatInStartReplicationReqSchema, request),
-    );
+    const response = await startReplication(client, request);
     assert.equal(response.err?.code, code, JSON.stringify(Object.keys(request)));
     await client.closed;
   }
@@ -292,10 +277,7 @@ test("startReplication errors: unknown schema version, malformed and out-of-wind
 
 test("acknowledging an unknown transaction is refused", async () => {
   const client = await authenticated();
-  payloadOf(
-    SatInStartReplicationRespSchema,
-    await client.rpc("startReplication", SatInStartReplicationReqSchema, {}),
-  );
+  await startReplication(client);
   client.send(create(SatOpLogAckSchema, { transactionId: 123456789n }));
   const error = await client.next("SatErrorResp");
   assert.equal(error.message.errorType, SatErrorResp_ErrorCode.INVALID_REQUEST);
@@ -305,10 +287,7 @@ test("acknowledging an unknown transaction is refused", async () => {
 test("a client resumes its subscription after reconnecting, without losing changes", async () => {
   const id = crypto.randomUUID();
   const first = await authenticated(id);
-  payloadOf(
-    SatInStartReplicationRespSchema,
-    await first.rpc("startReplication", SatInStartReplicationReqSchema, {}),
-  );
+  await startReplication(first);
   const migration = await first.next("SatOpLog");
   const migBegin = migration.message.ops[0].op;
   const subscriptionId = crypto.randomUUID();
@@ -336,13 +315,10 @@ test("a client resumes its subscription after reconnecting, without losing chang
 
   await sql`UPDATE items SET n = 5 WHERE id = 'a'`; // moves into the shape while disconnected
   const second = await authenticated(id);
-  const resumed = payloadOf(
-    SatInStartReplicationRespSchema,
-    await second.rpc("startReplication", SatInStartReplicationReqSchema, {
-      lsn: dataBegin.message.lsn,
-      subscriptionIds: [subscriptionId],
-    }),
-  );
+  const resumed = await startReplication(second, {
+    lsn: dataBegin.message.lsn,
+    subscriptionIds: [subscriptionId],
+  });
   assert.equal(resumed.err, undefined);
   // Transactions between the resume point and the row's move-in may be sent again (they are
   // idempotent); what matters is that the move-in of 'a' made while disconnected arrives.

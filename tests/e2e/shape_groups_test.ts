@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { type SatOpLog, SatUnsubsReqSchema } from "../../src/gen/mod.ts";
 import { findFreePort } from "../../src/embedded/mod.ts";
+import { electrify, waitForMigrations } from "../helpers/electrified_service.ts";
 import { freshDatabase } from "../helpers/pg_cluster.ts";
 import { payloadOf, type TestClient } from "../helpers/satellite_client.ts";
 import {
@@ -41,17 +42,9 @@ before(async () => {
   env = await serviceEnv(db.url, port);
   service = startService(env);
   await service.waitForStatus(port, 200, 30_000);
-  await sql.begin(async (tx) => {
-    await tx`CALL electric.migration_version('20240601120000')`;
-    await tx`CALL electric.electrify('authors')`;
-    await tx`CALL electric.electrify('posts')`;
-  });
+  await electrify(sql, ["authors", "posts"]);
   // Clients subscribe only to tables the service has learnt about.
-  await waitFor(async () => {
-    const response = await fetch(`http://127.0.0.1:${port}/api/migrations?dialect=sqlite`);
-    await response.body?.cancel();
-    return response.status === 200;
-  }, { timeoutMs: 20_000, what: "the migration to reach the service" });
+  await waitForMigrations(port);
   await sql.unsafe(`
     INSERT INTO authors VALUES ('a1', 'keep one'), ('a2', 'keep two'), ('a3', 'other');
     INSERT INTO posts VALUES ('p1', 'one', 'a1'), ('p2', 'two', 'a1'), ('p3', 'three', 'a2'),

@@ -7,16 +7,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import postgres from "postgres";
-import {
-  SatAuthReqSchema,
-  SatAuthRespSchema,
-  SatInStartReplicationReqSchema,
-  SatInStartReplicationRespSchema,
-  SatSubsReqSchema,
-  SatSubsRespSchema,
-} from "../../src/gen/mod.ts";
-import { findFreePort } from "../../src/embedded/mod.ts";
+import type postgres from "postgres";
 import { createApp } from "../../src/http/mod.ts";
 import { loadRuntime } from "../../src/runtime/mod.ts";
 import {
@@ -26,18 +17,17 @@ import {
   StatusHistory,
 } from "../../src/telemetry/mod.ts";
 import { type Chromium, launchChromium } from "../helpers/chromium.ts";
-import { freshDatabase } from "../helpers/pg_cluster.ts";
 import {
-  connectClient,
-  insecureToken,
-  payloadOf,
-  type TestClient,
-} from "../helpers/satellite_client.ts";
-import { serviceEnv } from "../helpers/service_config.ts";
+  electrify,
+  type ServiceOnFreshDatabase,
+  startServiceOnFreshDatabase,
+} from "../helpers/electrified_service.ts";
+import { connectClient, insecureToken, type TestClient } from "../helpers/satellite_client.ts";
+import { authenticate, startReplication, subscribeTable } from "../helpers/satellite_rpc.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { type ServiceProcess, startService } from "../helpers/service_process.ts";
+import type { ServiceProcess } from "../helpers/service_process.ts";
 
-let db: Awaited<ReturnType<typeof freshDatabase>> | undefined;
+let db: ServiceOnFreshDatabase["db"] | undefined;
 let sql: postgres.Sql | undefined;
 let service: ServiceProcess | undefined;
 let client: TestClient | undefined;
@@ -47,16 +37,11 @@ let port: number;
 before(async () => {
   // First, so a machine without Chromium fails at once with the way to install it.
   browser = await launchChromium();
-  db = await freshDatabase();
-  sql = postgres(db.url, { onnotice: () => {}, max: 2 });
-  await sql.unsafe(`CREATE TABLE items (id text PRIMARY KEY, value text)`);
-  port = await findFreePort();
-  service = startService(await serviceEnv(db.url, port, { METRICS_MEASUREMENT_PERIOD: "200" }));
-  await service.waitForStatus(port, 200, 30_000);
-  await sql.begin(async (tx) => {
-    await tx`CALL electric.migration_version('20240601120000')`;
-    await tx`CALL electric.electrify('items')`;
-  });
+  ({ db, sql, service, port } = await startServiceOnFreshDatabase(
+    `CREATE TABLE items (id text PRIMARY KEY, value text)`,
+    { METRICS_MEASUREMENT_PERIOD: "200" },
+  ));
+  await electrify(sql, ["items"]);
   await sql`INSERT INTO items VALUES ('a', 'first')`;
 });
 
@@ -70,30 +55,12 @@ after(async () => {
 
 async function subscribedClient(): Promise<TestClient> {
   const c = await connectClient(`ws://127.0.0.1:${port}/ws`);
-  payloadOf(
-    SatAuthRespSchema,
-    await c.rpc("authenticate", SatAuthReqSchema, {
-      id: crypto.randomUUID(),
-      token: insecureToken({ sub: "user-1" }),
-    }),
-  );
-  const started = payloadOf(
-    SatInStartReplicationRespSchema,
-    await c.rpc("startReplication", SatInStartReplicationReqSchema, {}),
-  );
+  await authenticate(c, insecureToken({ sub: "user-1" }));
+  const started = await startReplication(c);
   assert.equal(started.err, undefined);
   // The table is known to the client once its migration arrived.
   await c.next("SatRelation", { where: (f) => f.message.tableName === "items" });
-  const subscribed = payloadOf(
-    SatSubsRespSchema,
-    await c.rpc("subscribe", SatSubsReqSchema, {
-      subscriptionId: crypto.randomUUID(),
-      shapeRequests: [{
-        requestId: crypto.randomUUID(),
-        shapeDefinition: { selects: [{ tablename: "items" }] },
-      }],
-    }),
-  );
+  const subscribed = await subscribeTable(c, "items");
   assert.equal(subscribed.err, undefined);
   await c.next("SatSubsDataEnd");
   return c;

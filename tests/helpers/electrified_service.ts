@@ -3,8 +3,9 @@
  * port, the tables electrified in one migration, and ready once `/api/migrations` serves that
  * migration (clients subscribe only to tables the service has learnt about).
  */
-import type postgres from "postgres";
+import postgres from "postgres";
 import { findFreePort } from "../../src/embedded/mod.ts";
+import { freshDatabase } from "./pg_cluster.ts";
 import { serviceEnv } from "./service_config.ts";
 import { type ServiceProcess, startService } from "./service_process.ts";
 import { waitFor } from "./wait.ts";
@@ -55,4 +56,27 @@ export async function waitForMigrations(
     await response.body?.cancel();
     return response.status === 200;
   }, { timeoutMs: 20_000, what });
+}
+
+export interface ServiceOnFreshDatabase extends ElectrifiedService {
+  db: Awaited<ReturnType<typeof freshDatabase>>;
+  sql: postgres.Sql;
+}
+
+/**
+ * A fresh database with `ddl` applied and the service started on it with `env`, answering
+ * `/api/status` (nothing electrified yet). The caller kills the service, ends `sql` and drops
+ * `db`.
+ */
+export async function startServiceOnFreshDatabase(
+  ddl: string,
+  env: Record<string, string> = {},
+): Promise<ServiceOnFreshDatabase> {
+  const db = await freshDatabase();
+  const sql = postgres(db.url, { onnotice: () => {}, max: 2 });
+  await sql.unsafe(ddl);
+  const port = await findFreePort();
+  const service = startService(await serviceEnv(db.url, port, env));
+  await service.waitForStatus(port, 200, 30_000);
+  return { db, sql, service, port };
 }

@@ -8,21 +8,18 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { create, toBinary } from "@bufbuild/protobuf";
 import {
-  SatAuthReqSchema,
-  SatAuthRespSchema,
-  SatInStartReplicationReqSchema,
+  SatErrorResp_ErrorCode,
   SatInStartReplicationRespSchema,
   type SatOpLog,
   SatOpLogSchema,
   SatRelationSchema,
   SatRpcResponseSchema,
-  SatSubsReqSchema,
-  SatSubsRespSchema,
 } from "../../src/gen/mod.ts";
 import { nullsBitmask } from "../../src/satellite/serialization/mod.ts";
 import { startElectrifiedService } from "./electrified_service.ts";
 import { freshDatabase } from "./pg_cluster.ts";
-import { connectClient, insecureToken, payloadOf, type TestClient } from "./satellite_client.ts";
+import { connectClient, insecureToken, type TestClient } from "./satellite_client.ts";
+import { authenticate, startReplication, subscribeTable } from "./satellite_rpc.ts";
 import type { ServiceProcess } from "./service_process.ts";
 import { waitFor } from "./wait.ts";
 
@@ -137,6 +134,23 @@ export async function startScenario(env: Record<string, string> = {}): Promise<S
 }
 
 /**
+ * Opens a new session of `user`, sends `ops` as one transaction and expects it refused with
+ * `permission denied`, the server closing the session (`what` names the write on failure).
+ */
+export async function expectRefused(
+  scenario: Scenario,
+  user: string,
+  write: { ops: ClientOp[]; what: string },
+): Promise<void> {
+  const s = await scenario.session(user);
+  await s.send(write.ops);
+  const error = await s.client.next("SatErrorResp", { timeoutMs: 20_000 });
+  assert.equal(error.message.errorType, SatErrorResp_ErrorCode.INVALID_REQUEST, write.what);
+  assert.match(error.message.message ?? "", /permission denied/, write.what);
+  await s.client.closed;
+}
+
+/**
  * A raw Satellite session of `user` on the service at `port`: authenticated and with the
  * server's stream started (its client closed again if either fails). The caller closes its
  * client.
@@ -148,17 +162,8 @@ export async function openSession(
   const { port, service } = target;
   const client = await connectClient(`ws://127.0.0.1:${port}/ws`);
   try {
-    payloadOf(
-      SatAuthRespSchema,
-      await client.rpc("authenticate", SatAuthReqSchema, {
-        id: crypto.randomUUID(),
-        token: insecureToken({ sub: user }),
-      }),
-    );
-    const started = payloadOf(
-      SatInStartReplicationRespSchema,
-      await client.rpc("startReplication", SatInStartReplicationReqSchema, {}),
-    );
+    await authenticate(client, insecureToken({ sub: user }));
+    const started = await startReplication(client);
     assert.equal(started.err, undefined, JSON.stringify(started.err));
   } catch (error) {
     client.close();
@@ -185,16 +190,7 @@ export async function openSession(
         what: () => `${what} (got ${s.rows().join(", ")})\nService output:\n${service.output()}`,
       }).then(() => {}),
     async subscribe(tablename) {
-      payloadOf(
-        SatSubsRespSchema,
-        await client.rpc("subscribe", SatSubsReqSchema, {
-          subscriptionId: crypto.randomUUID(),
-          shapeRequests: [{
-            requestId: crypto.randomUUID(),
-            shapeDefinition: { selects: [{ tablename }] },
-          }],
-        }),
-      );
+      await subscribeTable(client, tablename);
       await client.next("SatSubsDataEnd", { timeoutMs: 20_000 }).catch((error) => {
         throw new Error(`${error.message}\nService output:\n${service.output()}`);
       });

@@ -2,7 +2,7 @@
  * The client-writes section of docs/benchmarks.md: one subsection per runtime and mode, each
  * rewritten by its own run, the others kept.
  */
-import { currentSection, writeSection } from "../doc_section.ts";
+import { commandLines, writeSubsection } from "../doc_section.ts";
 
 export interface ClientWritesDoc {
   runtime: string;
@@ -21,8 +21,13 @@ export interface ClientWritesDoc {
   rate: { rate: number; clients: number; p50: number; p99: number; lost: number };
 }
 
-const BEGIN = "<!-- client-writes:begin -->";
-const END = "<!-- client-writes:end -->";
+/** The subsections, in the order they appear. */
+const KEYS = [
+  "direct_writes:bun",
+  "direct_writes:deno",
+  "logical_replication:bun",
+  "logical_replication:deno",
+];
 
 const INTRO = [
   "## Client writes at scale",
@@ -46,19 +51,16 @@ const n = (v: number) => Math.round(v).toLocaleString("en-US");
 
 export function writeClientWritesDoc(input: ClientWritesDoc): void {
   const key = `${input.mode}:${input.runtime}`;
-  const mine = [
-    `<!-- client-writes:${key}:begin -->`,
+  const lines = [
     "",
     `### ${input.mode}, service under ${input.runtime}`,
     "",
-    "```sh",
-    input.command,
-    "```",
-    "",
-    `- Date: ${
-      new Date().toISOString().slice(0, 10)
-    }; ${input.runs} run(s), medians; ${input.cores}` +
-    " cores shared by the service, Postgres and the clients.",
+    ...commandLines(input.command, [
+      `Date: ${
+        new Date().toISOString().slice(0, 10)
+      }; ${input.runs} run(s), medians; ${input.cores}` +
+      " cores shared by the service, Postgres and the clients.",
+    ]),
     "",
     "| clients | client txn/s (= ops/s) | plain txn/s, same connections | ratio | write → echo p50 / p99 |",
     "|---:|---:|---:|---:|---|",
@@ -75,21 +77,6 @@ export function writeClientWritesDoc(input: ClientWritesDoc): void {
       input.rate.p99.toFixed(2)
     } ms, ${input.rate.lost} lost.`,
     "",
-    `<!-- client-writes:${key}:end -->`,
-  ].join("\n");
-  const existing = currentSection(BEGIN, END);
-  const keys = [
-    "direct_writes:bun",
-    "direct_writes:deno",
-    "logical_replication:bun",
-    "logical_replication:deno",
   ];
-  const subsections = keys.map((k) => {
-    if (k === key) return mine;
-    const b = `<!-- client-writes:${k}:begin -->`;
-    const e = `<!-- client-writes:${k}:end -->`;
-    const from = existing.indexOf(b);
-    return from < 0 ? undefined : existing.slice(from, existing.indexOf(e) + e.length);
-  }).filter((s): s is string => s !== undefined);
-  writeSection(BEGIN, END, [BEGIN, "", ...INTRO, "", subsections.join("\n\n"), "", END].join("\n"));
+  writeSubsection({ name: "client-writes", intro: INTRO, keys: KEYS }, { key, lines });
 }

@@ -4,7 +4,7 @@
  * spread, the verdict (a cost counts only beyond the spread of the runs), and the "Metrics and
  * status page cost" section of docs/benchmarks.md (one subsection per service runtime).
  */
-import { currentSection, writeSection } from "../doc_section.ts";
+import { runtimeLines, writeSubsection } from "../doc_section.ts";
 
 export interface Labels {
   rows: number;
@@ -25,6 +25,19 @@ interface Spec {
 
 const n = (v: number) => v.toLocaleString("en-US");
 
+/** A figure where lower is better, in `unit` with `digits` decimals. */
+const lower = (unit: string, digits: number) => (id: string, label: Spec["label"]): Spec => ({
+  id,
+  label,
+  unit,
+  digits,
+  better: "lower",
+});
+const ms = lower("ms", 2);
+const seconds = lower("s", 2);
+const mb = lower("MB", 0);
+const coreShare = lower("% of a core", 1);
+
 export const FIGURES: Spec[] = [
   {
     id: "a.raw",
@@ -33,64 +46,16 @@ export const FIGURES: Spec[] = [
     digits: 0,
     better: "higher",
   },
-  {
-    id: "b.raw.p50",
-    label: () => "b: commit → that client, p50 (30 writes/s)",
-    unit: "ms",
-    digits: 2,
-    better: "lower",
-  },
-  { id: "b.raw.p99", label: () => "b: … p99", unit: "ms", digits: 2, better: "lower" },
-  {
-    id: "g.synced",
-    label: () => "a: service RSS a second after the sync",
-    unit: "MB",
-    digits: 0,
-    better: "lower",
-  },
-  {
-    id: "ab.cpu_s",
-    label: () => "a/b: service CPU, start → stop",
-    unit: "s",
-    digits: 2,
-    better: "lower",
-  },
-  {
-    id: "d.sync_s",
-    label: (l) => `d: ${n(l.clients)} clients subscribe to one shape → all synced`,
-    unit: "s",
-    digits: 2,
-    better: "lower",
-  },
-  {
-    id: "d.p50",
-    label: (l) => `d: commit → each of ${n(l.clients)} clients, p50 (${l.fanRate} writes/s)`,
-    unit: "ms",
-    digits: 2,
-    better: "lower",
-  },
-  { id: "d.p99", label: () => "d: … p99", unit: "ms", digits: 2, better: "lower" },
-  {
-    id: "d.cpu_service",
-    label: () => "d: service CPU while writing",
-    unit: "% of a core",
-    digits: 1,
-    better: "lower",
-  },
-  {
-    id: "d.cpu_s",
-    label: () => "d: service CPU, start → stop",
-    unit: "s",
-    digits: 2,
-    better: "lower",
-  },
-  {
-    id: "d.rss",
-    label: () => "d: service peak RSS (VmHWM)",
-    unit: "MB",
-    digits: 0,
-    better: "lower",
-  },
+  ms("b.raw.p50", () => "b: commit → that client, p50 (30 writes/s)"),
+  ms("b.raw.p99", () => "b: … p99"),
+  mb("g.synced", () => "a: service RSS a second after the sync"),
+  seconds("ab.cpu_s", () => "a/b: service CPU, start → stop"),
+  seconds("d.sync_s", (l) => `d: ${n(l.clients)} clients subscribe to one shape → all synced`),
+  ms("d.p50", (l) => `d: commit → each of ${n(l.clients)} clients, p50 (${l.fanRate} writes/s)`),
+  ms("d.p99", () => "d: … p99"),
+  coreShare("d.cpu_service", () => "d: service CPU while writing"),
+  seconds("d.cpu_s", () => "d: service CPU, start → stop"),
+  mb("d.rss", () => "d: service peak RSS (VmHWM)"),
   {
     id: "w.tps",
     label: (l) => `writes: ${l.writers} clients, closed loop, client txn/s`,
@@ -98,43 +63,13 @@ export const FIGURES: Spec[] = [
     digits: 0,
     better: "higher",
   },
-  {
-    id: "w.p50",
-    label: () => "writes: … write → echo p50",
-    unit: "ms",
-    digits: 2,
-    better: "lower",
-  },
-  { id: "w.p99", label: () => "writes: … p99", unit: "ms", digits: 2, better: "lower" },
-  {
-    id: "w.cpu_ms_per_txn",
-    label: () => "writes: … service CPU per echoed transaction",
-    unit: "ms",
-    digits: 3,
-    better: "lower",
-  },
-  {
-    id: "w.rate.p50",
-    label: (l) => `writes: ${n(l.rate)} txn/s over ${l.writers} clients, write → echo p50`,
-    unit: "ms",
-    digits: 2,
-    better: "lower",
-  },
-  { id: "w.rate.p99", label: () => "writes: … p99", unit: "ms", digits: 2, better: "lower" },
-  {
-    id: "w.rate.cpu",
-    label: () => "writes: … service CPU at that rate",
-    unit: "% of a core",
-    digits: 1,
-    better: "lower",
-  },
-  {
-    id: "w.cpu_s",
-    label: () => "writes: service CPU, start → stop",
-    unit: "s",
-    digits: 2,
-    better: "lower",
-  },
+  ms("w.p50", () => "writes: … write → echo p50"),
+  ms("w.p99", () => "writes: … p99"),
+  lower("ms", 3)("w.cpu_ms_per_txn", () => "writes: … service CPU per echoed transaction"),
+  ms("w.rate.p50", (l) => `writes: ${n(l.rate)} txn/s over ${l.writers} clients, write → echo p50`),
+  ms("w.rate.p99", () => "writes: … p99"),
+  coreShare("w.rate.cpu", () => "writes: … service CPU at that rate"),
+  seconds("w.cpu_s", () => "writes: service CPU, start → stop"),
   {
     id: "w.plain",
     label: (l) => `writes: plain Postgres, ${l.writers} connections (no service; noise gauge)`,
@@ -257,9 +192,6 @@ export interface DocInput {
   notes: string[];
 }
 
-const BEGIN = "<!-- metrics-cost:begin -->";
-const END = "<!-- metrics-cost:end -->";
-
 const INTRO = [
   "## Metrics and status page cost",
   "",
@@ -296,35 +228,17 @@ const INTRO = [
 ];
 
 export function writeMetricsCostDoc(input: DocInput): void {
-  const own = (runtime: string) => [
-    `<!-- metrics-cost:${runtime}:begin -->`,
-    `<!-- metrics-cost:${runtime}:end -->`,
-  ];
-  const existing = currentSection(BEGIN, END);
-  const [b, e] = own(input.runtime);
-  const mine = [
-    b,
-    "",
-    `### Service under ${input.runtime}`,
-    "",
-    "```sh",
-    input.command,
-    "```",
-    "",
-    ...input.meta.map((m) => `- ${m}`),
-    "",
-    ...renderTable(input.summary, input.labels),
-    "",
-    `Verdict: ${verdict(input.summary).line}`,
-    ...(input.notes.length > 0 ? ["", ...input.notes.map((note) => `- ${note}`)] : []),
-    "",
-    e,
-  ].join("\n");
-  const subsections = ["bun", "deno", "binary"].map((runtime) => {
-    if (runtime === input.runtime) return mine;
-    const [rb, re] = own(runtime);
-    const from = existing.indexOf(rb);
-    return from < 0 ? undefined : existing.slice(from, existing.indexOf(re) + re.length);
-  }).filter((s): s is string => s !== undefined);
-  writeSection(BEGIN, END, [BEGIN, "", ...INTRO, "", subsections.join("\n\n"), "", END].join("\n"));
+  writeSubsection({ name: "metrics-cost", intro: INTRO, keys: ["bun", "deno", "binary"] }, {
+    key: input.runtime,
+    lines: runtimeLines(input.runtime, {
+      command: input.command,
+      meta: input.meta,
+      body: [
+        ...renderTable(input.summary, input.labels),
+        "",
+        `Verdict: ${verdict(input.summary).line}`,
+      ],
+      notes: input.notes,
+    }),
+  });
 }

@@ -3,7 +3,7 @@
  * permissions within 20% of without), the table of medians and ratios, the verdict line, and
  * the "Permissions (read path)" section of docs/benchmarks.md.
  */
-import { writeSection } from "../doc_section.ts";
+import { commandLines, writeSection } from "../doc_section.ts";
 import type { Layout } from "./setup.ts";
 
 interface Spec {
@@ -215,11 +215,7 @@ export function writePermissionsDoc(input: DocInput): void {
     "order of the two variants alternates between runs. Target: every figure with permissions",
     "within 20% of it without (ratio ≤ 1.2).",
     "",
-    "```sh",
-    input.command,
-    "```",
-    "",
-    ...input.meta.map((m) => `- ${m}`),
+    ...commandLines(input.command, input.meta),
     "",
     ...renderTable(input.summary),
     "",

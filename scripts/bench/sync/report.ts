@@ -3,7 +3,7 @@
  * of medians; and the rewrite of the sync section of docs/benchmarks.md (one subsection per
  * service runtime, so runs under bun, deno and the binary sit side by side).
  */
-import { currentSection, writeSection } from "../doc_section.ts";
+import { runtimeLines, writeSubsection } from "../doc_section.ts";
 import { type Sizes, warmUpClients } from "./context.ts";
 
 type Target = { op: ">=" | "<="; value: number };
@@ -261,9 +261,6 @@ export interface DocInput {
   notes: string[];
 }
 
-const BEGIN = "<!-- sync:begin -->";
-const END = "<!-- sync:end -->";
-
 const INTRO = [
   "## Sync (read path)",
   "",
@@ -308,34 +305,13 @@ const INTRO = [
 ];
 
 export function writeDoc(input: DocInput): void {
-  const own = (
-    runtime: string,
-  ) => [`<!-- sync:${runtime}:begin -->`, `<!-- sync:${runtime}:end -->`];
-  const sub = (runtime: string, text: string) => {
-    const [b, e] = own(runtime);
-    const from = text.indexOf(b);
-    return from < 0 ? undefined : text.slice(from, text.indexOf(e) + e.length);
-  };
-  const existing = currentSection(BEGIN, END);
-  const [b, e] = own(input.runtime);
-  const mine = [
-    b,
-    "",
-    `### Service under ${input.runtime}`,
-    "",
-    "```sh",
-    input.command,
-    "```",
-    "",
-    ...input.meta.map((m) => `- ${m}`),
-    "",
-    ...input.tables,
-    ...(input.notes.length > 0 ? ["", ...input.notes.map((note) => `- ${note}`)] : []),
-    "",
-    e,
-  ].join("\n");
-  const subsections = ["bun", "deno", "binary"].map((runtime) =>
-    runtime === input.runtime ? mine : sub(runtime, existing)
-  ).filter((s): s is string => s !== undefined);
-  writeSection(BEGIN, END, [BEGIN, "", ...INTRO, "", subsections.join("\n\n"), "", END].join("\n"));
+  writeSubsection({ name: "sync", intro: INTRO, keys: ["bun", "deno", "binary"] }, {
+    key: input.runtime,
+    lines: runtimeLines(input.runtime, {
+      command: input.command,
+      meta: input.meta,
+      body: input.tables,
+      notes: input.notes,
+    }),
+  });
 }

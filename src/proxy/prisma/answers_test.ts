@@ -10,6 +10,13 @@ import {
   namespaceVersionRows,
   tableRows,
 } from "./answers.ts";
+import {
+  bookAuthorKey,
+  COLOUR_ROWS,
+  indexRow,
+  primaryKeyRow,
+  TYPE_FIELDS,
+} from "../../../tests/helpers/prisma_rows.ts";
 
 const t = (name: string, size: number[] = [], array: number[] = []): PgType => ({
   name,
@@ -122,11 +129,7 @@ test("schema and table queries see the electrified tables of the requested schem
 });
 
 test("enum values in enum order", () => {
-  assert.deepEqual(enumRows(model, ["public"], "4.8"), [
-    ["colour", "red", "public"],
-    ["colour", "green", "public"],
-    ["colour", "blue", "public"],
-  ]);
+  assert.deepEqual(enumRows(model, ["public"], "4.8"), COLOUR_ROWS);
   assert.deepEqual(enumRows(model, ["other"], "5.2"), [["mood", "up", "other", null]]);
 });
 
@@ -156,35 +159,9 @@ test("columns as information_schema describes them, by schema, table and positio
     "NO",
     80,
   ]);
-  assert.deepEqual(byName.get("books.id")!.slice(3, 10), [
-    "bigint",
-    64,
-    0,
-    2,
-    null,
-    "bigint",
-    "int8",
-  ]);
-  assert.deepEqual(byName.get("books.pages")!.slice(3, 12), [
-    "integer",
-    32,
-    0,
-    2,
-    null,
-    "integer",
-    "int4",
-    null,
-    "YES",
-  ]);
-  assert.deepEqual(byName.get("books.rank")!.slice(3, 10), [
-    "smallint",
-    16,
-    0,
-    2,
-    null,
-    "smallint",
-    "int2",
-  ]);
+  assert.deepEqual(byName.get("books.id")!.slice(3, 10), TYPE_FIELDS.int8);
+  assert.deepEqual(byName.get("books.pages")!.slice(3, 12), [...TYPE_FIELDS.int4, null, "YES"]);
+  assert.deepEqual(byName.get("books.rank")!.slice(3, 10), TYPE_FIELDS.int2);
   assert.deepEqual(byName.get("books.price")!.slice(3, 10), [
     "numeric(10,2)",
     10,
@@ -203,15 +180,7 @@ test("columns as information_schema describes them, by schema, table and positio
     "timestamp with time zone",
     "timestamptz",
   ]);
-  assert.deepEqual(byName.get("books.added")!.slice(3, 10), [
-    "timestamp with time zone",
-    null,
-    null,
-    null,
-    6,
-    "timestamp with time zone",
-    "timestamptz",
-  ]);
+  assert.deepEqual(byName.get("books.added")!.slice(3, 10), TYPE_FIELDS.timestamptz);
   assert.deepEqual(byName.get("books.tags")!.slice(3, 14), [
     "text[]",
     null,
@@ -225,15 +194,7 @@ test("columns as information_schema describes them, by schema, table and positio
     "NO",
     null,
   ]);
-  assert.deepEqual(byName.get("books.colour")!.slice(3, 10), [
-    "colour",
-    null,
-    null,
-    null,
-    null,
-    "USER-DEFINED",
-    "colour",
-  ]);
+  assert.deepEqual(byName.get("books.colour")!.slice(3, 10), TYPE_FIELDS.colour);
   assert.deepEqual(byName.get("books.flag")!.slice(3, 10), [
     "boolean",
     null,
@@ -270,19 +231,7 @@ test("foreign keys: one row per column pair; keys to tables not electrified are 
   assert.equal(typeof conId, "number");
   // child_column, parent_table, parent_column, confdeltype, confupdtype, referenced schema,
   // constraint, child (referenced column position), parent (local position), table, namespace
-  assert.deepEqual(rest, [
-    "author_id",
-    "authors",
-    "id",
-    "c",
-    "a",
-    "public",
-    "books_author_id_fkey",
-    1,
-    10,
-    "books",
-    "public",
-  ]);
+  assert.deepEqual(rest, bookAuthorKey(10));
   assert.deepEqual(foreignKeyRows(model, ["public"], "5.2")[0].slice(12), [false, false]);
   assert.deepEqual(foreignKeyRows(model, ["other"], "4.8"), []);
 });
@@ -290,47 +239,28 @@ test("foreign keys: one row per column pair; keys to tables not electrified are 
 test("indexes: primary keys and plain indexes per column, without expression or partial ones", () => {
   const rows = indexRows(model, ["public"], "4.8");
   assert.deepEqual(rows, [
-    ["public", "authors_pkey", "authors", "id", true, true, 0, "uuid_ops", true, "btree", "ASC"],
-    [
-      "public",
-      "books_pages_rank_idx",
-      "books",
-      "rank",
-      false,
-      false,
-      0,
-      "int2_ops",
-      true,
-      "btree",
-      "DESC",
-    ],
-    [
-      "public",
-      "books_pages_rank_idx",
-      "books",
-      "pages",
-      false,
-      false,
-      1,
-      "int4_ops",
-      true,
-      "btree",
-      "ASC",
-    ],
-    ["public", "books_pkey", "books", "id", true, true, 0, "int8_ops", true, "btree", "ASC"],
-    [
-      "public",
-      "books_title_idx",
-      "books",
-      "title",
-      true,
-      false,
-      0,
-      "text_ops",
-      true,
-      "btree",
-      "ASC",
-    ],
+    primaryKeyRow("authors", "uuid_ops"),
+    indexRow("books", "books_pages_rank_idx", {
+      column: "rank",
+      unique: false,
+      primary: false,
+      opclass: "int2_ops",
+      order: "DESC",
+    }),
+    indexRow("books", "books_pages_rank_idx", {
+      column: "pages",
+      unique: false,
+      primary: false,
+      opclass: "int4_ops",
+      position: 1,
+    }),
+    primaryKeyRow("books", "int8_ops"),
+    indexRow("books", "books_title_idx", {
+      column: "title",
+      unique: true,
+      primary: false,
+      opclass: "text_ops",
+    }),
   ]);
   const later = indexRows(model, ["public"], "5.2");
   assert.deepEqual(later[0].slice(11), [false, false, false]); // a primary key

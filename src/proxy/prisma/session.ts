@@ -77,6 +77,10 @@ function missing(state: PrismaState, out: ModeOutput, code: string, message: str
   fail(state, out, { S: "ERROR", V: "ERROR", C: code, M: message });
 }
 
+function noStatement(state: PrismaState, out: ModeOutput, name: string): void {
+  missing(state, out, "26000", `prepared statement "${name}" does not exist`);
+}
+
 /** Handles one client frame; `parsed` is the statement list of a Query or Parse. */
 export function onPrismaFrame(
   state: PrismaState,
@@ -118,14 +122,7 @@ export function onPrismaFrame(
     }
     case "Bind": {
       const query = state.statements.get(message.statement);
-      if (!query) {
-        return missing(
-          state,
-          out,
-          "26000",
-          `prepared statement "${message.statement}" does not exist`,
-        );
-      }
+      if (!query) return noStatement(state, out, message.statement);
       state.portals.set(message.portal, {
         query,
         params: message.params,
@@ -137,14 +134,7 @@ export function onPrismaFrame(
     case "Describe": {
       if (message.kind === "S") {
         const query = state.statements.get(message.name);
-        if (!query) {
-          return missing(
-            state,
-            out,
-            "26000",
-            `prepared statement "${message.name}" does not exist`,
-          );
-        }
+        if (!query) return noStatement(state, out, message.name);
         return send(
           out,
           { type: "ParameterDescription", types: query.params },
